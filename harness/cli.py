@@ -1,0 +1,49 @@
+"""Command line: `harness COMMAND` (also `python -m harness`).
+
+Each command lives in its own module with `register(subparsers)`; its handler returns the
+exit code. A HarnessError ends the program with its one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from harness.errors import HarnessError
+
+# Modules that define commands, in the order `harness --help` lists them.
+COMMAND_MODULES = (
+    "harness.commands.images",
+    "harness.commands.lab",
+    "harness.commands.run",
+    "harness.commands.grade",
+    "harness.commands.bench",
+    "harness.commands.smoke",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.handler(args)
+    except HarnessError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code

@@ -1,0 +1,128 @@
+"""A thin docker-py wrapper: one client with explicit timeouts, labelled resources, wait_until.
+
+Every container, volume and network the project starts carries the project label
+(config.Facts.project_label) so that tests and `make clean` can find and remove them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from harness.config import facts
+from harness.errors import HarnessError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Seconds for one Docker API call; long operations (builds) pass their own.
+API_TIMEOUT_S = 60
+NO_ENGINE_HINT = (
+    "no Docker engine reachable: start Docker (Linux: 'sudo systemctl start docker', or as root on Debian "
+    "'docker/ensure-engine.sh'; macOS/Windows: start Docker Desktop) and check that 'docker info' works"
+)
+
+
+def docker_client(*, timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
+    """A client for the engine of DOCKER_HOST (or the default socket), or a one-line error."""
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except docker.errors.DockerException as error:
+        raise HarnessError(f"{NO_ENGINE_HINT} ({first_line(error)})") from None
+    return client
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def wait_until(
+    predicate: Callable[[], T | None],
+    *,
+    timeout_s: float,
+    interval_s: float = 0.1,
+    what: str,
+) -> T:
+    """Call predicate until it returns something truthy; raise HarnessError after timeout_s.
+
+    Exceptions from the predicate count as 'not yet' (a server that is still starting refuses
+    connections); the last one is named in the timeout message.
+    """
+    deadline = time.monotonic() + timeout_s
+    last_error: BaseException | None = None
+    while True:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except Exception as error:  # a not-yet-ready service raises; keep polling
+            last_error = error
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {first_line(last_error)})" if last_error else ""
+            raise HarnessError(f"timed out after {timeout_s:.0f} s waiting for {what}{detail}")
+        time.sleep(interval_s)
+
+
+def image_exists(client: docker.DockerClient, reference: str) -> bool:
+    try:
+        client.images.get(reference)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def project_filter(component: str | None = None) -> dict[str, Any]:
+    label = facts().project_label
+    return {"label": f"{label}={component}" if component else label}
+
+
+def remove_container(container: Container, *, timeout_s: int = 10) -> None:
+    """Stop (SIGTERM, then SIGKILL after timeout_s) and remove a container; gone already is fine."""
+    with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+        container.stop(timeout=timeout_s)
+    with contextlib.suppress(docker.errors.NotFound):
+        container.remove(force=True, v=True)
+
+
+@contextlib.contextmanager
+def running_container(client: docker.DockerClient, image: str, *, component: str, **options: Any) -> Iterator[Container]:
+    """Run a labelled, detached container for the duration of a with-block, then remove it."""
+    labels = {**options.pop("labels", {}), **facts().labels(component)}
+    try:
+        container = client.containers.run(image, detach=True, labels=labels, **options)
+    except docker.errors.ImageNotFound:
+        raise HarnessError(f"image {image} is not built: run 'make images' (or 'make image-cpu')") from None
+    except docker.errors.APIError as error:
+        raise HarnessError(f"could not start a container of {image}: {first_line(error)}") from None
+    try:
+        yield container
+    finally:
+        remove_container(container, timeout_s=5)
+
+
+def remove_project_resources(*, component: str | None = None) -> int:
+    """Remove every container, volume and network with the project label; returns how many."""
+    client = docker_client()
+    removed = 0
+    for container in client.containers.list(all=True, filters=project_filter(component)):
+        remove_container(container, timeout_s=2)
+        removed += 1
+    for network in client.networks.list(filters=project_filter(component)):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            network.remove()
+            removed += 1
+    for volume in client.volumes.list(filters=project_filter(component)):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            volume.remove(force=True)
+            removed += 1
+    return removed

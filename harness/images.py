@@ -1,0 +1,162 @@
+"""Build the lab images: stage a small build context per variant and run the classic builder.
+
+The context holds only what the Dockerfile copies: this variant's wheelhouse (hard links, so
+staging is instant), its lock file, docker/, the harness, the students' helper package and the
+student notebooks. Build output goes to build/logs/image-<variant>.log; the terminal shows the
+current step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import docker
+import docker.errors
+from rich.console import Console
+
+from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, Variant, facts
+from harness.containers import docker_client, first_line, image_exists
+from harness.errors import HarnessError
+
+log = logging.getLogger(__name__)
+BUILD_TIMEOUT_S = 1800
+
+
+def wheelhouse(variant: Variant) -> Path:
+    return BUILD_DIR / "wheelhouse" / variant
+
+
+def build_log(variant: Variant) -> Path:
+    return LOG_DIR / f"image-{variant}.log"
+
+
+def build_args(variant: Variant) -> dict[str, str]:
+    f = facts()
+    args = {
+        "BASE_IMAGE": f.base_image,
+        "VARIANT": variant,
+        "TORCH_VERSION": f.torch_version,
+        "COURSE_VERSION": f.course_version,
+        "NB_USER": f.nb_user,
+        "NB_UID": str(f.nb_uid),
+        "NB_GID": str(f.nb_gid),
+        "CUDA_VERSION": "none",
+    }
+    if variant == "cuda":
+        args |= {
+            "CUDA_VERSION": f.cuda_version,
+            "NVIDIA_VISIBLE_DEVICES": "all",
+            "NVIDIA_DRIVER_CAPABILITIES": "compute,utility",
+        }
+    return args
+
+
+def run_step(command: list[str], *, what: str, log_file: Path) -> None:
+    """Run a preparation step (base image, wheelhouse), its output appended to log_file."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("a") as sink:
+        result = subprocess.run(command, cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        raise HarnessError(f"{what} failed: see {log_file}")
+
+
+def ensure_base(console: Console) -> None:
+    if image_exists(docker_client(), facts().base_image):
+        return
+    console.print(f"[bold]Building the base image {facts().base_image}[/] (registry, else debootstrap; about a minute)")
+    run_step(["bash", "docker/build-base.sh"], what="building the base image", log_file=LOG_DIR / "base-steps.log")
+
+
+def ensure_wheelhouse(variant: Variant, console: Console) -> None:
+    marker = wheelhouse(variant) / ".complete"
+    lock = REPO_ROOT / "docker" / f"requirements-{variant}.lock"
+    if marker.exists() and marker.read_text() == lock.read_text():
+        return
+    size = "about 350 MB" if variant == "cpu" else "about 3 GB"
+    console.print(f"[bold]Fetching the {variant} wheelhouse[/] ({size}) into {wheelhouse(variant)}")
+    run_step([sys.executable, "docker/wheels.py", "fetch", variant], what=f"fetching the {variant} wheels",
+             log_file=LOG_DIR / f"wheels-{variant}.log")
+    marker.write_text(lock.read_text())
+
+
+def generate_labs() -> Path:
+    """Student notebooks (solutions stripped, no hidden tests) under build/labs/student."""
+    from harness import labgen
+
+    out = BUILD_DIR / "labs"
+    labgen.generate(out=out)
+    return out / "student"
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Hard-link a tree (copy where links are impossible): cheap even for GB of wheels."""
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, copy_function=link, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".complete"))
+
+
+def stage_context(variant: Variant) -> Path:
+    # A fresh folder per build, so that two builds at once never share a context.
+    (BUILD_DIR / "context").mkdir(parents=True, exist_ok=True)
+    context = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=BUILD_DIR / "context"))
+    link_tree(wheelhouse(variant), context / "wheelhouse")
+    shutil.copy2(REPO_ROOT / "docker" / f"requirements-{variant}.lock", context / "requirements.lock")
+    shutil.copy2(REPO_ROOT / "docker" / "Dockerfile", context / "Dockerfile")
+    for part in ("scripts", "jupyter"):
+        link_tree(REPO_ROOT / "docker" / part, context / "docker" / part)
+    link_tree(REPO_ROOT / "harness", context / "harness")
+    link_tree(REPO_ROOT / "labs" / "practica", context / "practica")
+    link_tree(generate_labs(), context / "labs")
+    return context
+
+
+def build_image(variant: Variant, *, console: Console | None = None, prepare: bool = True) -> str:
+    """Build the lab image of a variant (base and wheelhouse first when prepare); returns its tag."""
+    console = console or Console(stderr=True)
+    if prepare:
+        ensure_base(console)
+        ensure_wheelhouse(variant, console)
+    tag = facts().image(variant)
+    context = stage_context(variant)
+    log_file = build_log(variant)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    client = docker_client(timeout=BUILD_TIMEOUT_S)
+    console.print(f"[bold]Building {tag}[/] (log: {log_file})")
+    try:
+        with log_file.open("w") as sink, console.status(f"{tag}: sending the build context") as status:
+            stream = client.api.build(
+                path=str(context), tag=tag, buildargs=build_args(variant), rm=True, forcerm=True,
+                decode=True, labels={facts().project_label: "image"},
+            )
+            for chunk in stream:
+                if "stream" in chunk:
+                    text = chunk["stream"]
+                    sink.write(text)
+                    if text.startswith("Step "):
+                        status.update(f"{tag}: {text.strip()[:110]}")
+                if "error" in chunk:
+                    sink.write(chunk["error"] + "\n")
+                    raise HarnessError(f"building {tag} failed: {chunk['error'].strip().splitlines()[-1]} (log: {log_file})")
+    except docker.errors.APIError as error:
+        raise HarnessError(f"building {tag} failed: {first_line(error)} (log: {log_file})") from None
+    finally:
+        shutil.rmtree(context, ignore_errors=True)
+    console.print(f"[green]built {tag}[/]")
+    return tag
+
+
+def ensure_image(variant: Variant, *, console: Console | None = None) -> str:
+    tag = facts().image(variant)
+    if not image_exists(docker_client(), tag):
+        build_image(variant, console=console)
+    return tag

@@ -1,0 +1,1 @@
+"""Ayudas de las prácticas (placeholder)."""
