@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 HARNESS := $(PY) -m harness
 VARIANT ?=
 GPU ?=
+PORT ?=
+WORK ?=
 PYTEST_ARGS ?=
 # Marks the host environment as installed for the current pyproject.toml.
 VENV_STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
@@ -60,7 +62,7 @@ images: image-cpu image-cuda ## build both images
 ## Using the lab
 .PHONY: lab
 lab: engine venv ## start JupyterLab on http://127.0.0.1 (GPU when there is one; VARIANT=cpu|cuda, GPU=0|1)
-	@$(HARNESS) lab $(if $(VARIANT),--variant $(VARIANT)) $(if $(GPU),--gpu $(GPU))
+	@$(HARNESS) lab $(if $(VARIANT),--variant $(VARIANT)) $(if $(GPU),--gpu $(GPU)) $(if $(PORT),--port $(PORT)) $(if $(WORK),--work $(WORK))
 
 # <issue-3-targets>
 # </issue-3-targets>

@@ -20,6 +20,7 @@ import docker
 import docker.errors
 from rich.console import Console
 
+from harness import labgen
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, Variant, facts
 from harness.containers import docker_client, first_line, image_exists
 from harness.errors import HarnessError
@@ -87,8 +88,6 @@ def ensure_wheelhouse(variant: Variant, console: Console) -> None:
 
 def generate_labs() -> Path:
     """Student notebooks (solutions stripped, no hidden tests) under build/labs/student."""
-    from harness import labgen
-
     out = BUILD_DIR / "labs"
     labgen.generate(out=out)
     return out / "student"
