@@ -81,7 +81,7 @@ lint: venv ## ruff and mypy
 
 .PHONY: test
 test: setup ## build what is missing, then run every test (real engine, containers, browser)
-	$(HARNESS) build --missing cpu cuda
+	$(HARNESS) build --if-changed cpu cuda
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: bench-image

@@ -8,6 +8,8 @@ current step.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -24,6 +26,7 @@ from harness import labgen
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, Variant, facts
 from harness.containers import docker_client, first_line, image_exists
 from harness.errors import HarnessError
+from harness.ui import stderr_console
 
 log = logging.getLogger(__name__)
 BUILD_TIMEOUT_S = 1800
@@ -86,11 +89,7 @@ def ensure_wheelhouse(variant: Variant, console: Console) -> None:
     marker.write_text(lock.read_text())
 
 
-def generate_labs() -> Path:
-    """Student notebooks (solutions stripped, no hidden tests) under build/labs/student."""
-    out = BUILD_DIR / "labs"
-    labgen.generate(out=out)
-    return out / "student"
+DIGEST_LABEL = "org.dl-lab.context-digest"
 
 
 def link_tree(source: Path, target: Path) -> None:
@@ -115,27 +114,59 @@ def stage_context(variant: Variant) -> Path:
         link_tree(REPO_ROOT / "docker" / part, context / "docker" / part)
     link_tree(REPO_ROOT / "harness", context / "harness")
     link_tree(REPO_ROOT / "labs" / "practica", context / "practica")
-    link_tree(generate_labs(), context / "labs")
+    # Only the student notebooks enter the context; the instructor versions stay outside it.
+    generated = Path(tempfile.mkdtemp(prefix="labs-", dir=BUILD_DIR / "context"))
+    try:
+        labgen.generate(out=generated)
+        shutil.copytree(generated / "student", context / "labs")
+    finally:
+        shutil.rmtree(generated, ignore_errors=True)
     return context
 
 
-def build_image(variant: Variant, *, console: Console | None = None, prepare: bool = True) -> str:
-    """Build the lab image of a variant (base and wheelhouse first when prepare); returns its tag."""
-    console = console or Console(stderr=True)
+def context_digest(context: Path, variant: Variant) -> str:
+    """A digest of everything the image is made of: the context (the lock stands for the wheels) and build args."""
+    digest = hashlib.sha256(json.dumps(build_args(variant), sort_keys=True).encode())
+    for path in sorted(context.rglob("*")):
+        relative = path.relative_to(context)
+        if path.is_file() and relative.parts[0] != "wheelhouse":
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def image_digest(client: docker.DockerClient, reference: str) -> str | None:
+    try:
+        label: str | None = client.images.get(reference).labels.get(DIGEST_LABEL)
+        return label
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def build_image(variant: Variant, *, console: Console | None = None, prepare: bool = True, if_changed: bool = False) -> str:
+    """Build the lab image of a variant (base and wheelhouse first when prepare); returns its tag.
+
+    if_changed: skip the build when the image exists and was built from the same sources.
+    """
+    console = console or stderr_console()
+    tag = facts().image(variant)
+    client = docker_client(timeout=BUILD_TIMEOUT_S)
     if prepare:
         ensure_base(console)
         ensure_wheelhouse(variant, console)
-    tag = facts().image(variant)
     context = stage_context(variant)
+    digest = context_digest(context, variant)
+    if if_changed and image_digest(client, tag) == digest:
+        shutil.rmtree(context, ignore_errors=True)
+        console.print(f"{tag} is up to date")
+        return tag
     log_file = build_log(variant)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    client = docker_client(timeout=BUILD_TIMEOUT_S)
     console.print(f"[bold]Building {tag}[/] (log: {log_file})")
     try:
         with log_file.open("w") as sink, console.status(f"{tag}: sending the build context") as status:
             stream = client.api.build(
                 path=str(context), tag=tag, buildargs=build_args(variant), rm=True, forcerm=True,
-                decode=True, labels={facts().project_label: "image"},
+                decode=True, labels={facts().project_label: "image", DIGEST_LABEL: digest},
             )
             for chunk in stream:
                 if "stream" in chunk:

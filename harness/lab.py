@@ -32,6 +32,7 @@ from harness.containers import docker_client, first_line, remove_container, wait
 from harness.errors import HarnessError
 from harness.gpu import all_gpus, engine_gpu_support
 from harness.images import ensure_image
+from harness.ui import stderr_console
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,6 @@ def port_is_free(bind: str, port: int) -> bool:
 
 def pick_port(*, bind: str, wanted: int | None) -> int:
     if wanted is not None:
-        if not 1 <= wanted <= 65535:
-            raise HarnessError(f"port {wanted} is not a TCP port: choose one between 1024 and 65535 (PORT=8890)")
         if not port_is_free(bind, wanted):
             raise HarnessError(f"port {wanted} on {bind} is taken: stop what uses it, or choose another (PORT={wanted + 1})")
         return wanted
@@ -229,7 +228,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def run_lab(options: LabOptions, *, console: Console | None = None) -> int:
     """Start the lab, print its URL, stay in the foreground until Ctrl-C (or SIGTERM), then clean up."""
-    console = console or Console(stderr=True)
+    console = console or stderr_console()
     client = docker_client()
     # Ctrl-C and SIGTERM both mean "stop the lab" (even where the shell started us with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -21,10 +21,9 @@ def flag(value: str) -> bool:
 
 
 def port(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"PORT must be a number, not {value!r}") from None
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port: choose one between 1024 and 65535 (PORT=8890)")
+    return int(value)
 
 
 def register(subparsers: Any) -> None:
