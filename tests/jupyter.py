@@ -75,10 +75,13 @@ def jupyter_server(client: docker.DockerClient, image: str, **options: Any) -> I
 
 
 def run_in_image(client: docker.DockerClient, image: str, command: list[str], **options: Any) -> tuple[int, str]:
-    """Run a one-off command in a labelled container; (exit code, stdout+stderr)."""
+    """Run a one-off command in a labelled container; (exit code, its stdout), or its stderr too when it failed."""
     container = client.containers.run(image, command, detach=True, labels=facts().labels(COMPONENT), **options)
     try:
-        status = container.wait(timeout=120)["StatusCode"]
-        return int(status), container.logs().decode(errors="replace")
+        status = int(container.wait(timeout=120)["StatusCode"])
+        stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
+        if status != 0:
+            return status, stdout + container.logs(stdout=False, stderr=True).decode(errors="replace")
+        return status, stdout
     finally:
         remove_container(container, timeout_s=2)
