@@ -12,8 +12,11 @@ GPU ?=
 PORT ?=
 WORK ?=
 PYTEST_ARGS ?=
-# Marks the host environment as installed for the current pyproject.toml.
-VENV_STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+# Mark the host environment as installed for the current pyproject.toml: the lab's few
+# packages (docker, rich, nbformat) for `make lab`; torch and the test tools for `make test`.
+PYPROJECT_SUM := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+VENV_STAMP := $(VENV)/.lab-$(PYPROJECT_SUM)
+TEST_STAMP := $(VENV)/.test-$(PYPROJECT_SUM)
 
 .PHONY: help
 help: ## list the targets
@@ -22,18 +25,23 @@ help: ## list the targets
 ## Set-up
 $(VENV_STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	@rm -f $(VENV)/.installed-* && touch $@
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	@rm -f $(VENV)/.lab-* && touch $@
 
-.PHONY: venv
-venv: $(VENV_STAMP) ## the host's Python environment for the harness and the tests (.venv)
+$(TEST_STAMP): $(VENV_STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@rm -f $(VENV)/.test-* && touch $@
+
+.PHONY: venv venv-test
+venv: $(VENV_STAMP) ## the host's Python environment for the harness (.venv: docker-py, rich, nbformat)
+venv-test: $(TEST_STAMP) ## add torch, pytest, playwright, ruff, mypy... to .venv (for tests and --variant local)
 
 .PHONY: engine
 engine: ## make sure a Docker engine answers (as root on Debian: install docker.io and start it)
 	@bash docker/ensure-engine.sh
 
 .PHONY: setup
-setup: engine venv ## everything `make test` needs on this machine (engine, .venv, test tools)
+setup: engine venv-test ## everything `make test` needs on this machine (engine, .venv, test tools)
 	@bash .ci/install-test-tools.sh
 
 ## Images
@@ -68,14 +76,42 @@ lab: engine venv ## start JupyterLab on http://127.0.0.1 (GPU when there is one;
 # </issue-3-targets>
 
 # <issue-4-targets>
+## Benchmark and smoke test (VARIANT=cpu|cuda|local; default: cuda when the engine has the NVIDIA runtime)
+# The local variant runs in this machine's Python and needs no engine.
+BENCH_ENGINE = $(if $(filter local,$(VARIANT)),,engine)
+
+.PHONY: bench bench-pytest smoke
+bench: $(BENCH_ENGINE) venv ## CPU vs GPU benchmark in the image: table, reports/bench.json, bench.md, bench.png
+	$(HARNESS) bench $(if $(VARIANT),--variant $(VARIANT))
+
+bench-pytest: venv ## pytest-benchmark suite (tests/bench, this Python): reports/bench-pytest.json for CI history
+	@mkdir -p reports
+	DL_LAB_BENCH=1 $(VENV)/bin/pytest tests/bench --benchmark-only --benchmark-json=reports/bench-pytest.json $(PYTEST_ARGS)
+
+smoke: $(BENCH_ENGINE) venv ## seconds-long GPU node check: reports/smoke.junit.xml; exit 0 ok, 1 failed, 3 no GPU
+	$(HARNESS) smoke $(if $(VARIANT),--variant $(VARIANT))
 # </issue-4-targets>
 
 # <issue-5-targets>
+## Class deployments (deploy/: JupyterHub on one server, Kubernetes, Slurm)
+HUB_ARGS ?=
+STUDENTS ?=
+.PHONY: hub hub-down hub-lock bench-hub sif
+hub: engine venv ## JupyterHub on 127.0.0.1:HUB_PORT, one lab container per student (GPU=0|1, HUB_ARGS="--mem-limit 8G ...")
+	@$(HARNESS) hub up --port $(HUB_PORT) $(if $(VARIANT),--variant $(VARIANT)) $(if $(GPU),--gpu $(GPU)) $(HUB_ARGS)
+hub-down: engine venv ## stop the hub and the students' servers; their work stays (HUB_ARGS=--volumes deletes it)
+	@$(HARNESS) hub down $(HUB_ARGS)
+hub-lock: venv ## re-resolve the hub image's wheels into deploy/jupyterhub/requirements.lock
+	$(HARNESS) hub lock
+bench-hub: engine venv ## time 1 and 10 (STUDENTS="1 10 20") concurrent spawns on a throw-away hub
+	$(HARNESS) hub bench $(if $(STUDENTS),--students $(STUDENTS))
+sif: ## the lab image as an Apptainer image sif/dl-lab_VARIANT-VERSION.sif, for Slurm (VARIANT=cpu|cuda)
+	@bash deploy/slurm/build-sif.sh $(or $(VARIANT),cpu)
 # </issue-5-targets>
 
 ## Quality
 .PHONY: lint
-lint: venv ## ruff and mypy
+lint: venv-test ## ruff and mypy
 	$(VENV)/bin/ruff check harness tests docker deploy
 	$(VENV)/bin/mypy harness
 

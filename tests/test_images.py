@@ -42,11 +42,14 @@ def test_cpu_image_labels(docker_engine: docker.DockerClient, cpu_image: str, la
         (["sh", "-c", "cat /proc/1/comm"], "tini"),
         (["python", "-c", "import torch; print(torch.__version__.split('+')[0])"], facts().torch_version),
         (["python", "-c", "import torch; print(torch.version.cuda)"], "None"),
-        (["sh", "-c", "for c in jupyterhub-singleuser start-notebook.py start-singleuser.py; do command -v $c; done | wc -l"], "3"),
+        (["sh", "-c", "for c in jupyterhub-singleuser start-notebook.py start-singleuser.py; do command -v $c; done | wc -l"],
+         "3"),
     ],
     ids=["user", "uid", "gid", "home", "pid1-tini", "torch-version", "cpu-torch", "start-commands"],
 )
-def test_cpu_image_runtime(docker_engine: docker.DockerClient, cpu_image: str, command: list[str], expected: str) -> None:
+def test_cpu_image_runtime(
+    docker_engine: docker.DockerClient, cpu_image: str, command: list[str], expected: str
+) -> None:
     status, output = run_in_image(docker_engine, cpu_image, command)
     assert status == 0, f"{command} failed in {cpu_image}: {output}"
     assert output.strip().splitlines()[-1] == expected, f"{command} printed {output!r}, expected {expected!r}"
@@ -54,7 +57,8 @@ def test_cpu_image_runtime(docker_engine: docker.DockerClient, cpu_image: str, c
 
 def test_cpu_image_has_no_cuda_libraries(docker_engine: docker.DockerClient, cpu_image: str) -> None:
     script = (
-        "find / -xdev \\( -name 'libcudart*' -o -name 'libcublas*' -o -name 'libcudnn*' -o -name 'libnccl*' \\) -print 2>/dev/null;"
+        "find / -xdev \\( -name 'libcudart*' -o -name 'libcublas*' -o -name 'libcudnn*' -o -name 'libnccl*' \\)"
+        " -print 2>/dev/null;"
         " ls /opt/venv/lib/python3.11/site-packages | grep -i '^nvidia' || true"
     )
     status, output = run_in_image(docker_engine, cpu_image, ["sh", "-c", script])
@@ -163,7 +167,9 @@ def test_healthcheck_reports_healthy(docker_engine: docker.DockerClient, cpu_ima
     ],
     ids=["cuda-build", "same-torch", "no-gpu-visible", "nvidia-env", "user"],
 )
-def test_cuda_image_without_gpu(docker_engine: docker.DockerClient, cuda_image: str, command: list[str], expected: str) -> None:
+def test_cuda_image_without_gpu(
+    docker_engine: docker.DockerClient, cuda_image: str, command: list[str], expected: str
+) -> None:
     status, output = run_in_image(docker_engine, cuda_image, command)
     assert status == 0, f"{command} failed in {cuda_image}: {output}"
     # Exactly the expected line: no warnings or tracebacks from CUDA initialisation without a driver.
