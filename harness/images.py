@@ -107,7 +107,6 @@ def stage_context(variant: Variant) -> Path:
     # A fresh folder per build, so that two builds at once never share a context.
     (BUILD_DIR / "context").mkdir(parents=True, exist_ok=True)
     context = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=BUILD_DIR / "context"))
-    link_tree(wheelhouse(variant), context / "wheelhouse")
     shutil.copy2(REPO_ROOT / "docker" / f"requirements-{variant}.lock", context / "requirements.lock")
     shutil.copy2(REPO_ROOT / "docker" / "Dockerfile", context / "Dockerfile")
     for part in ("scripts", "jupyter"):
@@ -150,15 +149,21 @@ def build_image(variant: Variant, *, console: Console | None = None, prepare: bo
     console = console or stderr_console()
     tag = facts().image(variant)
     client = docker_client(timeout=BUILD_TIMEOUT_S)
-    if prepare:
-        ensure_base(console)
-        ensure_wheelhouse(variant, console)
+    # The digest does not need the wheels (the lock stands for them): an up-to-date image costs no download.
     context = stage_context(variant)
     digest = context_digest(context, variant)
     if if_changed and image_digest(client, tag) == digest:
         shutil.rmtree(context, ignore_errors=True)
         console.print(f"{tag} is up to date")
         return tag
+    try:
+        if prepare:
+            ensure_base(console)
+            ensure_wheelhouse(variant, console)
+        link_tree(wheelhouse(variant), context / "wheelhouse")
+    except BaseException:
+        shutil.rmtree(context, ignore_errors=True)
+        raise
     log_file = build_log(variant)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"[bold]Building {tag}[/] (log: {log_file})")
