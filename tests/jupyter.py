@@ -27,7 +27,7 @@ class Server:
     token: str
 
     def request(self, path: str, *, token: str | None = None, method: str = "GET", body: Any = None) -> tuple[int, Any]:
-        """(status, parsed JSON or None) of an API call; token=None uses the server's token, '' sends none."""
+        """(status, parsed JSON, or the text of a page) of a request; token=None uses the server's token, '' sends none."""
         token = self.token if token is None else token
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
@@ -36,7 +36,8 @@ class Server:
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 text = response.read().decode()
-                return response.status, json.loads(text) if text else None
+                is_json = response.headers.get_content_type() == "application/json"
+                return response.status, json.loads(text) if is_json and text else text
         except urllib.error.HTTPError as error:
             return error.code, None
 

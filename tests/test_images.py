@@ -181,3 +181,10 @@ def test_cuda_image_labels(docker_engine: docker.DockerClient, cuda_image: str) 
     expected = {"org.dl-lab.variant": "cuda", "org.dl-lab.cuda-version": facts().cuda_version,
                 "org.dl-lab.torch-version": facts().torch_version}
     assert {key: labels.get(key) for key in expected} == expected
+
+
+@pytest.mark.parametrize("jupyter_cmd", ["lab", "server"])
+def test_docker_stacks_jupyter_cmd_picks_the_server(docker_engine: docker.DockerClient, cpu_image: str, jupyter_cmd: str) -> None:
+    with jupyter_server(docker_engine, cpu_image, environment={"DOCKER_STACKS_JUPYTER_CMD": jupyter_cmd}) as server:
+        listing = server.container.exec_run(["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"]).output.decode()
+        assert f"jupyter-{jupyter_cmd}" in listing, f"DOCKER_STACKS_JUPYTER_CMD={jupyter_cmd} did not start jupyter-{jupyter_cmd}"
