@@ -73,6 +73,27 @@ lab: engine venv ## start JupyterLab on http://127.0.0.1 (GPU when there is one;
 	@$(HARNESS) lab $(if $(VARIANT),--variant $(VARIANT)) $(if $(GPU),--gpu $(GPU)) $(if $(PORT),--port $(PORT)) $(if $(WORK),--work $(WORK))
 
 # <issue-3-targets>
+## Labs and grading
+LAB ?= 00
+SUBMISSIONS ?=
+JOBS ?=
+.PHONY: labs check grade bench-harness
+labs: venv ## generate the student and instructor notebooks (build/labs) from labs/source
+	$(PY) -c 'from harness import labgen, config; labgen.generate(out=config.BUILD_DIR / "labs")'
+	@ls build/labs/*/*.ipynb
+
+check: engine venv ## harness run: every lab's solutions in the CPU image, and in the CUDA image where there are GPUs
+	$(HARNESS) build --missing cpu
+	$(HARNESS) run --variant cpu
+	@if nvidia-smi -L > /dev/null 2>&1; then $(HARNESS) build --missing cuda && $(HARNESS) run --variant cuda; \
+	 else echo "no NVIDIA GPU here: the CUDA run is skipped"; fi
+
+grade: engine venv ## grade students' notebooks: make grade LAB=00 SUBMISSIONS='entregas/*.ipynb' [JOBS=2]
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=00 SUBMISSIONS='entregas/*.ipynb' [JOBS=2]" >&2; exit 2; }
+	$(HARNESS) grade $(SUBMISSIONS) --lab $(LAB) $(if $(JOBS),--jobs $(JOBS))
+
+bench-harness: engine venv ## harness timings: lab 00 run in the CPU container, grading 30 notebooks with --jobs 1 and 2
+	$(PY) -m harness.grading.bench
 # </issue-3-targets>
 
 # <issue-4-targets>

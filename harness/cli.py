@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "harness.commands.grade",
     "harness.commands.bench",
     "harness.commands.smoke",
+    "harness.commands.hub",
 )
 
 

@@ -1,17 +1,41 @@
-"""`harness run`: not written yet."""
+"""`harness run`: execute the labs' instructor notebooks top to bottom in a fresh container and grade them.
+
+Each lab runs with its solutions and its hidden tests in a new container of the image (the same
+locked-down container `harness grade` uses), its CI parameters applied (fewer epochs) unless --full.
+Every exercise must pass and no cell may fail unexpectedly: the exit code says whether they did.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from harness.errors import HarnessError
+from harness import labgen
+from harness.config import BUILD_DIR
+from harness.grading.host import Job
+from harness.grading.session import add_limit_options, execute, limits_from, make_executor, parallelism
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("run", help="(not written yet)")
+    parser = subparsers.add_parser("run", help="run and grade the labs' solution notebooks (CI check)", description=__doc__)
+    parser.add_argument("labs", nargs="*", metavar="LAB", help="lab ids or names (default: every lab)")
+    parser.add_argument("--variant", choices=("cpu", "cuda", "local"), default="cpu",
+                        help="cpu or cuda image (cuda passes the GPUs in), or local: the host's Python (default: cpu)")
+    parser.add_argument("--full", action="store_true", help="the notebooks' own parameters, not the shorter CI ones")
+    add_limit_options(parser)
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    raise HarnessError("harness run is not written yet")
+    labs = [labgen.find_lab(key) for key in args.labs] if args.labs else list(labgen.labs().values())
+    limits = limits_from(args)
+    parallel = parallelism(args, limits, default=1)  # one lab at a time: its timings stay comparable
+    executor = make_executor(args.variant, limits)
+    out = BUILD_DIR / "labs"
+    labgen.generate(out=out)
+    executed = args.reports / f"run-{args.variant}"
+    jobs = [Job(lab=lab, notebook=out / "instructor" / lab.notebook_name, name=lab.name,
+                parameters={} if args.full else dict(lab.ci_parameters), save_executed=executed / lab.notebook_name)
+            for lab in labs]
+    return execute(jobs, executor=executor, kind="run", variant=args.variant, stem=f"run-{args.variant}",
+                   parallel=parallel, reports=args.reports, details=args.details)

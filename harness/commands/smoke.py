@@ -1,17 +1,151 @@
-"""`harness smoke`: not written yet."""
+"""`harness smoke`: seconds-long checks that a GPU node (engine runtime, driver, image, torch) works.
+
+Writes smoke.junit.xml and smoke.json into --out (default reports/). Exit codes: 0 all good,
+1 a check failed, 2 the harness could not run, 3 no GPU present.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from harness.bench.host import RUN_VARIANTS, ModuleRun, default_variant, engine_runtimes, report_console, run_module
+from harness.commands.bench import positive_int
+from harness.config import REPORTS_DIR
+from harness.containers import docker_client
+from harness.smoke import codes
+from harness.smoke.cases import SCHEMA, CaseResult, with_verdict
+from harness.smoke.report import write_reports
+
+OUTCOME_STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value <= 0.95:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 0.95], got {value} (leave room for the CUDA context)")
+    return value
+
+
+def positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("smoke", help="(not written yet)")
+    parser = subparsers.add_parser("smoke", help="fast GPU node check with a JUnit report (exit 3: no GPU)", description=__doc__)
+    parser.add_argument(
+        "--variant",
+        choices=RUN_VARIANTS,
+        default=None,
+        help="cpu or cuda image, or local (this Python); default: cuda when the engine has the NVIDIA runtime",
+    )
+    parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="report folder (default: reports/)")
+    parser.add_argument(
+        "--memory-fraction", type=fraction, default=0.5, help="share of free GPU memory to allocate (default 0.5)"
+    )
+    parser.add_argument("--min-copy-gbps", type=positive, default=4.0, help="host<->device copy floor in GB/s (default 4)")
+    parser.add_argument("--timeout", type=positive_int, default=300, help="seconds before giving up (default 300)")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    raise HarnessError("harness smoke is not written yet")
+    console = Console(stderr=True)
+    variant = args.variant or default_variant()
+    arguments = ["--memory-fraction", str(args.memory_fraction), "--min-copy-gbps", str(args.min_copy_gbps)]
+    console.print(f"[bold]smoke test[/] in the {variant} variant")
+    result = run_module(
+        "harness.smoke", arguments, variant=variant, out=args.out, component="smoke", timeout_s=args.timeout, console=console
+    )
+    report = _module_report(args.out / "smoke.json", result)
+    cases = [runtime_case(variant, result), *(CaseResult.from_dict(case) for case in report["cases"])]
+    if variant == "cuda" and result.no_gpu_reason is None and not report["gpu_found"]:
+        cases = [granted_but_invisible(case, report) for case in cases]
+    final = with_verdict(report, cases)
+    paths = write_reports(final, args.out)
+    print_summary(final, console=report_console())
+    console.print(f"reports: {paths['junit']}, {paths['json']}")
+    code: int = final["exit_code"]
+    return code
+
+
+def _module_report(path: Path, result: ModuleRun) -> dict[str, Any]:
+    """The module's report; when it crashed before writing one, a report with that crash as an error case."""
+    if result.exit_code in codes.MEANING and result.exit_code != 2:
+        try:
+            report: dict[str, Any] = json.loads(path.read_text())
+            return report
+        except (OSError, ValueError):
+            pass
+    crash = CaseResult(
+        "smoke_module",
+        "error",
+        f"python -m harness.smoke ended with exit code {result.exit_code} and no report",
+        0.0,
+        {"traceback": result.output_tail},
+    )
+    return {
+        "schema": SCHEMA,
+        "created": "",
+        "gpu_found": False,
+        "gpu_absent_reason": result.no_gpu_reason,
+        "environment": {},
+        "options": {},
+        "cases": [crash.as_dict()],
+    }
+
+
+def runtime_case(variant: str, result: ModuleRun) -> CaseResult:
+    """The first check: does the engine give containers a GPU? Decided on the host, by the run itself."""
+    if variant == "local":
+        return CaseResult("nvidia_runtime", "skipped", "local variant: no container engine involved", 0.0)
+    if variant == "cpu":
+        return CaseResult("nvidia_runtime", "skipped", "cpu variant: no GPU requested", 0.0)
+    runtimes = engine_runtimes(docker_client())
+    if result.no_gpu_reason:
+        return CaseResult("nvidia_runtime", "skipped", f"no GPU: {result.no_gpu_reason}", 0.0, {"runtimes": runtimes})
+    return CaseResult(
+        "nvidia_runtime",
+        "passed",
+        f"the engine accepted the GPU request (runtimes: {', '.join(runtimes)})",
+        0.0,
+        {"runtimes": runtimes},
+    )
+
+
+def granted_but_invisible(case: CaseResult, report: dict[str, Any]) -> CaseResult:
+    """The engine accepted the GPU request yet torch sees no GPU: that is a broken node, not an absent GPU."""
+    if case.name != "gpu_visible":
+        return case
+    message = f"the engine granted the container a GPU but it sees none: {report['gpu_absent_reason']}"
+    return CaseResult(case.name, "failed", message, case.time_s, case.details)
+
+
+def print_summary(report: dict[str, Any], *, console: Console) -> None:
+    table = Table(title="GPU smoke test", title_justify="left")
+    for column in ("check", "outcome", "time", "message"):
+        table.add_column(column, justify="right" if column == "time" else "left", overflow="fold")
+    for case in report["cases"]:
+        style = OUTCOME_STYLE[case["outcome"]]
+        # The no-GPU reason is long and the same for every skipped GPU check: shown once, below the table.
+        message = "no GPU (reason below)" if case["message"].startswith("no GPU: ") else case["message"]
+        table.add_row(escape(case["name"]), f"[{style}]{case['outcome']}[/]", f"{case['time_s']:.2f} s", escape(message))
+    console.print(table)
+    style = "green" if report["exit_code"] == codes.OK else "yellow" if report["exit_code"] == codes.NO_GPU else "red"
+    console.print(f"[{style}]smoke: {report['verdict']} (exit {report['exit_code']})[/]")
+    if report["gpu_absent_reason"]:
+        console.print(f"no GPU because: {report['gpu_absent_reason']}", markup=False)

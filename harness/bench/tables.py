@@ -1,0 +1,188 @@
+"""The benchmark report's schema, tables and markdown: no torch, no matplotlib (the host imports this)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+_NUMBER = {"type": "number"}
+_NULLABLE_NUMBER = {"type": ["number", "null"]}
+
+# The shape of bench.json, for CI tools that read it (validated in the tests with jsonschema).
+JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["schema", "created", "quick", "environment", "results", "fidelity", "timing"],
+    "properties": {
+        "schema": {"const": "dl-lab.bench/1"},
+        "created": {"type": "string"},
+        "quick": {"type": "boolean"},
+        "duration_s": _NUMBER,
+        "timing": {"type": "object", "required": ["warmup_calls", "repeats", "min_block_s"]},
+        "environment": {
+            "type": "object",
+            "required": ["torch", "torch_cuda", "cpu", "precision", "gpus", "gpu_absent_reason"],
+            "properties": {
+                "torch": {"type": "string"},
+                "torch_cuda": {"type": ["string", "null"]},
+                "driver": {"type": ["string", "null"]},
+                "cpu": {
+                    "type": "object",
+                    "required": ["model", "threads", "simd_flags", "clock_ghz", "peak_fp32_gflops", "peak_formula"],
+                },
+                "precision": {"type": "object", "required": ["cuda_matmul_fp32_precision", "cudnn_conv_fp32_precision"]},
+                "gpus": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["index", "name", "capability", "peaks"]},
+                },
+                "gpu_absent_reason": {"type": ["string", "null"]},
+            },
+        },
+        "results": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": [
+                    "workload",
+                    "device",
+                    "precision",
+                    "size",
+                    "unit",
+                    "median_s",
+                    "iqr_s",
+                    "repeats",
+                    "throughput",
+                    "fraction_of_peak",
+                    "speedup_vs_cpu",
+                ],
+                "properties": {
+                    "workload": {
+                        "enum": ["matmul", "elementwise_add", "conv2d_fwd_bwd", "mlp_train_step", "copy_h2d", "copy_d2h"]
+                    },
+                    "device": {"type": "string", "pattern": "^(cpu|cuda:[0-9]+)$"},
+                    "precision": {"enum": ["fp32", "tf32", "bf16"]},
+                    "size": {"type": "integer", "minimum": 1},
+                    "unit": {"enum": ["GFLOP/s", "GB/s", "samples/s"]},
+                    "median_s": {"type": "number", "exclusiveMinimum": 0},
+                    "iqr_s": {"type": "number", "minimum": 0},
+                    "repeats": {"type": "integer", "minimum": 1},
+                    "throughput": _NUMBER,
+                    "fraction_of_peak": _NULLABLE_NUMBER,
+                    "speedup_vs_cpu": _NULLABLE_NUMBER,
+                },
+            },
+        },
+        "fidelity": {"type": "array", "items": {"type": "object", "required": ["check", "passed"]}},
+    },
+}
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def _fmt_opt(value: float | None, pattern: str) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else pattern.format(value)
+
+
+def table_rows(report: dict[str, Any]) -> list[list[str]]:
+    """One row of display strings per result (shared by the markdown, the plain and the rich tables)."""
+    rows = []
+    for r in report["results"]:
+        rows.append(
+            [
+                r["workload"],
+                r["device"],
+                r["precision"],
+                r["size_label"],
+                _fmt_time(r["median_s"]),
+                f"±{100 * r['relative_iqr']:.0f} %",
+                f"{r['throughput']:,.1f} {r['unit']}",
+                _fmt_opt(r["fraction_of_peak"] and 100 * r["fraction_of_peak"], "{:.0f} %"),
+                _fmt_opt(r["speedup_vs_cpu"], "{:.1f}x"),
+            ]
+        )
+    return rows
+
+
+TABLE_HEADER = ["workload", "device", "precision", "size", "median", "IQR", "throughput", "of peak", "GPU/CPU"]
+
+
+def no_gpu_sentence(report: dict[str, Any]) -> str | None:
+    reason = report["environment"]["gpu_absent_reason"]
+    return f"No GPU was found, so only the CPU half ran. Why: {reason}." if reason else None
+
+
+def plain_table(report: dict[str, Any]) -> str:
+    """A fixed-width table for terminals without rich (inside the container)."""
+    rows = [TABLE_HEADER, *table_rows(report)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    if sentence := no_gpu_sentence(report):
+        lines.append(sentence)
+    return "\n".join(lines)
+
+
+def markdown(report: dict[str, Any], *, image_name: str = "bench.png") -> str:
+    env = report["environment"]
+    cpu = env["cpu"]
+    lines = [
+        "# CPU vs GPU benchmark",
+        "",
+        f"Run {report['created']}{' (quick sizes)' if report['quick'] else ''}, {report.get('duration_s', '?')} s.",
+        "",
+        f"![speedup and throughput against size]({image_name})",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {cpu['model']}, {cpu['threads']} threads on {cpu['physical_cores']} cores, "
+        f"{cpu['clock_ghz']} GHz ({cpu['clock_source']}), SIMD {', '.join(cpu['simd_flags']) or 'none'}, "
+        f"torch kernels {cpu['torch_cpu_capability']}",
+        f"- CPU peak: {cpu['peak_formula']}",
+        f"- torch {env['torch']}, CUDA build {env['torch_cuda'] or 'none'}, cuDNN {env['cudnn'] or '–'}, "
+        f"driver {env['driver'] or '–'}, Python {env['python']}{' (in a container)' if env['in_container'] else ''}",
+        f"- precision settings: cuBLAS fp32 matmul `{env['precision']['cuda_matmul_fp32_precision']}` "
+        f"(the benchmark sets `ieee` for fp32 and `tf32` for TF32), cuDNN conv "
+        f"`{env['precision']['cudnn_conv_fp32_precision']}`, oneDNN matmul "
+        f"`{env['precision']['mkldnn_matmul_fp32_precision']}` ({env['precision']['note']})",
+    ]
+    for gpu in env["gpus"]:
+        peaks = gpu["peaks"]
+        peak_text = (
+            "peaks unknown (not in the table)"
+            if peaks == "unknown"
+            else f"peaks {peaks['fp32_tflops']} fp32 / {peaks['tf32_tflops'] or '–'} TF32 / "
+            f"{peaks['bf16_tflops'] or '–'} bf16 TFLOP/s, {peaks['memory_gbps']} GB/s"
+        )
+        lines.append(
+            f"- GPU {gpu['index']}: {gpu['name']}, compute capability {gpu['capability']}, {gpu['memory_gib']} GiB, {peak_text}"
+        )
+    if sentence := no_gpu_sentence(report):
+        lines += ["", f"**{sentence}**"]
+    lines += [
+        "",
+        "## Results",
+        "",
+        "Median time per call, interquartile range relative to the median, throughput, fraction of the "
+        "device's peak and the GPU's speedup over the CPU on the same work.",
+        "",
+        "| " + " | ".join(TABLE_HEADER) + " |",
+        "|" + "|".join("---" for _ in TABLE_HEADER) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(report)]
+    lines += ["", "## Fidelity checks", ""]
+    for check in report["fidelity"]:
+        verdict = {True: "passed", False: "FAILED", None: "not measured"}[check["passed"]]
+        detail = ", ".join(f"{k}={_short(v)}" for k, v in check.items() if k not in {"check", "passed"})
+        lines.append(f"- `{check['check']}`: {verdict} ({detail})")
+    return "\n".join(lines) + "\n"
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,99 @@
+"""What a graded notebook produces, on the host side: one SubmissionResult per notebook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Exercise statuses (stable keys of the JSON report).
+EXERCISE_STATUSES = ("passed", "partial", "failed", "error", "not_attempted", "timeout", "crashed", "tampered")
+# A submission's status: "ok" when the grader produced a result, "error" when it could not.
+SUBMISSION_STATUSES = ("ok", "error")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-container limits (and the runner's time limits)."""
+
+    cpus: float = 1.0
+    memory: str = "1536m"
+    pids: int = 256
+    tmpfs_size: str = "256m"
+    cell_timeout_s: float = 60.0
+    exercise_timeout_s: float = 30.0
+    budget_s: float = 300.0
+    output_limit_bytes: int = 1_000_000
+
+    @property
+    def host_timeout_s(self) -> float:
+        """The host kills the container after this, whatever the runner does."""
+        return self.budget_s + 60.0
+
+
+@dataclass
+class SubmissionResult:
+    lab: str
+    notebook: str
+    name: str
+    status: str
+    score: float
+    max_score: float
+    exercises: list[dict[str, Any]]
+    time_s: float
+    startup_s: float | None = None
+    torch_version: str | None = None
+    device: str | None = None
+    message: str = ""
+    attempts: int = 0
+    tampering: list[str] = field(default_factory=list)
+    cell_errors: list[dict[str, Any]] = field(default_factory=list)
+    skipped_cells: list[dict[str, Any]] = field(default_factory=list)
+    output_truncated: bool = False
+    executed_notebook: str | None = None
+    # The runner's phases: (label, seconds since it started), for diagnosis and the benchmark.
+    timeline: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Every exercise fully passed and no unexpected cell error."""
+        unexpected = [e for e in self.cell_errors if not e.get("expected")]
+        return self.status == "ok" and not unexpected and all(e["status"] == "passed" for e in self.exercises)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lab": self.lab, "notebook": self.notebook, "name": self.name, "status": self.status,
+            "score": round(self.score, 4), "max_score": self.max_score, "time_s": round(self.time_s, 3),
+            "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
+            "torch_version": self.torch_version, "device": self.device, "message": self.message,
+            "attempts": self.attempts, "tampering": self.tampering, "output_truncated": self.output_truncated,
+            "executed_notebook": self.executed_notebook, "cell_errors": self.cell_errors,
+            "skipped_cells": self.skipped_cells, "timeline": [[label, t] for label, t in self.timeline],
+            "exercises": self.exercises,
+        }
+
+
+def from_runner(raw: dict[str, Any], *, lab: str, notebook: Path, name: str, time_s: float,
+                startup_s: float | None) -> SubmissionResult:
+    """A SubmissionResult from the runner's result.json."""
+    exercises = [dict(e) for e in raw.get("exercises", [])]
+    return SubmissionResult(
+        lab=lab, notebook=str(notebook), name=name, status="ok",
+        score=sum(float(e.get("score", 0.0)) for e in exercises), max_score=sum(float(e["max_score"]) for e in exercises),
+        exercises=exercises, time_s=time_s, startup_s=startup_s, torch_version=raw.get("torch"), device=raw.get("device"),
+        message=str(raw.get("message", "")), attempts=int(raw.get("attempts", 0)), tampering=list(raw.get("tampering", [])),
+        cell_errors=list(raw.get("cell_errors", [])), skipped_cells=list(raw.get("skipped_cells", [])),
+        output_truncated=bool(raw.get("output_truncated", False)),
+        timeline=[(str(label), float(t)) for label, t in raw.get("timeline", [])],
+    )
+
+
+def failed_submission(*, lab: str, notebook: Path, name: str, exercises: list[dict[str, Any]], status: str,
+                      message: str, time_s: float) -> SubmissionResult:
+    """Every exercise gets `status` and the message (the grader produced no result)."""
+    rows = [{**e, "status": status, "score": 0.0, "checks_passed": 0, "time_s": 0.0, "message": message}
+            for e in exercises]
+    return SubmissionResult(
+        lab=lab, notebook=str(notebook), name=name, status="error", score=0.0,
+        max_score=sum(float(e["max_score"]) for e in exercises), exercises=rows, time_s=time_s, message=message,
+    )

@@ -1,0 +1,54 @@
+"""`python -m harness.smoke`: the GPU smoke checks in this Python (inside the image or --variant local).
+
+Exit codes: 0 all passed, 1 a check failed, 3 no GPU present (see harness.smoke.codes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.smoke.checks import Options
+from harness.smoke.report import plain_summary, write_reports
+from harness.smoke.runner import run
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 0.95:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 0.95], got {text} (leave headroom for the CUDA context)")
+    return value
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.smoke", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder for smoke.json and smoke.junit.xml")
+    parser.add_argument(
+        "--memory-fraction", type=fraction, default=Options.memory_fraction, help="share of free GPU memory to allocate"
+    )
+    parser.add_argument("--min-copy-gbps", type=positive, default=Options.min_copy_gbps, help="copy bandwidth floor in GB/s")
+    parser.add_argument("--no-gpu-hint", default=None, help="why the caller expects no GPU (shown in the report)")
+    parser.add_argument("--summary", action="store_true", help="print a plain summary to stdout at the end")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    options = Options(memory_fraction=args.memory_fraction, min_copy_gbps=args.min_copy_gbps)
+    report = run(options=options, no_gpu_hint=args.no_gpu_hint)
+    write_reports(report, args.out)
+    if args.summary:
+        print(plain_summary(report))
+    code: int = report["exit_code"]
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""deploy/kubernetes/values.yaml: the facts a course needs, and the Zero to JupyterHub chart's own schema.
+
+No cluster runs here; what can be checked offline is that the values say what the README
+promises (pinned lab images of this course release, a GPU profile, /dev/shm, storage, culling)
+and that Helm would accept them: the chart validates its defaults merged with the user's values
+against values.schema.yaml, and so does this test where ../shared/z2jh/ holds that schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from harness.config import REPO_ROOT, facts
+
+VALUES_FILE = REPO_ROOT / "deploy" / "kubernetes" / "values.yaml"
+# In CI the repository is cloned somewhere and shared/ sits beside it.
+Z2JH_DIR = REPO_ROOT.parent / "shared" / "z2jh"
+
+
+@pytest.fixture(scope="module")
+def values() -> dict[str, Any]:
+    loaded = yaml.safe_load(VALUES_FILE.read_text())
+    assert isinstance(loaded, dict), f"{VALUES_FILE} must be a YAML mapping"
+    return loaded
+
+
+def dig(tree: dict[str, Any], dotted: str) -> Any:
+    node: Any = tree
+    for key in dotted.split("."):
+        assert isinstance(node, dict) and key in node, f"values.yaml lacks {dotted} (missing at {key!r})"
+        node = node[key]
+    return node
+
+
+def profile(values: dict[str, Any], slug: str) -> dict[str, Any]:
+    profiles = {p.get("slug"): p for p in dig(values, "singleuser.profileList")}
+    assert slug in profiles, f"singleuser.profileList has no {slug!r} profile (has {sorted(profiles)})"
+    found: dict[str, Any] = profiles[slug]
+    return found
+
+
+def image_of(reference: str) -> tuple[str, str]:
+    name, _, tag = reference.rpartition(":")
+    return name, tag
+
+
+def test_default_image_is_the_cpu_image_of_this_release(values: dict[str, Any]) -> None:
+    image = dig(values, "singleuser.image")
+    wanted = facts().image_tag("cpu")
+    assert str(image["tag"]) == wanted, (
+        f"singleuser.image.tag is {image['tag']!r} but docker/versions.env (the Makefile's) says {wanted!r}"
+    )
+    assert image["name"].rsplit("/", 1)[-1] == facts().image_name, (
+        f"singleuser.image.name {image['name']!r} is not the lab image {facts().image_name!r}"
+    )
+
+
+@pytest.mark.parametrize(("slug", "variant"), [("cpu", None), ("gpu", "cuda")])
+def test_profiles_pin_the_images_of_this_release(values: dict[str, Any], slug: str, variant: str | None) -> None:
+    override = profile(values, slug).get("kubespawner_override", {})
+    if variant is None:
+        assert "image" not in override, f"the {slug} profile should use singleuser.image, not {override['image']!r}"
+        return
+    name, tag = image_of(override.get("image", ""))
+    wanted = facts().image_tag("cuda")
+    assert tag == wanted, f"the {slug} profile's image tag {tag!r} is not this release's {wanted!r}"
+    assert name.rsplit("/", 1)[-1] == facts().image_name, f"the {slug} profile's image {name!r} is not the lab image"
+
+
+def test_no_image_is_latest(values: dict[str, Any]) -> None:
+    text = VALUES_FILE.read_text()
+    assert ":latest" not in text and "tag: latest" not in text, "values.yaml refers to a 'latest' tag: pin the release"
+
+
+def test_gpu_profile_asks_for_one_gpu_and_cpu_profile_none(values: dict[str, Any]) -> None:
+    gpu_limits = profile(values, "gpu")["kubespawner_override"].get("extra_resource_limits", {})
+    assert str(gpu_limits.get("nvidia.com/gpu")) == "1", f"GPU profile: want nvidia.com/gpu: 1, has {gpu_limits}"
+    every_user = values["singleuser"].get("extraResource", {}).get("limits", {})
+    assert "nvidia.com/gpu" not in every_user, "a GPU limit for every user would leave CPU students unschedulable"
+    assert profile(values, "cpu").get("default") is True, "the CPU profile should be the default"
+
+
+def test_dev_shm_is_an_in_memory_volume(values: dict[str, Any]) -> None:
+    volumes = {v["name"]: v for v in dig(values, "singleuser.storage.extraVolumes")}
+    mounts = {m["mountPath"]: m["name"] for m in dig(values, "singleuser.storage.extraVolumeMounts")}
+    assert "/dev/shm" in mounts, f"nothing is mounted at /dev/shm (mounts: {sorted(mounts)})"
+    volume = volumes.get(mounts["/dev/shm"], {})
+    assert volume.get("emptyDir", {}).get("medium") == "Memory", f"/dev/shm must be an emptyDir in Memory, is {volume}"
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("singleuser.defaultUrl", "/lab"),
+        ("singleuser.storage.type", "dynamic"),
+        # The home folder is the volume, so ~/work (where start.sh copies the notebooks) persists.
+        ("singleuser.storage.homeMountPath", f"/home/{facts().nb_user}"),
+        ("singleuser.uid", facts().nb_uid),
+        ("singleuser.fsGid", facts().nb_gid),
+        # Through the image's entrypoint (start.sh copies the course notebooks on first start).
+        ("singleuser.cmd", "start-singleuser.py"),
+        ("prePuller.hook.enabled", True),
+        ("prePuller.continuous.enabled", True),
+        ("prePuller.pullProfileListImages", True),
+        ("cull.enabled", True),
+    ],
+)
+def test_course_settings(values: dict[str, Any], key: str, expected: object) -> None:
+    assert dig(values, key) == expected, f"{key} is {dig(values, key)!r}, expected {expected!r}"
+
+
+def test_authentication_is_not_open(values: dict[str, Any]) -> None:
+    authenticator = str(dig(values, "hub.config.JupyterHub.authenticator_class"))
+    open_ones = {"dummy", "null", "jupyterhub.auth.DummyAuthenticator"}
+    assert authenticator not in open_ones, f"{authenticator} lets anyone in"
+    assert dig(values, "hub.config.Authenticator.admin_users"), "name at least one admin user"
+    if "native" in authenticator.lower():
+        assert dig(values, "hub.config.NativeAuthenticator.open_signup") is False, "sign-ups must wait for an admin"
+
+
+def merge(defaults: Any, override: Any) -> Any:
+    """Helm's coalescing: mappings merge key by key, anything else (lists too) is replaced."""
+    if isinstance(defaults, dict) and isinstance(override, dict):
+        merged = dict(defaults)
+        for key, value in override.items():
+            merged[key] = merge(defaults[key], value) if key in defaults else value
+        return merged
+    return override
+
+
+def test_values_pass_the_charts_schema(values: dict[str, Any]) -> None:
+    schema_file, defaults_file = Z2JH_DIR / "values.schema.yaml", Z2JH_DIR / "values.yaml"
+    if not schema_file.exists() or not defaults_file.exists():
+        pytest.skip(f"the Zero to JupyterHub values schema is not at {Z2JH_DIR} (shared/z2jh beside the repository)")
+    schema = yaml.safe_load(schema_file.read_text())
+    merged = merge(yaml.safe_load(defaults_file.read_text()), values)
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(merged), key=lambda e: list(e.absolute_path))
+    assert not errors, "the chart would reject values.yaml:\n" + "\n".join(
+        f"  {'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:10]
+    )
+
+
+def test_schema_check_catches_a_typo(values: dict[str, Any]) -> None:
+    """The schema check is only worth something if it rejects a misspelt key."""
+    schema_file = Z2JH_DIR / "values.schema.yaml"
+    if not schema_file.exists():
+        pytest.skip(f"the Zero to JupyterHub values schema is not at {Z2JH_DIR}")
+    schema = yaml.safe_load(schema_file.read_text())
+    broken = merge(yaml.safe_load((Z2JH_DIR / "values.yaml").read_text()), values)
+    broken["singleuser"]["stroage"] = {"capacity": "5Gi"}
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken)), "the schema accepted singleuser.stroage"
+
+
+def test_values_file_is_where_the_readme_says() -> None:
+    readme = (Path(VALUES_FILE).parent / "README.md").read_text()
+    assert "helm upgrade --install" in readme and "deploy/kubernetes/values.yaml" in readme, (
+        "deploy/kubernetes/README.md should give the helm command with this values file"
+    )
