@@ -51,14 +51,14 @@ base: engine ## the Debian base image (pulled when a registry answers, else debo
 
 .PHONY: wheels-cpu wheels-cuda
 wheels-cpu: venv ## fetch the CPU image's locked wheels into build/wheelhouse/cpu
-	$(PY) docker/wheels.py fetch cpu
+	$(PY) -m harness.wheels fetch cpu
 wheels-cuda: venv ## fetch the CUDA image's locked wheels (about 3 GB) into build/wheelhouse/cuda
-	$(PY) docker/wheels.py fetch cuda
+	$(PY) -m harness.wheels fetch cuda
 
 .PHONY: lock
 lock: venv ## re-resolve docker/requirements.in into the two lock files
-	$(PY) docker/wheels.py lock cpu
-	$(PY) docker/wheels.py lock cuda
+	$(PY) -m harness.wheels lock cpu
+	$(PY) -m harness.wheels lock cuda
 
 .PHONY: image-cpu image-cuda images
 image-cpu: engine venv ## build the CPU image (dl-lab:cpu-COURSE_VERSION)

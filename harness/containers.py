@@ -99,10 +99,17 @@ def running_container(client: docker.DockerClient, image: str, *, component: str
     """Run a labelled, detached container for the duration of a with-block, then remove it."""
     labels = {**options.pop("labels", {}), **facts().labels(component)}
     try:
-        container = client.containers.run(image, detach=True, labels=labels, **options)
+        container = client.containers.create(image, labels=labels, **options)
     except docker.errors.ImageNotFound:
         raise HarnessError(f"image {image} is not built: run 'make images' (or 'make image-cpu')") from None
     except docker.errors.APIError as error:
+        raise HarnessError(f"could not create a container of {image}: {first_line(error)}") from None
+    # Created and started apart, so that a start failure (a taken port, a missing GPU runtime)
+    # does not leave the created container behind.
+    try:
+        container.start()
+    except docker.errors.APIError as error:
+        remove_container(container, timeout_s=5)
         raise HarnessError(f"could not start a container of {image}: {first_line(error)}") from None
     try:
         yield container

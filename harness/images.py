@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import docker
 import docker.errors
 from rich.console import Console
 
-from harness import labgen
+from harness import labgen, wheels
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, Variant, facts
 from harness.containers import docker_client, first_line, image_exists
 from harness.errors import HarnessError
@@ -30,10 +29,6 @@ from harness.ui import stderr_console
 
 log = logging.getLogger(__name__)
 BUILD_TIMEOUT_S = 1800
-
-
-def wheelhouse(variant: Variant) -> Path:
-    return BUILD_DIR / "wheelhouse" / variant
 
 
 def build_log(variant: Variant) -> Path:
@@ -78,15 +73,13 @@ def ensure_base(console: Console) -> None:
 
 
 def ensure_wheelhouse(variant: Variant, console: Console) -> None:
-    marker = wheelhouse(variant) / ".complete"
-    lock = REPO_ROOT / "docker" / f"requirements-{variant}.lock"
+    lock = wheels.lab_lock_file(variant)
+    marker = wheels.lab_wheelhouse(variant) / ".complete"
     if marker.exists() and marker.read_text() == lock.read_text():
         return
     size = "about 350 MB" if variant == "cpu" else "about 3 GB"
-    console.print(f"[bold]Fetching the {variant} wheelhouse[/] ({size}) into {wheelhouse(variant)}")
-    run_step([sys.executable, "docker/wheels.py", "fetch", variant], what=f"fetching the {variant} wheels",
-             log_file=LOG_DIR / f"wheels-{variant}.log")
-    marker.write_text(lock.read_text())
+    console.print(f"[bold]Fetching the {variant} wheelhouse[/] ({size}) into {wheels.lab_wheelhouse(variant)}")
+    wheels.fetch_lab(variant)
 
 
 DIGEST_LABEL = "org.dl-lab.context-digest"
@@ -107,7 +100,7 @@ def stage_context(variant: Variant) -> Path:
     # A fresh folder per build, so that two builds at once never share a context.
     (BUILD_DIR / "context").mkdir(parents=True, exist_ok=True)
     context = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=BUILD_DIR / "context"))
-    shutil.copy2(REPO_ROOT / "docker" / f"requirements-{variant}.lock", context / "requirements.lock")
+    shutil.copy2(wheels.lab_lock_file(variant), context / "requirements.lock")
     shutil.copy2(REPO_ROOT / "docker" / "Dockerfile", context / "Dockerfile")
     for part in ("scripts", "jupyter"):
         link_tree(REPO_ROOT / "docker" / part, context / "docker" / part)
@@ -160,7 +153,7 @@ def build_image(variant: Variant, *, console: Console | None = None, prepare: bo
         if prepare:
             ensure_base(console)
             ensure_wheelhouse(variant, console)
-        link_tree(wheelhouse(variant), context / "wheelhouse")
+        link_tree(wheels.lab_wheelhouse(variant), context / "wheelhouse")
     except BaseException:
         shutil.rmtree(context, ignore_errors=True)
         raise

@@ -7,13 +7,11 @@ reports it writes into the bind-mounted folder belong to that user.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,11 +19,10 @@ from typing import Literal
 import docker
 import docker.errors
 import requests.exceptions
-from docker.models.containers import Container
 from rich.console import Console
 
 from harness.config import REPO_ROOT, Variant, facts
-from harness.containers import docker_client, first_line, image_exists, remove_container
+from harness.containers import docker_client, first_line, image_exists, running_container
 from harness.errors import HarnessError
 from harness.gpu import all_gpus, engine_gpu_support
 
@@ -165,7 +162,7 @@ def _attempt(
 ) -> ModuleRun:
     options = _container_options(module, arguments, out=out, gpu=gpu)
     tail: list[str] = []
-    with labelled_container(client, image, component=component, options=options) as container:
+    with running_container(client, image, component=component, **options) as container:
         streamer = threading.Thread(target=_stream_logs, args=(container, console, tail), daemon=True)
         streamer.start()
         try:
@@ -179,31 +176,6 @@ def _attempt(
     if f"No module named {module}" in text or "No module named 'harness." in text:
         raise HarnessError(f"image {image} predates `{module}`: rebuild it ('make image-{'cuda' if 'cuda' in image else 'cpu'}')")
     return ModuleRun(int(status.get("StatusCode", 1)), text, gpu_requested=gpu, no_gpu_reason=None)
-
-
-@contextlib.contextmanager
-def labelled_container(
-    client: docker.DockerClient, image: str, *, component: str, options: dict[str, object]
-) -> Iterator[Container]:
-    """Create, start, and always remove a labelled container.
-
-    Created and started in two steps so that a start the engine refuses (a GPU request without the
-    NVIDIA runtime) still removes the created container instead of leaving it behind.
-    """
-    try:
-        container = client.containers.create(image, labels=facts().labels(component), **options)
-    except docker.errors.ImageNotFound:
-        raise HarnessError(f"image {image} is not built: run 'make images' (or 'make image-cpu')") from None
-    except docker.errors.APIError as error:
-        raise HarnessError(f"could not create a container of {image}: {first_line(error)}") from None
-    try:
-        try:
-            container.start()
-        except docker.errors.APIError as error:
-            raise HarnessError(f"could not start a container of {image}: {first_line(error)}") from None
-        yield container
-    finally:
-        remove_container(container, timeout_s=5)
 
 
 def _stream_logs(container: object, console: Console, tail: list[str]) -> None:
