@@ -133,7 +133,7 @@ sif: ## the lab image as an Apptainer image sif/dl-lab_VARIANT-VERSION.sif, for 
 ## Quality
 .PHONY: lint
 lint: venv-test ## ruff and mypy
-	$(VENV)/bin/ruff check harness tests docker deploy
+	$(VENV)/bin/ruff check harness tests docker deploy labs/practica labs/hidden
 	$(VENV)/bin/mypy harness
 
 .PHONY: test
@@ -146,6 +146,6 @@ bench-image: engine venv ## image sizes, docker-run-to-API start time, rebuild t
 	$(PY) -m harness.bench_image
 
 .PHONY: clean
-clean: venv ## remove every container, volume and network the project started, and build/
+clean: venv ## remove every container, volume and network the project started, and staged build contexts (the wheelhouse stays)
 	$(PY) -c 'from harness.containers import remove_project_resources as r; print(f"removed {r()} resources")'
 	rm -rf build/context build/labs

@@ -128,7 +128,8 @@ def _(ns, c):
     x = torch.randn(3, 2)
     copia = x.clone()
     g = f(x)
-    c.verificar(_tensor(g) and torch.allclose(g, 6 * (copia + 2) / copia.numel()), "debe ser 6 (x + 2) / n para cualquier x de n elementos")
+    c.verificar(_tensor(g) and torch.allclose(g, 6 * (copia + 2) / copia.numel()),
+                "debe ser 6 (x + 2) / n para cualquier x de n elementos")
     c.verificar(torch.equal(x, copia) and x.grad is None and not x.requires_grad, "no debe modificar el x recibido")
 
 

@@ -13,7 +13,8 @@ TOTAL = 1797
 def _(ns, c):
     xe, ye = c.obtener("X_entrenamiento"), c.obtener("y_entrenamiento")
     xp, yp = c.obtener("X_prueba"), c.obtener("y_prueba")
-    if not c.verificar(all(isinstance(t, torch.Tensor) for t in (xe, ye, xp, yp)), "X/y de entrenamiento y prueba deben ser tensores"):
+    if not c.verificar(all(isinstance(t, torch.Tensor) for t in (xe, ye, xp, yp)),
+                       "X/y de entrenamiento y prueba deben ser tensores"):
         return
     c.verificar(xe.dtype == xp.dtype == torch.float32 and ye.dtype == yp.dtype == torch.long, "X en float32, y en torch.long")
     c.verificar(xe.shape[1:] == xp.shape[1:] == (64,) and len(xe) == len(ye) and len(xp) == len(yp),
@@ -43,7 +44,8 @@ def _(ns, c):
     salida = red(torch.randn(7, 20))
     c.verificar(tuple(salida.shape) == (7, 5), "con 20 entradas y 5 clases, 7 ejemplos deben dar una salida 7x5")
     lineales = [m for m in red.modules() if isinstance(m, nn.Linear)]
-    c.verificar(len(lineales) >= 3 and all(m.out_features == 16 for m in lineales[:-1]), "dos capas ocultas de «ocultas» neuronas")
+    c.verificar(len(lineales) >= 3 and all(m.out_features == 16 for m in lineales[:-1]),
+                "dos capas ocultas de «ocultas» neuronas")
     c.verificar(any(isinstance(m, nn.ReLU) for m in red.modules()), "faltan las activaciones ReLU")
     c.verificar(not any(isinstance(m, nn.Softmax | nn.LogSoftmax) for m in red.modules()) and not torch.allclose(
         salida.detach().sum(1), torch.ones(7)), "la salida deben ser logits (sin softmax)")

@@ -26,7 +26,8 @@ def _tensor_aleatorio(ns: dict[str, Any], c: Comprobacion) -> None:
     t = c.obtener("aleatorio")
     if c.verificar(isinstance(t, torch.Tensor), "«aleatorio» debe ser un torch.Tensor"):
         c.verificar(tuple(t.shape) == (5, 3), f"la forma es {tuple(t.shape)} y debe ser (5, 3)")
-        c.verificar(t.is_floating_point() and bool(((t >= 0) & (t < 1)).all()), "los valores deben estar en [0, 1): usa torch.rand")
+        c.verificar(t.is_floating_point() and bool(((t >= 0) & (t < 1)).all()),
+                    "los valores deben estar en [0, 1): usa torch.rand")
 
 
 @registro.prueba("ceros_enteros", titulo="matriz de ceros entera", comprobaciones=3)
@@ -60,7 +61,8 @@ def _suma(ns: dict[str, Any], c: Comprobacion) -> None:
 def _columna(ns: dict[str, Any], c: Comprobacion) -> None:
     f = c.obtener("primera_columna")
     m = torch.arange(12.0).reshape(4, 3)
-    c.verificar(torch.equal(f(m), m[:, 0]), "para arange(12).reshape(4, 3) debe dar tensor([0., 3., 6., 9.]); recuerda que se indexa desde 0")
+    c.verificar(torch.equal(f(m), m[:, 0]),
+                "para arange(12).reshape(4, 3) debe dar tensor([0., 3., 6., 9.]); recuerda que se indexa desde 0")
 
 
 @registro.prueba("cambiar_forma", titulo="view y reshape", comprobaciones=2)
@@ -68,7 +70,8 @@ def _forma(ns: dict[str, Any], c: Comprobacion) -> None:
     filas, aplanar = c.obtener("filas_de_ocho"), c.obtener("aplanar_traspuesta")
     m = torch.arange(16.0).reshape(4, 4)
     c.verificar(tuple(filas(m).shape) == (2, 8), "filas_de_ocho de una matriz 4x4 debe tener forma (2, 8)")
-    c.verificar(torch.equal(aplanar(m), m.t().flatten()), "aplanar_traspuesta debe aplanar m.t() (necesita reshape: m.t() no es contigua)")
+    c.verificar(torch.equal(aplanar(m), m.t().flatten()),
+                "aplanar_traspuesta debe aplanar m.t() (necesita reshape: m.t() no es contigua)")
 
 
 @registro.prueba("normalizar", titulo="operaciones con escalares", comprobaciones=1)
@@ -108,7 +111,8 @@ def _no_grad(ns: dict[str, Any], c: Comprobacion) -> None:
     x = torch.ones(2, requires_grad=True)
     r = f(x)
     c.verificar(isinstance(r, torch.Tensor) and torch.equal(r.detach(), x.detach() ** 2), "debe devolver x ** 2")
-    c.verificar(isinstance(r, torch.Tensor) and not r.requires_grad, "el resultado no debe requerir gradiente: usa torch.no_grad()")
+    c.verificar(isinstance(r, torch.Tensor) and not r.requires_grad,
+                "el resultado no debe requerir gradiente: usa torch.no_grad()")
 
 
 @registro.prueba("dispositivo", titulo="CPU o GPU", comprobaciones=2)
@@ -116,7 +120,8 @@ def _dispositivo(ns: dict[str, Any], c: Comprobacion) -> None:
     elegir, mover = c.obtener("elegir_dispositivo"), c.obtener("mover")
     esperado = "cuda" if torch.cuda.is_available() else "cpu"
     d = elegir()
-    c.verificar(isinstance(d, torch.device) and d.type == esperado, f"elegir_dispositivo() debe dar torch.device('{esperado}') aquí")
+    c.verificar(isinstance(d, torch.device) and d.type == esperado,
+                f"elegir_dispositivo() debe dar torch.device('{esperado}') aquí")
     c.verificar(mover(torch.ones(2)).device.type == esperado, f"mover(t) debe llevar el tensor a '{esperado}'")
 
 

@@ -59,7 +59,8 @@ def _epoca(ns: dict[str, Any], c: Comprobacion) -> None:
     red = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     opt = torch.optim.SGD(red.parameters(), lr=0.5)
     perdidas = [float(f(red, cargador, nn.CrossEntropyLoss(), opt, torch.device("cpu"))) for _ in range(5)]
-    c.verificar(perdidas[-1] < perdidas[0], f"la pérdida media debe bajar época a época (da {perdidas[0]:.3f} → {perdidas[-1]:.3f})")
+    c.verificar(perdidas[-1] < perdidas[0],
+                f"la pérdida media debe bajar época a época (da {perdidas[0]:.3f} → {perdidas[-1]:.3f})")
 
 
 @registro.prueba("exactitud_prueba", titulo="al menos un 90 % en el conjunto de prueba", comprobaciones=1)
