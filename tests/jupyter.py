@@ -15,7 +15,7 @@ import docker
 from docker.models.containers import Container
 
 from harness.config import facts
-from harness.containers import remove_container, wait_until
+from harness.containers import running_container, wait_until
 
 COMPONENT = "test"
 
@@ -53,15 +53,8 @@ def jupyter_server(client: docker.DockerClient, image: str, **options: Any) -> I
     """Start the image's default command published on a random 127.0.0.1 port; wait until the API answers."""
     token = secrets.token_hex(16)
     environment = {"JUPYTER_TOKEN": token, **options.pop("environment", {})}
-    container = client.containers.run(
-        image,
-        detach=True,
-        environment=environment,
-        ports={f"{facts().jupyter_port}/tcp": ("127.0.0.1", None)},
-        labels=facts().labels(COMPONENT),
-        **options,
-    )
-    try:
+    ports = {f"{facts().jupyter_port}/tcp": ("127.0.0.1", None)}
+    with running_container(client, image, component=COMPONENT, environment=environment, ports=ports, **options) as container:
         server = Server(container, f"http://127.0.0.1:{host_port(container)}", token)
 
         def answers() -> bool:
@@ -71,18 +64,13 @@ def jupyter_server(client: docker.DockerClient, image: str, **options: Any) -> I
 
         wait_until(answers, timeout_s=90, interval_s=0.2, what=f"Jupyter in {image} to answer")
         yield server
-    finally:
-        remove_container(container, timeout_s=5)
 
 
 def run_in_image(client: docker.DockerClient, image: str, command: list[str], **options: Any) -> tuple[int, str]:
     """Run a one-off command in a labelled container; (exit code, its stdout), or its stderr too when it failed."""
-    container = client.containers.run(image, command, detach=True, labels=facts().labels(COMPONENT), **options)
-    try:
+    with running_container(client, image, component=COMPONENT, command=command, **options) as container:
         status = int(container.wait(timeout=120)["StatusCode"])
         stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
         if status != 0:
             return status, stdout + container.logs(stdout=False, stderr=True).decode(errors="replace")
         return status, stdout
-    finally:
-        remove_container(container, timeout_s=2)
