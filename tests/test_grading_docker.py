@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from harness import labgen
 from harness.cli import main
 from harness.config import REPO_ROOT, facts
 from harness.containers import project_filter
+from harness.gpu import engine_gpu_support
 from tests.submissions.broken import BROKEN, CANARY, build
 
 pytestmark = pytest.mark.docker
@@ -42,6 +44,34 @@ def test_image_holds_no_hidden_tests(docker_engine: docker.DockerClient, cpu_ima
                                                      "--exclude-dir=proc --exclude-dir=sys || true"],
         remove=True, network_disabled=True, labels=facts().labels("test"))
     assert not output.strip(), f"the hidden tests reached the image: {output.decode()}"
+
+
+@pytest.mark.parametrize("command", [["run", "00"], ["grade", "{notebook}", "--lab", "00"]], ids=["run", "grade"])
+def test_an_image_not_in_the_engine_gets_one_clear_line(
+    docker_engine: docker.DockerClient, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    notebook = tmp_path / "entrega.ipynb"
+    labgen.generate(out=tmp_path / "labs")
+    shutil.copy2(tmp_path / "labs" / "student" / "00-introduccion.ipynb", notebook)
+    missing = "dl-lab:cpu-1999.01"
+    arguments = [a.replace("{notebook}", str(notebook)) for a in command]
+    code = main([*arguments, "--image", missing, "--reports", str(tmp_path / "reports")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, f"a missing image is bad input (exit 2), got {code}: {err}"
+    assert f"image {missing} is not in this Docker engine" in err and len(err.splitlines()) == 1, err
+
+
+def test_cuda_variant_without_gpu_support_says_to_use_cpu(
+    docker_engine: docker.DockerClient, cuda_image: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    support = engine_gpu_support(docker_engine)
+    if support.available:
+        pytest.skip(f"this engine gives containers GPUs ({support.reason}): the GPU path is tested by make check")
+    code = main(["run", "00", "--variant", "cuda", "--reports", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, f"expected exit 2 and one line, got {code}: {err}"
+    assert support.reason in err and "--variant cpu" in err, err
+    assert not (tmp_path / "run-cuda.json").exists(), "nothing was graded, so no report"
 
 
 def test_run_cpu_solutions_score_full_marks(cpu_image: str, tmp_path: Path) -> None:

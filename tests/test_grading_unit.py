@@ -139,6 +139,7 @@ def _write(path: Path, text: str) -> Path:
     (["run", "42", "--variant", "local"], "unknown lab '42'"),
     (["run", "00", "--variant", "local", "--jobs", "0"], "--jobs must be at least 1"),
     (["run", "00", "--variant", "local", "--cell-timeout", "0"], "--cell-timeout must be positive"),
+    (["run", "00", "--variant", "local", "--image", "dl-lab:cpu-2025.11"], "--image needs a container"),
 ])
 def test_bad_input_gets_one_clear_line(args: list[str], message: str, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from harness import labgen
 from harness.errors import HarnessError
 from harness.grading.host import Job
-from harness.grading.session import add_limit_options, execute, limits_from, make_executor, parallelism
+from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
 
 def register(subparsers: Any) -> None:
@@ -24,6 +24,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--lab", required=True, help="the lab the notebooks answer (e.g. 00)")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
     parser.add_argument("--full", action="store_true", help="the notebooks' own parameters, not the lab's CI ones")
+    add_image_option(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=handle)
 
@@ -41,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
     if len(set(map(Path.resolve, args.submissions))) != len(args.submissions):
         raise HarnessError("the same notebook is given twice")
     limits = limits_from(args)
-    executor = make_executor(args.variant, limits)
+    executor = make_executor(args.variant, limits, image=args.image)
     executed = args.reports / f"grade-{lab.id}"
     jobs = [Job(lab=lab, notebook=path, name=name, parameters={} if args.full else dict(lab.ci_parameters),
                 save_executed=executed / f"{name.replace('/', '__')}.ipynb")

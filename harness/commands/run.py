@@ -13,7 +13,7 @@ from typing import Any
 from harness import labgen
 from harness.config import BUILD_DIR
 from harness.grading.host import Job
-from harness.grading.session import add_limit_options, execute, limits_from, make_executor, parallelism
+from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
 
 def register(subparsers: Any) -> None:
@@ -22,6 +22,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--variant", choices=("cpu", "cuda", "local"), default="cpu",
                         help="cpu or cuda image (cuda passes the GPUs in), or local: the host's Python (default: cpu)")
     parser.add_argument("--full", action="store_true", help="the notebooks' own parameters, not the shorter CI ones")
+    add_image_option(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=handle)
 
@@ -30,7 +31,7 @@ def handle(args: argparse.Namespace) -> int:
     labs = [labgen.find_lab(key) for key in args.labs] if args.labs else list(labgen.labs().values())
     limits = limits_from(args)
     parallel = parallelism(args, limits, default=1)  # one lab at a time: its timings stay comparable
-    executor = make_executor(args.variant, limits)
+    executor = make_executor(args.variant, limits, image=args.image)
     out = BUILD_DIR / "labs"
     labgen.generate(out=out)
     executed = args.reports / f"run-{args.variant}"

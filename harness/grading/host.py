@@ -35,11 +35,12 @@ import docker
 import docker.errors
 import requests
 from docker.models.containers import Container
-from docker.types import DeviceRequest, LogConfig
+from docker.types import LogConfig
 
 from harness.config import REPO_ROOT, Variant, facts
 from harness.containers import docker_client, first_line, image_exists, remove_container
 from harness.errors import HarnessError
+from harness.gpu import all_gpus, engine_gpu_support
 from harness.grading.declared import declared_exercises
 from harness.grading.model import Limits, SubmissionResult, failed_submission, from_runner
 from harness.labgen import Lab
@@ -120,12 +121,19 @@ def _interpret(raw: dict[str, Any] | None, *, job: Job, nonce: str, started: flo
 class ContainerExecutor:
     """Grade each job in a fresh container of the lab image."""
 
-    def __init__(self, *, variant: Variant, limits: Limits, gpu: bool = False) -> None:
+    def __init__(self, *, variant: Variant, limits: Limits, gpu: bool = False, image: str | None = None) -> None:
         self.client = docker_client()
-        self.image = facts().image(variant)
+        self.image = image or facts().image(variant)
         if not image_exists(self.client, self.image):
+            if image:
+                raise HarnessError(f"image {image} is not in this Docker engine: check --image against 'docker images' "
+                                   f"(or leave it out to use {facts().image(variant)})")
             raise HarnessError(f"image {self.image} is not built: build it with 'make image-{variant}' "
                                f"(or '.venv/bin/harness build {variant}')")
+        if gpu:
+            support = engine_gpu_support(self.client)
+            if not support.available:
+                raise HarnessError(f"the cuda variant passes the GPUs in, but {support.reason}: use --variant cpu")
         self.variant = variant
         self.limits = limits
         self.gpu = gpu
@@ -152,7 +160,7 @@ class ContainerExecutor:
             "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
         }
         if self.gpu:
-            options["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+            options["device_requests"] = all_gpus()
         return self.client.containers.create(self.image, **options)
 
     def _fetch(self, container: Container, name: str) -> bytes | None:

@@ -55,11 +55,18 @@ def parallelism(args: argparse.Namespace, limits: Limits, *, default: int | None
     return default or max(1, int((os.cpu_count() or 1) // max(limits.cpus, 1.0)))
 
 
-def make_executor(variant: str, limits: Limits) -> Executor:
+def add_image_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image", metavar="REF", default=None,
+                        help="grade in this image instead of the variant's (e.g. last year's release, dl-lab:cpu-2025.11)")
+
+
+def make_executor(variant: str, limits: Limits, *, image: str | None = None) -> Executor:
     if variant == "local":
+        if image:
+            raise HarnessError("--image needs a container: use --variant cpu or cuda with it, not local")
         return LocalExecutor(limits=limits)
     chosen: Variant = "cuda" if variant == "cuda" else "cpu"
-    return ContainerExecutor(variant=chosen, limits=limits, gpu=chosen == "cuda")
+    return ContainerExecutor(variant=chosen, limits=limits, gpu=chosen == "cuda", image=image)
 
 
 def execute(jobs: list[Job], *, executor: Executor, kind: str, variant: str, stem: str, parallel: int,
