@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
 
 import docker
 import pytest
@@ -45,15 +45,34 @@ def _project_resources(client: docker.DockerClient) -> set[str]:
     return names
 
 
-@pytest.fixture(scope="session", autouse=True)
-def nothing_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fail the run if it leaves a labelled container, volume or network behind."""
-    try:
-        client = docker_client()
-    except HarnessError:
-        yield
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+_BEFORE = pytest.StashKey[set[str]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note the project's resources before the run (in the controller only, when pytest-xdist runs workers)."""
+    if _is_xdist_worker(session.config):
         return
-    before = _project_resources(client)
-    yield
-    leftovers = _project_resources(client) - before
-    assert not leftovers, f"the test run left these project resources behind: {sorted(leftovers)}"
+    # No engine: nothing to compare; the tests that need one fail with their own message.
+    with contextlib.suppress(HarnessError):
+        session.config.stash[_BEFORE] = _project_resources(docker_client())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if it left a labelled container, volume or network behind.
+
+    Checked once, after every worker has finished: a worker's own check would see the
+    containers of the tests still running in the other workers.
+    """
+    if _is_xdist_worker(session.config) or _BEFORE not in session.config.stash:
+        return
+    leftovers = _project_resources(docker_client()) - session.config.stash[_BEFORE]
+    if leftovers:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"the test run left these project resources behind: {sorted(leftovers)}"
+        if reporter is not None:
+            reporter.write_line(f"FAILED nothing-left-behind check: {message}", red=True, bold=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
