@@ -64,6 +64,7 @@ class HubSettings:
     mem_limit: str = "2G"
     shm_size: str = "1g"
     cull_timeout_s: int = 3600
+    kernel_cull_timeout_s: int = 1800
     admin: str = "profesor"
     # Survive reboots of the server (make hub); the tests' instances do not.
     restart: bool = True
@@ -237,6 +238,7 @@ def hub_environment(settings: HubSettings, *, image: str, gpu: bool, token: str)
         "DL_LAB_MEM_LIMIT": settings.mem_limit,
         "DL_LAB_SHM_SIZE": settings.shm_size,
         "DL_LAB_CULL_TIMEOUT": str(settings.cull_timeout_s),
+        "DL_LAB_KERNEL_CULL_TIMEOUT": str(settings.kernel_cull_timeout_s),
         "DL_LAB_API_TOKEN": token,
     }
 

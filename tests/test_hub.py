@@ -170,6 +170,15 @@ def test_limits_of_every_students_container(docker_engine: docker.DockerClient, 
         assert value == expected, f"{student}'s container has {setting}={value!r}, expected {expected!r}"
 
 
+def test_every_students_kernels_are_culled_when_idle(docker_engine: docker.DockerClient, hub: Hub,
+                                                    tokens: dict[str, str]) -> None:
+    # The image's Jupyter config reads it (tests/test_images.py checks that it does cull).
+    wanted = f"DL_LAB_KERNEL_CULL_TIMEOUT={HubSettings().kernel_cull_timeout_s}"
+    for student in tokens:
+        environment = container_of(docker_engine, hub, student).attrs["Config"]["Env"]
+        assert wanted in environment, f"{student}'s server does not cull idle kernels: {wanted} not in its environment"
+
+
 def test_everything_the_hub_creates_is_labelled(docker_engine: docker.DockerClient, hub: Hub,
                                                 tokens: dict[str, str]) -> None:
     flt = {"label": f"{instance_label()}={hub.name}"}

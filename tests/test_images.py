@@ -160,6 +160,27 @@ def test_healthcheck_reports_healthy(docker_engine: docker.DockerClient, cpu_ima
         wait_until(healthy, timeout_s=60, interval_s=1, what="the HEALTHCHECK to pass")
 
 
+def test_idle_kernels_are_shut_down_when_asked(docker_engine: docker.DockerClient, cpu_image: str) -> None:
+    # JupyterHub and Kubernetes set DL_LAB_KERNEL_CULL_TIMEOUT so that idle kernels free their (GPU) memory.
+    with jupyter_server(docker_engine, cpu_image, environment={"DL_LAB_KERNEL_CULL_TIMEOUT": "3"}) as server:
+        status, kernel = server.request("/api/kernels", method="POST", body={})
+        assert status == 201, f"could not start a kernel: {status} {kernel}"
+
+        def culled() -> bool:
+            status, kernels = server.request("/api/kernels")
+            return status == 200 and kernel["id"] not in [k["id"] for k in kernels]
+
+        wait_until(culled, timeout_s=60, interval_s=1, what="the idle kernel to be shut down")
+
+
+def test_a_bad_kernel_cull_setting_is_one_clear_line(docker_engine: docker.DockerClient, cpu_image: str) -> None:
+    status, output = run_in_image(docker_engine, cpu_image, ["start-notebook.py"],
+                                  environment={"DL_LAB_KERNEL_CULL_TIMEOUT": "media hora", "JUPYTER_TOKEN": "x" * 32})
+    assert status != 0, "the server started with a meaningless cull setting"
+    assert "DL_LAB_KERNEL_CULL_TIMEOUT must be a whole number of seconds" in output, output[-800:]
+    assert "Traceback" not in output, output[-800:]
+
+
 @pytest.mark.parametrize(
     ("command", "expected"),
     [

@@ -108,6 +108,7 @@ def test_dev_shm_is_an_in_memory_volume(values: dict[str, Any]) -> None:
         ("prePuller.continuous.enabled", True),
         ("prePuller.pullProfileListImages", True),
         ("cull.enabled", True),
+        ("singleuser.extraEnv.DL_LAB_KERNEL_CULL_TIMEOUT", "1800"),
     ],
 )
 def test_course_settings(values: dict[str, Any], key: str, expected: object) -> None:

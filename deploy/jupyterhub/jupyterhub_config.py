@@ -12,6 +12,7 @@ variables, which `harness hub up` (make hub) sets from docker/versions.env and i
   DL_LAB_ADMIN_USERS     comma-separated admin accounts (default: profesor)
   DL_LAB_CPU_LIMIT, DL_LAB_MEM_LIMIT, DL_LAB_SHM_SIZE   per-student limits (1.0, 2G, 1g)
   DL_LAB_CULL_TIMEOUT    seconds of inactivity before a server is stopped (3600)
+  DL_LAB_KERNEL_CULL_TIMEOUT  seconds before an idle kernel is shut down, freeing its (GPU) memory (1800)
   DL_LAB_API_TOKEN       token of the "dl-lab-harness" service (the CLI, the tests); unset: no service
 
 Runs inside the hub image: the standard library and the image's packages only.
@@ -92,6 +93,8 @@ if env("DL_LAB_GPU", "0") == "1":
     # NVIDIA Container Toolkit, which `make hub` checks before starting).
     host_config["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
 c.DockerSpawner.extra_host_config = host_config
+# Idle kernels hold memory (GPU memory on a shared GPU); the image's Jupyter config shuts them down.
+c.Spawner.environment = {"DL_LAB_KERNEL_CULL_TIMEOUT": env("DL_LAB_KERNEL_CULL_TIMEOUT", "1800")}
 # 10+ servers starting at once on a small server take a while: wait, but not forever.
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300

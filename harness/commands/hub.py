@@ -40,6 +40,8 @@ def register(subparsers: Any) -> None:
     up.add_argument("--mem-limit", default="2G", help="memory per student, /dev/shm included (default: %(default)s)")
     up.add_argument("--shm-size", default="1g", help="/dev/shm per student (default: %(default)s)")
     up.add_argument("--cull-timeout", type=int, default=3600, help="stop servers idle this many seconds")
+    up.add_argument("--kernel-cull-timeout", type=int, default=1800,
+                    help="shut down kernels idle this many seconds, freeing their (GPU) memory; 0: never")
     up.add_argument("--admin", default="profesor", help="the admin account (default: %(default)s)")
     up.set_defaults(handler=handle_up)
 
@@ -69,9 +71,13 @@ def handle_lock(args: argparse.Namespace) -> int:
 
 def handle_up(args: argparse.Namespace) -> int:
     console = stderr_console()
+    for option, seconds in (("--cull-timeout", args.cull_timeout), ("--kernel-cull-timeout", args.kernel_cull_timeout)):
+        if seconds < 0:
+            raise HarnessError(f"{option} is a number of seconds, 0 or more (0: never), not {seconds}")
     settings = HubSettings(name=args.name, port=args.port, variant=args.variant,
                            gpu=None if args.gpu is None else bool(args.gpu), cpu_limit=args.cpu_limit,
                            mem_limit=args.mem_limit, shm_size=args.shm_size, cull_timeout_s=args.cull_timeout,
+                           kernel_cull_timeout_s=args.kernel_cull_timeout,
                            admin=args.admin)
     with console.status("starting the hub"):
         hub = start_hub(settings)
