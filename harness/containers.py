@@ -56,7 +56,9 @@ def wait_until(
     """Call predicate until it returns something truthy; raise HarnessError after timeout_s.
 
     Exceptions from the predicate count as 'not yet' (a server that is still starting refuses
-    connections); the last one is named in the timeout message.
+    connections); the last one is named in the timeout message. A HarnessError or an
+    AssertionError is the predicate's verdict that waiting is pointless (the container exited,
+    the job failed): it propagates at once.
     """
     deadline = time.monotonic() + timeout_s
     last_error: BaseException | None = None
@@ -65,6 +67,8 @@ def wait_until(
             result = predicate()
             if result:
                 return result
+        except (HarnessError, AssertionError):
+            raise
         except Exception as error:  # a not-yet-ready service raises; keep polling
             last_error = error
         if time.monotonic() >= deadline:
