@@ -14,7 +14,6 @@ import os
 import secrets
 import statistics
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,9 @@ import docker
 from rich.table import Table
 
 from harness.config import REPO_ROOT, REPORTS_DIR, VARIANTS, facts
-from harness.containers import docker_client, image_exists, remove_container
+from harness.containers import docker_client, image_exists, running_container, wait_until
 from harness.images import build_image
+from harness.lab import server_answers
 from harness.ui import stderr_console
 
 SIZE_BUDGET_GB = {"cpu": 1.5, "cuda": 6.0}
@@ -38,25 +38,15 @@ def image_size_gb(client: docker.DockerClient, reference: str) -> float:
 def time_to_api(client: docker.DockerClient, image: str) -> float:
     """Seconds from `docker run` (create + start) until GET /api/status answers 200 with the token."""
     token = secrets.token_hex(16)
+    port_key = f"{facts().jupyter_port}/tcp"
     started = time.perf_counter()
-    container = client.containers.run(
-        image, detach=True, environment={"JUPYTER_TOKEN": token},
-        ports={f"{facts().jupyter_port}/tcp": ("127.0.0.1", None)}, labels=facts().labels("bench"),
-    )
-    try:
+    with running_container(client, image, component="bench", environment={"JUPYTER_TOKEN": token},
+                           ports={port_key: ("127.0.0.1", None)}) as container:
         container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"][f"{facts().jupyter_port}/tcp"][0]["HostPort"]
+        port = container.attrs["NetworkSettings"]["Ports"][port_key][0]["HostPort"]
         url = f"http://127.0.0.1:{port}/api/status?token={token}"
-        while time.perf_counter() - started < 60:
-            try:
-                with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
-                        return time.perf_counter() - started
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"{image} did not answer within 60 s")
-    finally:
-        remove_container(container, timeout_s=2)
+        wait_until(lambda: server_answers(url), timeout_s=60, interval_s=0.02, what=f"{image} to answer")
+        return time.perf_counter() - started
 
 
 def time_rebuild_after_notebook_edit() -> dict[str, float]:

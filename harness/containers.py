@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any, TypeVar
 
 import docker
@@ -119,6 +122,38 @@ def running_container(client: docker.DockerClient, image: str, *, component: str
         yield container
     finally:
         remove_container(container, timeout_s=5)
+
+
+def labelled_resources(client: docker.DockerClient, filters: dict[str, Any]) -> list[str]:
+    """'container NAME', 'volume NAME', 'network NAME' for every resource the label filter matches."""
+    found = [f"container {c.name}" for c in client.containers.list(all=True, filters=filters)]
+    found += [f"volume {v.name}" for v in client.volumes.list(filters=filters)]
+    found += [f"network {n.name}" for n in client.networks.list(filters=filters)]
+    return found
+
+
+def port_is_free(port: int, *, bind: str = "127.0.0.1") -> bool:
+    """Whether the engine could publish on bind:port now (SO_REUSEADDR, as it binds: TIME_WAIT is free)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((bind, port))
+        except OSError:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (CI cancelling a job, `docker stop`, systemd) cleans up like Ctrl-C: KeyboardInterrupt."""
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def remove_project_resources(*, component: str | None = None) -> int:

@@ -10,11 +10,11 @@ what one instance created. `make hub` runs the instance "dl-lab-hub" on 127.0.0.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
 import secrets
-import socket
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,9 +27,18 @@ import docker
 import docker.errors
 import requests
 from docker.models.containers import Container
+from docker.models.volumes import Volume
 
 from harness.config import BUILD_DIR, Variant, facts
-from harness.containers import docker_client, first_line, image_exists, remove_container, wait_until
+from harness.containers import (
+    docker_client,
+    first_line,
+    image_exists,
+    labelled_resources,
+    port_is_free,
+    remove_container,
+    wait_until,
+)
 from harness.errors import HarnessError
 from harness.gpu import engine_gpu_support
 from harness.hub_image import build as build_hub_image
@@ -195,14 +204,9 @@ def engine_socket(client: docker.DockerClient) -> str:
 
 
 def check_port_free(port: int) -> None:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            raise HarnessError(f"port {port} on 127.0.0.1 is taken: stop what listens there (`ss -ltnp "
-                               f"'sport = :{port}'`), or start the hub on another port (make hub HUB_PORT=8010)"
-                               ) from None
+    if not port_is_free(port):
+        raise HarnessError(f"port {port} on 127.0.0.1 is taken: stop what listens there (`ss -ltnp "
+                           f"'sport = :{port}'`), or start the hub on another port (make hub HUB_PORT=8010)")
 
 
 def ensure_network(client: docker.DockerClient, settings: HubSettings) -> None:
@@ -379,11 +383,16 @@ def hub_setting(hub: Hub, key: str) -> str:
 
 # ---- stop ------------------------------------------------------------------------------------
 def instance_resources(client: docker.DockerClient, name: str) -> list[str]:
-    flt = {"label": f"{instance_label()}={name}"}
-    found = [f"container {c.name}" for c in client.containers.list(all=True, filters=flt)]
-    found += [f"volume {v.name}" for v in client.volumes.list(filters=flt)]
-    found += [f"network {n.name}" for n in client.networks.list(filters=flt)]
-    return found
+    return labelled_resources(client, {"label": f"{instance_label()}={name}"})
+
+
+def remove_volume(volume: Volume) -> str:
+    """'removed', or 'gone' when something else removed it first; an APIError while it is in use."""
+    try:
+        volume.remove(force=True)
+    except docker.errors.NotFound:
+        return "gone"
+    return "removed"
 
 
 def remove_auto_removed(client: docker.DockerClient, container: Container) -> None:
@@ -420,20 +429,13 @@ def stop_hub(name: str = DEFAULT_NAME, *, volumes: bool = False) -> int:
             network.remove()
             removed += 1
     if volumes:
-        # Auto-removed containers may still hold their volume for a moment.
-        deadline = time.monotonic() + 30
+        # Auto-removed containers may still hold their volume for a moment: an APIError means "not yet".
+        deadline = time.monotonic() + 30  # for all the volumes together
         for volume in client.volumes.list(filters=flt):
-            while True:
-                try:
-                    volume.remove(force=True)
-                    removed += 1
-                    break
-                except docker.errors.NotFound:
-                    break
-                except docker.errors.APIError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.5)
+            outcome = wait_until(functools.partial(remove_volume, volume), timeout_s=max(0.0, deadline - time.monotonic()),
+                                 interval_s=0.5, what=f"volume {volume.name} to be released")
+            if outcome == "removed":
+                removed += 1
         admin_password_file(name).unlink(missing_ok=True)
     token_file(name).unlink(missing_ok=True)
     with contextlib.suppress(OSError):

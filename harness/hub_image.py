@@ -12,13 +12,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import docker.errors
 from rich.console import Console
 
 from harness import wheels
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, facts
-from harness.containers import docker_client, first_line, image_exists
+from harness.containers import docker_client, image_exists
 from harness.errors import HarnessError
+from harness.images import link_tree, run_build
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ def ensure_wheelhouse(console: Console) -> None:
     """Download exactly the locked wheels (once per lock file) into build/wheelhouse/hub."""
     if not LOCK_FILE.exists():
         raise HarnessError(f"{LOCK_FILE.relative_to(REPO_ROOT)} is missing: run 'make hub-lock'")
-    marker = WHEELHOUSE / ".complete"
-    if not (marker.exists() and marker.read_text() == LOCK_FILE.read_text()):
+    if not wheels.is_fetched(lock_file=LOCK_FILE, wheelhouse=WHEELHOUSE):
         console.print(f"[bold]Fetching the hub's wheels[/] (about 35 MB) into {WHEELHOUSE}")
     wheels.fetch(lock_file=LOCK_FILE, wheelhouse=WHEELHOUSE, index_options=[], log_name="wheels-hub.log")
 
@@ -61,7 +60,7 @@ def ensure_wheelhouse(console: Console) -> None:
 def stage_context() -> Path:
     (BUILD_DIR / "context").mkdir(parents=True, exist_ok=True)
     context = Path(tempfile.mkdtemp(prefix="hub-", dir=BUILD_DIR / "context"))
-    shutil.copytree(WHEELHOUSE, context / "wheelhouse", ignore=shutil.ignore_patterns(".complete"))
+    link_tree(WHEELHOUSE, context / "wheelhouse")
     shutil.copy2(LOCK_FILE, context / "requirements.lock")
     for name in CONTEXT_FILES:
         shutil.copy2(HUB_DIR / name, context / name)
@@ -77,19 +76,9 @@ def build(*, console: Console | None = None) -> str:
     ensure_wheelhouse(console)
     tag = hub_image()
     context = stage_context()
-    BUILD_LOG.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with BUILD_LOG.open("w") as sink, console.status(f"building {tag}"):
-            for chunk in client.api.build(path=str(context), tag=tag, buildargs={"BASE_IMAGE": facts().base_image},
-                                          rm=True, forcerm=True, decode=True,
-                                          labels={facts().project_label: "image"}):
-                sink.write(chunk.get("stream", ""))
-                if "error" in chunk:
-                    sink.write(chunk["error"] + "\n")
-                    raise HarnessError(f"building {tag} failed: {chunk['error'].strip().splitlines()[-1]} "
-                                       f"(log: {BUILD_LOG})")
-    except docker.errors.APIError as error:
-        raise HarnessError(f"building {tag} failed: {first_line(error)} (log: {BUILD_LOG})") from None
+        run_build(client, context=context, tag=tag, buildargs={"BASE_IMAGE": facts().base_image}, log_file=BUILD_LOG,
+                  console=console, labels={facts().project_label: "image"})
     finally:
         shutil.rmtree(context, ignore_errors=True)
     log.info("built %s", tag)

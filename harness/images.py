@@ -73,9 +73,7 @@ def ensure_base(console: Console) -> None:
 
 
 def ensure_wheelhouse(variant: Variant, console: Console) -> None:
-    lock = wheels.lab_lock_file(variant)
-    marker = wheels.lab_wheelhouse(variant) / ".complete"
-    if marker.exists() and marker.read_text() == lock.read_text():
+    if wheels.is_fetched(lock_file=wheels.lab_lock_file(variant), wheelhouse=wheels.lab_wheelhouse(variant)):
         return
     size = "about 350 MB" if variant == "cpu" else "about 3 GB"
     console.print(f"[bold]Fetching the {variant} wheelhouse[/] ({size}) into {wheels.lab_wheelhouse(variant)}")
@@ -134,6 +132,28 @@ def image_digest(client: docker.DockerClient, reference: str) -> str | None:
         return None
 
 
+def run_build(client: docker.DockerClient, *, context: Path, tag: str, buildargs: dict[str, str],
+              labels: dict[str, str], log_file: Path, console: Console) -> None:
+    """Build context into tag with the classic builder: the output into log_file, the current step
+    on the terminal, a one-line error (naming the log) when a step fails."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with log_file.open("w") as sink, console.status(f"{tag}: sending the build context") as status:
+            stream = client.api.build(path=str(context), tag=tag, buildargs=buildargs, rm=True, forcerm=True,
+                                      decode=True, labels=labels)
+            for chunk in stream:
+                if "stream" in chunk:
+                    text = chunk["stream"]
+                    sink.write(text)
+                    if text.startswith("Step "):
+                        status.update(f"{tag}: {text.strip()[:110]}")
+                if "error" in chunk:
+                    sink.write(chunk["error"] + "\n")
+                    raise HarnessError(f"building {tag} failed: {chunk['error'].strip().splitlines()[-1]} (log: {log_file})")
+    except docker.errors.APIError as error:
+        raise HarnessError(f"building {tag} failed: {first_line(error)} (log: {log_file})") from None
+
+
 def build_image(variant: Variant, *, console: Console | None = None, prepare: bool = True, if_changed: bool = False) -> str:
     """Build the lab image of a variant (base and wheelhouse first when prepare); returns its tag.
 
@@ -158,25 +178,10 @@ def build_image(variant: Variant, *, console: Console | None = None, prepare: bo
         shutil.rmtree(context, ignore_errors=True)
         raise
     log_file = build_log(variant)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"[bold]Building {tag}[/] (log: {log_file})")
     try:
-        with log_file.open("w") as sink, console.status(f"{tag}: sending the build context") as status:
-            stream = client.api.build(
-                path=str(context), tag=tag, buildargs=build_args(variant), rm=True, forcerm=True,
-                decode=True, labels={facts().project_label: "image", DIGEST_LABEL: digest},
-            )
-            for chunk in stream:
-                if "stream" in chunk:
-                    text = chunk["stream"]
-                    sink.write(text)
-                    if text.startswith("Step "):
-                        status.update(f"{tag}: {text.strip()[:110]}")
-                if "error" in chunk:
-                    sink.write(chunk["error"] + "\n")
-                    raise HarnessError(f"building {tag} failed: {chunk['error'].strip().splitlines()[-1]} (log: {log_file})")
-    except docker.errors.APIError as error:
-        raise HarnessError(f"building {tag} failed: {first_line(error)} (log: {log_file})") from None
+        run_build(client, context=context, tag=tag, buildargs=build_args(variant), log_file=log_file, console=console,
+                  labels={facts().project_label: "image", DIGEST_LABEL: digest})
     finally:
         shutil.rmtree(context, ignore_errors=True)
     console.print(f"[green]built {tag}[/]")

@@ -13,14 +13,12 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import sys
 import time
 import urllib.request
 import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import docker
 import docker.errors
@@ -28,7 +26,7 @@ from docker.models.containers import Container
 from rich.console import Console
 
 from harness.config import Variant, facts
-from harness.containers import docker_client, first_line, remove_container, wait_until
+from harness.containers import docker_client, first_line, port_is_free, remove_container, sigterm_as_interrupt, wait_until
 from harness.errors import HarnessError
 from harness.gpu import all_gpus, engine_gpu_support
 from harness.images import ensure_image
@@ -79,23 +77,14 @@ def choose_variant(client: docker.DockerClient, *, variant: Variant | None, gpu:
     return Choice("cpu", False, f"CPU image: {support.reason}")
 
 
-def port_is_free(bind: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((bind, port))
-        except OSError:
-            return False
-    return True
-
-
 def pick_port(*, bind: str, wanted: int | None) -> int:
     if wanted is not None:
-        if not port_is_free(bind, wanted):
+        if not port_is_free(wanted, bind=bind):
             raise HarnessError(f"port {wanted} on {bind} is taken: stop what uses it, or choose another (PORT={wanted + 1})")
         return wanted
     default = facts().jupyter_port
     for port in range(default, default + PORT_SEARCH):
-        if port_is_free(bind, port):
+        if port_is_free(port, bind=bind):
             return port
     raise HarnessError(f"no free port between {default} and {default + PORT_SEARCH - 1} on {bind}: choose one with PORT=...")
 
@@ -222,45 +211,41 @@ def wait_while_running(container: Container) -> int:
             return int(container.attrs["State"].get("ExitCode", 1))
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run_lab(options: LabOptions, *, console: Console | None = None) -> int:
     """Start the lab, print its URL, stay in the foreground until Ctrl-C (or SIGTERM), then clean up."""
     console = console or stderr_console()
     client = docker_client()
     # Ctrl-C and SIGTERM both mean "stop the lab" (even where the shell started us with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    container: Container | None = None
-    try:
-        lab = start_lab(client, options, console)
-        if lab.already_running:
-            console.print(f"a lab for {options.work_dir} is already running ({lab.container.name}); here is its address:")
+    with sigterm_as_interrupt():
+        container: Container | None = None
+        try:
+            lab = start_lab(client, options, console)
+            if lab.already_running:
+                console.print(f"a lab for {options.work_dir} is already running ({lab.container.name}); here is its address:")
+                print(lab.url, flush=True)
+                return 0
+            container = lab.container
+            with console.status("waiting for JupyterLab to answer"):
+                wait_for_server(container, lab.url)
             print(lab.url, flush=True)
+            console.print(f"JupyterLab is ready; your notebooks are in {options.work_dir}/. Press Ctrl-C to stop.")
+            if options.open_browser and can_open_browser():
+                with contextlib.suppress(webbrowser.Error):
+                    webbrowser.open(lab.url)
+            status = wait_while_running(container)
+            if status != 0:
+                tail = container.logs(tail=10).decode(errors="replace").strip()
+                raise HarnessError(f"the lab container exited with status {status}; its last lines:\n{tail}")
             return 0
-        container = lab.container
-        with console.status("waiting for JupyterLab to answer"):
-            wait_for_server(container, lab.url)
-        print(lab.url, flush=True)
-        console.print(f"JupyterLab is ready; your notebooks are in {options.work_dir}/. Press Ctrl-C to stop.")
-        if options.open_browser and can_open_browser():
-            with contextlib.suppress(webbrowser.Error):
-                webbrowser.open(lab.url)
-        status = wait_while_running(container)
-        if status != 0:
-            tail = container.logs(tail=10).decode(errors="replace").strip()
-            raise HarnessError(f"the lab container exited with status {status}; its last lines:\n{tail}")
-        return 0
-    except KeyboardInterrupt:
-        console.print("stopping the lab...")
-        return 0
-    finally:
-        if container is not None:
-            # A second Ctrl-C must not leave the container behind half-removed.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            remove_container(container, timeout_s=10)
-            console.print(f"lab stopped and removed; your work stays in {prepare_work_dir(options.work_dir)}")
+        except KeyboardInterrupt:
+            console.print("stopping the lab...")
+            return 0
+        finally:
+            if container is not None:
+                # A second Ctrl-C must not leave the container behind half-removed.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                remove_container(container, timeout_s=10)
+                console.print(f"lab stopped and removed; your work stays in {prepare_work_dir(options.work_dir)}")
 

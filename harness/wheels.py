@@ -106,10 +106,19 @@ def locked_names(lock_file: Path) -> set[str]:
     }
 
 
+def _marker(wheelhouse: Path) -> Path:
+    return wheelhouse / ".complete"  # holds the lock file it was fetched for
+
+
+def is_fetched(*, lock_file: Path, wheelhouse: Path) -> bool:
+    """Whether wheelhouse holds exactly the wheels of lock_file's current content."""
+    marker = _marker(wheelhouse)
+    return marker.exists() and marker.read_text() == lock_file.read_text()
+
+
 def fetch(*, lock_file: Path, wheelhouse: Path, index_options: list[str], log_name: str) -> int:
     """Download exactly the locked wheels into wheelhouse (once per lock content); returns the wheel count."""
-    marker = wheelhouse / ".complete"
-    if marker.exists() and marker.read_text() == lock_file.read_text():
+    if is_fetched(lock_file=lock_file, wheelhouse=wheelhouse):
         return len(list(wheelhouse.glob("*.whl")))
     wheelhouse.mkdir(parents=True, exist_ok=True)
     run_pip(["download", "--quiet", "--no-deps", "--dest", str(wheelhouse), *target_options(), "-r", str(lock_file),
@@ -119,7 +128,7 @@ def fetch(*, lock_file: Path, wheelhouse: Path, index_options: list[str], log_na
     for wheel in wheelhouse.glob("*.whl"):
         if wheel.name.split("-")[0].lower() not in wanted:
             wheel.unlink()
-    marker.write_text(lock_file.read_text())
+    _marker(wheelhouse).write_text(lock_file.read_text())
     return len(list(wheelhouse.glob("*.whl")))
 
 

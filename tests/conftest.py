@@ -8,7 +8,7 @@ import docker
 import pytest
 
 from harness.config import Variant, facts
-from harness.containers import docker_client, image_exists, project_filter
+from harness.containers import docker_client, image_exists, labelled_resources, project_filter
 from harness.errors import HarnessError
 
 
@@ -39,10 +39,7 @@ def cuda_image(docker_engine: docker.DockerClient) -> str:
 
 def _project_resources(client: docker.DockerClient) -> set[str]:
     # Images are build products, not run-time resources: only containers, volumes and networks count.
-    names = {f"container {c.name}" for c in client.containers.list(all=True, filters=project_filter())}
-    names |= {f"volume {v.name}" for v in client.volumes.list(filters=project_filter())}
-    names |= {f"network {n.name}" for n in client.networks.list(filters=project_filter())}
-    return names
+    return set(labelled_resources(client, project_filter()))
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:

@@ -24,18 +24,12 @@ import requests
 
 from harness.config import REPO_ROOT, facts
 from harness.containers import wait_until
+from tests.lab_process import free_port
 
 SBATCH_SCRIPT = REPO_ROOT / "deploy" / "slurm" / "dl-lab.sbatch"
 SLURM_TOOLS = ("mungekey", "munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo")
 JOB_START_TIMEOUT_S = 240
 URL_LINE = re.compile(r"^DL_LAB_URL=(http://([^:/]+):(\d+)/lab\?token=([0-9a-f]+))$", re.MULTILINE)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

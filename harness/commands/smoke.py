@@ -21,29 +21,10 @@ from harness.config import REPORTS_DIR
 from harness.containers import docker_client
 from harness.smoke import codes
 from harness.smoke.cases import SCHEMA, CaseResult, with_verdict
+from harness.smoke.options import DEFAULT_MEMORY_FRACTION, DEFAULT_MIN_COPY_GBPS, fraction, positive
 from harness.smoke.report import write_reports
 
 OUTCOME_STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
-
-
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value <= 0.95:
-        raise argparse.ArgumentTypeError(f"must lie in (0, 0.95], got {value} (leave room for the CUDA context)")
-    return value
-
-
-def positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -56,9 +37,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="report folder (default: reports/)")
     parser.add_argument(
-        "--memory-fraction", type=fraction, default=0.5, help="share of free GPU memory to allocate (default 0.5)"
+        "--memory-fraction", type=fraction, default=DEFAULT_MEMORY_FRACTION,
+        help="share of free GPU memory to allocate (default %(default)s)"
     )
-    parser.add_argument("--min-copy-gbps", type=positive, default=4.0, help="host<->device copy floor in GB/s (default 4)")
+    parser.add_argument("--min-copy-gbps", type=positive, default=DEFAULT_MIN_COPY_GBPS,
+                        help="host<->device copy floor in GB/s (default %(default)s)")
     parser.add_argument("--timeout", type=positive_int, default=300, help="seconds before giving up (default 300)")
     parser.set_defaults(handler=handle)
 

@@ -10,7 +10,8 @@ host's nonce) and the executed notebook, outputs capped, to JOB_DIR/executed.ipy
 A cell that hangs (per-cell timeout) or kills the kernel (exit, OOM, segfault) is skipped and the
 notebook re-run in a fresh kernel, at most MAX_ATTEMPTS times within the job's time budget. An
 exercise whose test hangs or kills the kernel gets "timeout" or "crashed" and grading goes on with
-the others. Stdlib, nbclient, nbformat and jupyter_client only: this runs in the image.
+the others. Stdlib, nbclient, nbformat, jupyter_client and the harness's modules that need
+nothing else (labgen, grading.declared): this runs in the image.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ from nbformat import NotebookNode
 
 from harness.grading import STARTED_AT
 from harness.grading.declared import declared_exercises
+from harness.labgen import exercise_of
 
 log = logging.getLogger("harness.grading.runner")
 MAX_ATTEMPTS = 4
-EXERCISE_TAG = "ejercicio:"
 SETUP_TIMEOUT_S = 120  # the preamble imports torch: slow on a cold, throttled container
 
 # Statuses the runner adds to the framework's passed/partial/failed/error/not_attempted.
@@ -136,13 +137,6 @@ def prepare_notebook(notebook: NotebookNode, parameters: dict[str, Any]) -> Note
         tagged = [i for i, c in enumerate(notebook.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
         notebook.cells.insert(tagged[0] + 1 if tagged else 0, injected)
     return notebook
-
-
-def _exercise_of(cell: NotebookNode) -> str | None:
-    for tag in cell.get("metadata", {}).get("tags", []):
-        if isinstance(tag, str) and tag.startswith(EXERCISE_TAG):
-            return tag.removeprefix(EXERCISE_TAG)
-    return None
 
 
 def kill_user_processes() -> None:
@@ -330,13 +324,13 @@ class Grader:
         cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=(  # type: ignore[no-untyped-call]
             f"[calificador: celda omitida en los siguientes intentos: {self.run.skipped[index]}]\n")))
         self.run.cell_errors[index] = {"index": index, "ename": "Omitida", "evalue": self.run.skipped[index],
-                                       "expected": False, "exercise": _exercise_of(cell)}
+                                       "expected": False, "exercise": exercise_of(cell)}
 
     def _note_errors(self, cell: NotebookNode, index: int) -> None:
         for output in cell.outputs:
             if output.get("output_type") != "error":
                 continue
-            exercise = _exercise_of(cell)
+            exercise = exercise_of(cell)
             expected = "raises-exception" in cell.get("metadata", {}).get("tags", [])
             self.run.cell_errors[index] = {"index": index, "ename": output.get("ename", ""),
                                            "evalue": str(output.get("evalue", ""))[:300], "expected": expected,

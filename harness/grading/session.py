@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from harness.config import REPORTS_DIR, Variant
+from harness.containers import sigterm_as_interrupt
 from harness.errors import HarnessError
-from harness.grading.host import ContainerExecutor, Executor, Job, LocalExecutor, grade_all, sigterm_as_interrupt
+from harness.grading.host import ContainerExecutor, Executor, Job, LocalExecutor, grade_all
 from harness.grading.model import Limits, SubmissionResult
 from harness.grading.report import print_details, print_summary, write_reports
 

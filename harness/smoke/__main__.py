@@ -12,22 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.smoke.checks import Options
+from harness.smoke.options import fraction, positive
 from harness.smoke.report import plain_summary, write_reports
 from harness.smoke.runner import run
-
-
-def fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value <= 0.95:
-        raise argparse.ArgumentTypeError(f"must lie in (0, 0.95], got {text} (leave headroom for the CUDA context)")
-    return value
-
-
-def positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from harness.bench.models import LAB_BATCH, training_step
 from harness.bench.system import GpuDevice, cuda_matmul_precision, nvidia_device_files, nvidia_smi
 from harness.bench.timing import TimingPolicy, measure
 from harness.smoke.numerics import MATMUL_TOLERANCE, arch_supported, relative_error
+from harness.smoke.options import DEFAULT_MEMORY_FRACTION, DEFAULT_MIN_COPY_GBPS
 
 
 class Skip(Exception):
@@ -34,8 +35,8 @@ class CheckFailed(Exception):
 
 @dataclass(frozen=True)
 class Options:
-    memory_fraction: float = 0.5  # share of the free device memory to allocate and touch
-    min_copy_gbps: float = 4.0  # a PCIe 3.0 x4 link still passes; a card on x1 or a broken DMA path does not
+    memory_fraction: float = DEFAULT_MEMORY_FRACTION
+    min_copy_gbps: float = DEFAULT_MIN_COPY_GBPS
     matmul_n: int = 512
 
 
