@@ -96,6 +96,8 @@ def test_lab_refuses_a_taken_port(tmp_path: Path) -> None:
 def test_default_port_moves_on_when_taken() -> None:
     default = facts().jupyter_port
     with socket.socket() as holder:
+        # SO_REUSEADDR: an earlier lab's connections in TIME_WAIT must not stop the holder from holding it.
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             holder.bind(("127.0.0.1", default))
             holder.listen()
