@@ -46,57 +46,50 @@ setup: engine venv-test ## everything `make test` needs on this machine (engine,
 
 ## Images
 .PHONY: base
-base: engine ## the Debian base image (pulled when a registry answers, else debootstrap)
-	@bash docker/build-base.sh
+base: engine venv ## the Debian base image (pulled when a registry answers, else debootstrap)
+	$(HARNESS) build base
 
 .PHONY: wheels-cpu wheels-cuda
 wheels-cpu: venv ## fetch the CPU image's locked wheels into build/wheelhouse/cpu
-	$(PY) -m harness.wheels fetch cpu
+	$(HARNESS) wheels fetch cpu
 wheels-cuda: venv ## fetch the CUDA image's locked wheels (about 3 GB) into build/wheelhouse/cuda
-	$(PY) -m harness.wheels fetch cuda
+	$(HARNESS) wheels fetch cuda
 
 .PHONY: lock
 lock: venv ## re-resolve docker/requirements.in into the two lock files
-	$(PY) -m harness.wheels lock cpu
-	$(PY) -m harness.wheels lock cuda
+	$(HARNESS) wheels lock cpu cuda
 
 .PHONY: image-cpu image-cuda images
 image-cpu: engine venv ## build the CPU image (dl-lab:cpu-COURSE_VERSION)
 	$(HARNESS) build cpu
 image-cuda: engine venv ## build the CUDA image (dl-lab:cuda-COURSE_VERSION)
 	$(HARNESS) build cuda
-images: image-cpu image-cuda ## build both images
+images: engine venv ## build both images
+	$(HARNESS) build cpu cuda
 
 ## Using the lab
 .PHONY: lab
 lab: engine venv ## start JupyterLab on http://127.0.0.1 (GPU when there is one; VARIANT=cpu|cuda, GPU=0|1)
 	@$(HARNESS) lab $(if $(VARIANT),--variant $(VARIANT)) $(if $(GPU),--gpu $(GPU)) $(if $(PORT),--port $(PORT)) $(if $(WORK),--work $(WORK))
 
-# <issue-3-targets>
 ## Labs and grading
 LAB ?= 00
 SUBMISSIONS ?=
 JOBS ?=
 .PHONY: labs check grade bench-harness
 labs: venv ## generate the student and instructor notebooks (build/labs) from labs/source
-	$(PY) -c 'from harness import labgen, config; labgen.generate(out=config.BUILD_DIR / "labs")'
-	@ls build/labs/*/*.ipynb
+	$(HARNESS) labs
 
-check: engine venv ## harness run: every lab's solutions in the CPU image, and in the CUDA image where there are GPUs
-	$(HARNESS) build --missing cpu
-	$(HARNESS) run --variant cpu
-	@if nvidia-smi -L > /dev/null 2>&1; then $(HARNESS) build --missing cuda && $(HARNESS) run --variant cuda; \
-	 else echo "no NVIDIA GPU here: the CUDA run is skipped"; fi
+check: engine venv ## every lab's solutions graded in the CPU image, and in the CUDA image where containers get a GPU
+	$(HARNESS) check
 
 grade: engine venv ## grade students' notebooks: make grade LAB=00 SUBMISSIONS='entregas/*.ipynb' [JOBS=2]
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=00 SUBMISSIONS='entregas/*.ipynb' [JOBS=2]" >&2; exit 2; }
 	$(HARNESS) grade $(SUBMISSIONS) --lab $(LAB) $(if $(JOBS),--jobs $(JOBS))
 
 bench-harness: engine venv ## harness timings: lab 00 run in the CPU container, grading 30 notebooks with --jobs 1 and 2
-	$(PY) -m harness.grading.bench
-# </issue-3-targets>
+	$(HARNESS) figures grading
 
-# <issue-4-targets>
 ## Benchmark and smoke test (VARIANT=cpu|cuda|local; default: cuda when the engine has the NVIDIA runtime)
 # The local variant runs in this machine's Python and needs no engine.
 BENCH_ENGINE = $(if $(filter local,$(VARIANT)),,engine)
@@ -111,9 +104,7 @@ bench-pytest: venv ## pytest-benchmark suite (tests/bench, this Python): reports
 
 smoke: $(BENCH_ENGINE) venv ## seconds-long GPU node check: reports/smoke.junit.xml; exit 0 ok, 1 failed, 3 no GPU
 	$(HARNESS) smoke $(if $(VARIANT),--variant $(VARIANT))
-# </issue-4-targets>
 
-# <issue-5-targets>
 ## Class deployments (deploy/: JupyterHub on one server, Kubernetes, Slurm)
 HUB_ARGS ?=
 STUDENTS ?=
@@ -125,16 +116,15 @@ hub-down: engine venv ## stop the hub and the students' servers; their work stay
 hub-lock: venv ## re-resolve the hub image's wheels into deploy/jupyterhub/requirements.lock
 	$(HARNESS) hub lock
 bench-hub: engine venv ## time 1 and 10 (STUDENTS="1 10 20") concurrent spawns on a throw-away hub
-	$(HARNESS) hub bench $(if $(STUDENTS),--students $(STUDENTS))
-sif: ## the lab image as an Apptainer image sif/dl-lab_VARIANT-VERSION.sif, for Slurm (VARIANT=cpu|cuda)
-	@bash deploy/slurm/build-sif.sh $(or $(VARIANT),cpu)
-# </issue-5-targets>
+	$(HARNESS) figures hub $(if $(STUDENTS),--students $(STUDENTS))
+sif: venv ## the lab image as an Apptainer image sif/dl-lab_VARIANT-VERSION.sif, for Slurm (VARIANT=cpu|cuda)
+	@$(HARNESS) sif --variant $(or $(VARIANT),cpu)
 
 ## Quality
 .PHONY: lint
 lint: venv-test ## ruff and mypy
-	$(VENV)/bin/ruff check harness tests docker deploy labs/practica labs/hidden
-	$(VENV)/bin/mypy harness
+	$(VENV)/bin/ruff check harness in_image tests docker deploy labs/practica labs/hidden
+	$(VENV)/bin/mypy harness in_image
 
 # Two pytest workers (one test file each at a time): a serial run leaves the CPUs idle about 40 % of
 # the time while containers start and servers answer. TEST_WORKERS=0 runs serially.
@@ -146,9 +136,8 @@ test: setup ## build what is missing, then run every test (real engine, containe
 
 .PHONY: bench-image
 bench-image: engine venv ## image sizes, docker-run-to-API start time, rebuild time after a notebook edit
-	$(PY) -m harness.bench_image
+	$(HARNESS) figures images
 
 .PHONY: clean
 clean: venv ## remove every container, volume and network the project started, and staged build contexts (the wheelhouse stays)
-	$(PY) -c 'from harness.containers import remove_project_resources as r; print(f"removed {r()} resources")'
-	rm -rf build/context build/labs
+	$(HARNESS) clean

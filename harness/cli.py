@@ -17,13 +17,19 @@ from harness.errors import HarnessError
 
 # Modules that define commands, in the order `harness --help` lists them.
 COMMAND_MODULES = (
-    "harness.commands.images",
     "harness.commands.lab",
+    "harness.commands.build",
+    "harness.commands.wheels",
+    "harness.commands.labs",
+    "harness.commands.check",
     "harness.commands.run",
     "harness.commands.grade",
     "harness.commands.bench",
     "harness.commands.smoke",
     "harness.commands.hub",
+    "harness.commands.sif",
+    "harness.commands.figures",
+    "harness.commands.clean",
 )
 
 

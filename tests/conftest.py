@@ -8,7 +8,7 @@ import docker
 import pytest
 
 from harness.config import Variant, facts
-from harness.containers import docker_client, image_exists, labelled_resources, project_filter
+from harness.engine.containers import docker_client, image_exists, labelled_resources, project_filter
 from harness.errors import HarnessError
 
 

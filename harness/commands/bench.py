@@ -1,6 +1,6 @@
 """`harness bench`: CPU vs GPU benchmark inside the lab image (or the host's Python), with a report.
 
-Writes bench.json, bench.md and bench.png into --out (default reports/) and prints a table.
+Writes bench.json, bench.md and bench.png into --reports (default reports/) and prints a table.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.bench.host import RUN_VARIANTS, default_variant, report_console, run_module
-from harness.bench.tables import TABLE_HEADER, no_gpu_sentence, table_rows
 from harness.config import REPORTS_DIR
+from harness.engine.module_run import RUN_VARIANTS, default_variant, report_console, run_module
 from harness.errors import HarnessError
+from in_image.bench.tables import TABLE_HEADER, no_gpu_sentence, table_rows
 
 
 def positive_int(text: str) -> int:
@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats: seconds (for tests)")
     parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all usable CPUs)")
-    parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="report folder (default: reports/)")
+    parser.add_argument("--reports", type=Path, default=REPORTS_DIR, metavar="DIR", help="report folder (default: reports/)")
     parser.add_argument("--timeout", type=positive_int, default=1800, help="seconds before giving up (default 1800)")
     parser.set_defaults(handler=handle)
 
@@ -55,17 +55,17 @@ def handle(args: argparse.Namespace) -> int:
     arguments = [*(["--quick"] if args.quick else []), *(["--threads", str(args.threads)] if args.threads else [])]
     console.print(f"[bold]benchmark[/] in the {variant} variant{' (quick)' if args.quick else ''}")
     result = run_module(
-        "harness.bench", arguments, variant=variant, out=args.out, component="bench", timeout_s=args.timeout, console=console
+        "in_image.bench", arguments, variant=variant, out=args.reports, component="bench", timeout_s=args.timeout, console=console
     )
     if result.exit_code != 0:
         raise HarnessError(f"the benchmark failed (exit {result.exit_code}): {_last_line(result.output_tail)}")
-    report_path = args.out / "bench.json"
+    report_path = args.reports / "bench.json"
     try:
         report = json.loads(report_path.read_text())
     except (OSError, ValueError) as error:
         raise HarnessError(f"the benchmark wrote no readable {report_path}: {error}") from None
     print_report(report, console=report_console())
-    console.print(f"reports: {args.out / 'bench.md'}, {args.out / 'bench.png'}, {report_path}")
+    console.print(f"reports: {args.reports / 'bench.md'}, {args.reports / 'bench.png'}, {report_path}")
     return 0
 
 

@@ -12,9 +12,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness import labgen
+from harness.course import catalog
 from harness.errors import HarnessError
-from harness.grading.host import Job
+from harness.grading.host import GradingJob
 from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
 
@@ -36,15 +36,15 @@ def names(paths: list[Path]) -> list[str]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    lab = labgen.find_lab(args.lab)
+    lab = catalog.find_lab(args.lab)
     for path in args.submissions:
-        labgen.read_notebook(path)  # a missing, non-notebook or invalid file stops here, with its name
+        catalog.read_notebook(path)  # a missing, non-notebook or invalid file stops here, with its name
     if len(set(map(Path.resolve, args.submissions))) != len(args.submissions):
         raise HarnessError("the same notebook is given twice")
     limits = limits_from(args)
     executor = make_executor(args.variant, limits, image=args.image)
     executed = args.reports / f"grade-{lab.id}"
-    jobs = [Job(lab=lab, notebook=path, name=name, parameters={} if args.full else dict(lab.ci_parameters),
+    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters={} if args.full else dict(lab.ci_parameters),
                 save_executed=executed / f"{name.replace('/', '__')}.ipynb")
             for path, name in zip(args.submissions, names(args.submissions), strict=True)]
     return execute(jobs, executor=executor, kind="grade", variant=args.variant, stem=f"grade-{lab.id}",

@@ -1,4 +1,4 @@
-"""`harness hub up|down|users|lock|bench`: JupyterHub with one lab container per student (make hub)."""
+"""`harness hub up|down|users|lock`: JupyterHub with one lab container per student (make hub)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
-from harness import hub_bench, hub_image
+from harness.build import hub_image
 from harness.config import VARIANTS, facts
 from harness.errors import HarnessError
-from harness.hub import (
+from harness.hub.instance import (
     DEFAULT_NAME,
     HubSettings,
     admin_password_file,
@@ -58,10 +56,6 @@ def register(subparsers: Any) -> None:
 
     lock = actions.add_parser("lock", help="re-resolve deploy/jupyterhub/requirements.in into requirements.lock")
     lock.set_defaults(handler=handle_lock)
-
-    bench = actions.add_parser("bench", help="time N concurrent spawns on a throw-away hub")
-    bench.add_argument("--students", type=int, nargs="+", default=[1, 10], help="class sizes (default: 1 10)")
-    bench.set_defaults(handler=handle_bench)
 
 
 def handle_lock(args: argparse.Namespace) -> int:
@@ -110,23 +104,4 @@ def handle_users(args: argparse.Namespace) -> int:
     hub = running_hub(args.name)
     hub.create_users(names)
     stderr_console().print(f"{len(names)} account(s) ready; each student sets a password at first login on {hub.url}")
-    return 0
-
-
-def handle_bench(args: argparse.Namespace) -> int:
-    console = stderr_console()
-    results = []
-    for students in args.students:
-        if students < 1:
-            raise HarnessError("--students takes positive class sizes")
-        with console.status(f"spawning {students} server(s) at once"):
-            results.append(hub_bench.measure(students=students))
-    table = Table(title=f"Concurrent spawns on this machine ({results[0].cpus} CPUs, {results[0].image})")
-    for column in ("students", "all ready (s)", "first ready (s)", "median (s)", "hub start (s)"):
-        table.add_column(column, justify="right")
-    for r in results:
-        table.add_row(str(r.students), f"{r.all_ready_s}", f"{r.first_ready_s}", f"{r.median_ready_s}",
-                      f"{r.hub_start_s}")
-    console.print(table)
-    console.print(f"wrote {hub_bench.write_report(results)}")
     return 0

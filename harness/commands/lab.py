@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.config import VARIANTS
 from harness.errors import HarnessError
-from harness.lab import LabOptions, run_lab
+from harness.lab.launcher import LabOptions, run_lab
 
 
 def flag(value: str) -> bool:

@@ -8,11 +8,13 @@ Every exercise must pass and no cell may fail unexpectedly: the exit code says w
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from harness import labgen
 from harness.config import BUILD_DIR
-from harness.grading.host import Job
+from harness.course import catalog, versions
+from harness.course.catalog import Lab
+from harness.grading.host import Executor, GradingJob
 from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
 
@@ -28,15 +30,22 @@ def register(subparsers: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    labs = [labgen.find_lab(key) for key in args.labs] if args.labs else list(labgen.labs().values())
+    selected = [catalog.find_lab(key) for key in args.labs] if args.labs else list(catalog.all_labs().values())
     limits = limits_from(args)
     parallel = parallelism(args, limits, default=1)  # one lab at a time: its timings stay comparable
     executor = make_executor(args.variant, limits, image=args.image)
+    return run_labs(selected, executor=executor, variant=args.variant, parallel=parallel, full=args.full,
+                    reports=args.reports, details=args.details)
+
+
+def run_labs(selected: list[Lab], *, executor: Executor, variant: str, parallel: int, full: bool, reports: Path,
+             details: bool) -> int:
+    """Generate the instructor notebooks, grade them with the executor, write run-VARIANT reports; the exit code."""
     out = BUILD_DIR / "labs"
-    labgen.generate(out=out)
-    executed = args.reports / f"run-{args.variant}"
-    jobs = [Job(lab=lab, notebook=out / "instructor" / lab.notebook_name, name=lab.name,
-                parameters={} if args.full else dict(lab.ci_parameters), save_executed=executed / lab.notebook_name)
-            for lab in labs]
-    return execute(jobs, executor=executor, kind="run", variant=args.variant, stem=f"run-{args.variant}",
-                   parallel=parallel, reports=args.reports, details=args.details)
+    versions.generate(out=out)
+    executed = reports / f"run-{variant}"
+    jobs = [GradingJob(lab=lab, notebook=out / "instructor" / lab.notebook_name, name=lab.name,
+                parameters={} if full else dict(lab.ci_parameters), save_executed=executed / lab.notebook_name)
+            for lab in selected]
+    return execute(jobs, executor=executor, kind="run", variant=variant, stem=f"run-{variant}",
+                   parallel=parallel, reports=reports, details=details)

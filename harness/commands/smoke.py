@@ -1,6 +1,6 @@
 """`harness smoke`: seconds-long checks that a GPU node (engine runtime, driver, image, torch) works.
 
-Writes smoke.junit.xml and smoke.json into --out (default reports/). Exit codes: 0 all good,
+Writes smoke.junit.xml and smoke.json into --reports (default reports/). Exit codes: 0 all good,
 1 a check failed, 2 the harness could not run, 3 no GPU present.
 """
 
@@ -15,14 +15,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.bench.host import RUN_VARIANTS, ModuleRun, default_variant, engine_runtimes, report_console, run_module
 from harness.commands.bench import positive_int
 from harness.config import REPORTS_DIR
-from harness.containers import docker_client
-from harness.smoke import codes
-from harness.smoke.cases import SCHEMA, CaseResult, with_verdict
-from harness.smoke.options import DEFAULT_MEMORY_FRACTION, DEFAULT_MIN_COPY_GBPS, fraction, positive
-from harness.smoke.report import write_reports
+from harness.engine.containers import docker_client
+from harness.engine.module_run import RUN_VARIANTS, ModuleRun, default_variant, engine_runtimes, report_console, run_module
+from in_image.smoke import codes
+from in_image.smoke.cases import SCHEMA, CaseResult, with_verdict
+from in_image.smoke.options import DEFAULT_MEMORY_FRACTION, DEFAULT_MIN_COPY_GBPS, fraction, positive
+from in_image.smoke.report import write_smoke_reports
 
 OUTCOME_STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
 
@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="cpu or cuda image, or local (this Python); default: cuda when the engine has the NVIDIA runtime",
     )
-    parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="report folder (default: reports/)")
+    parser.add_argument("--reports", type=Path, default=REPORTS_DIR, metavar="DIR", help="report folder (default: reports/)")
     parser.add_argument(
         "--memory-fraction", type=fraction, default=DEFAULT_MEMORY_FRACTION,
         help="share of free GPU memory to allocate (default %(default)s)"
@@ -52,14 +52,14 @@ def handle(args: argparse.Namespace) -> int:
     arguments = ["--memory-fraction", str(args.memory_fraction), "--min-copy-gbps", str(args.min_copy_gbps)]
     console.print(f"[bold]smoke test[/] in the {variant} variant")
     result = run_module(
-        "harness.smoke", arguments, variant=variant, out=args.out, component="smoke", timeout_s=args.timeout, console=console
+        "in_image.smoke", arguments, variant=variant, out=args.reports, component="smoke", timeout_s=args.timeout, console=console
     )
-    report = _module_report(args.out / "smoke.json", result)
+    report = _module_report(args.reports / "smoke.json", result)
     cases = [runtime_case(variant, result), *(CaseResult.from_dict(case) for case in report["cases"])]
     if variant == "cuda" and result.no_gpu_reason is None and not report["gpu_found"]:
         cases = [granted_but_invisible(case, report) for case in cases]
     final = with_verdict(report, cases)
-    paths = write_reports(final, args.out)
+    paths = write_smoke_reports(final, args.reports)
     print_summary(final, console=report_console())
     console.print(f"reports: {paths['junit']}, {paths['json']}")
     code: int = final["exit_code"]
@@ -77,7 +77,7 @@ def _module_report(path: Path, result: ModuleRun) -> dict[str, Any]:
     crash = CaseResult(
         "smoke_module",
         "error",
-        f"python -m harness.smoke ended with exit code {result.exit_code} and no report",
+        f"python -m in_image.smoke ended with exit code {result.exit_code} and no report",
         0.0,
         {"traceback": result.output_tail},
     )

@@ -38,12 +38,12 @@ from docker.models.containers import Container
 from docker.types import LogConfig
 
 from harness.config import REPO_ROOT, Variant, facts
-from harness.containers import docker_client, first_line, image_exists, remove_container
+from harness.course.catalog import Lab
+from harness.engine.containers import docker_client, first_line, image_exists, remove_container
+from harness.engine.gpu import all_gpus, engine_gpu_support
 from harness.errors import HarnessError
-from harness.gpu import all_gpus, engine_gpu_support
-from harness.grading.declared import declared_exercises
 from harness.grading.model import Limits, SubmissionResult, failed_submission, from_runner
-from harness.labgen import Lab
+from in_image.exercises.declared import declared_exercises
 
 log = logging.getLogger(__name__)
 JOB_DIR = "/dl-lab-job"
@@ -52,7 +52,7 @@ COMPONENT = "grading"
 
 
 @dataclass(frozen=True)
-class Job:
+class GradingJob:
     lab: Lab
     notebook: Path
     name: str
@@ -64,7 +64,7 @@ class Job:
         return [{"id": d.id, "title": d.title, "max_score": d.points, "checks_total": d.checks} for d in declared]
 
 
-def job_files(job: Job, *, nonce: str, limits: Limits, container: bool, workdir: str) -> dict[str, bytes]:
+def job_files(job: GradingJob, *, nonce: str, limits: Limits, container: bool, workdir: str) -> dict[str, bytes]:
     """The runner's three inputs."""
     uid, gid = facts().nb_uid, facts().nb_gid
     settings = {
@@ -97,12 +97,12 @@ def job_archive(files: dict[str, bytes]) -> bytes:
 class Executor(Protocol):
     description: str
 
-    def run(self, job: Job) -> SubmissionResult: ...
+    def run(self, job: GradingJob) -> SubmissionResult: ...
 
     def cancel_all(self) -> None: ...
 
 
-def _interpret(raw: dict[str, Any] | None, *, job: Job, nonce: str, started: float, startup_s: float | None,
+def _interpret(raw: dict[str, Any] | None, *, job: GradingJob, nonce: str, started: float, startup_s: float | None,
                failure: str, failure_status: str, executed: bytes | None) -> SubmissionResult:
     elapsed = time.monotonic() - started
     if raw is None or raw.get("nonce") != nonce:
@@ -142,11 +142,11 @@ class ContainerExecutor:
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
 
-    def _create(self, job: Job) -> Container:
+    def _create(self, job: GradingJob) -> Container:
         limits, f = self.limits, facts()
         home = f"/home/{f.nb_user}"
         options: dict[str, Any] = {
-            "command": ["python", "-m", "harness.grading.runner", JOB_DIR],
+            "command": ["python", "-m", "in_image.judge.runner", JOB_DIR],
             "entrypoint": ["tini", "--"], "user": "0", "working_dir": "/",
             "name": f"dl-lab-grade-{job.lab.id}-{secrets.token_hex(4)}",
             "labels": f.labels(COMPONENT), "detach": True,
@@ -177,7 +177,7 @@ class ContainerExecutor:
             member = tar.extractfile(name)
             return member.read() if member else None
 
-    def run(self, job: Job) -> SubmissionResult:
+    def run(self, job: GradingJob) -> SubmissionResult:
         started = time.monotonic()
         nonce = secrets.token_hex(16)
         limits = self.limits
@@ -247,7 +247,7 @@ class LocalExecutor:
         self._processes: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
 
-    def run(self, job: Job) -> SubmissionResult:
+    def run(self, job: GradingJob) -> SubmissionResult:
         started = time.monotonic()
         nonce = secrets.token_hex(16)
         failure, failure_status = "", "error"
@@ -260,7 +260,7 @@ class LocalExecutor:
                 (folder / name).write_bytes(data)
             env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "labs"), str(REPO_ROOT)])}
             created_at = time.time()
-            process = subprocess.Popen([sys.executable, "-m", "harness.grading.runner", str(folder)], env=env,
+            process = subprocess.Popen([sys.executable, "-m", "in_image.judge.runner", str(folder)], env=env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
             with self._lock:
                 self._processes.add(process)
@@ -298,8 +298,8 @@ class LocalExecutor:
             self._kill(process)
 
 
-def grade_all(jobs: list[Job], executor: Executor, *, parallel: int,
-              on_done: Callable[[Job, SubmissionResult], None] | None = None) -> list[SubmissionResult]:
+def grade_all(jobs: list[GradingJob], executor: Executor, *, parallel: int,
+              on_done: Callable[[GradingJob, SubmissionResult], None] | None = None) -> list[SubmissionResult]:
     """Run every job, `parallel` at a time; results in the jobs' order. Ctrl-C removes what runs."""
     results: dict[int, SubmissionResult] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="grade")

@@ -13,7 +13,7 @@ from rich.table import Table
 from harness import __version__
 from harness.config import facts
 from harness.grading.model import SubmissionResult
-from harness.junit import JUnitCase, Outcome, write_junit
+from in_image.junit import JUnitCase, Outcome, write_junit
 
 SCHEMA_ID = "dl-lab.grading-report/1"
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
@@ -68,7 +68,7 @@ def junit_cases(results: list[SubmissionResult], *, kind: str) -> list[JUnitCase
     return cases
 
 
-def write_reports(results: list[SubmissionResult], *, directory: Path, stem: str, kind: str, variant: str,
+def write_grading_reports(results: list[SubmissionResult], *, directory: Path, stem: str, kind: str, variant: str,
                   image: str | None) -> tuple[Path, Path]:
     report = report_dict(results, kind=kind, variant=variant, image=image)
     json_path = write_json(directory / f"{stem}.json", report)

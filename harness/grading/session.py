@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from harness.config import REPORTS_DIR, Variant
-from harness.containers import sigterm_as_interrupt
+from harness.engine.containers import sigterm_as_interrupt
 from harness.errors import HarnessError
-from harness.grading.host import ContainerExecutor, Executor, Job, LocalExecutor, grade_all
+from harness.grading.host import ContainerExecutor, Executor, GradingJob, LocalExecutor, grade_all
 from harness.grading.model import Limits, SubmissionResult
-from harness.grading.report import print_details, print_summary, write_reports
+from harness.grading.report import print_details, print_summary, write_grading_reports
 
 DEFAULT_LIMITS = Limits()
 
@@ -70,7 +70,7 @@ def make_executor(variant: str, limits: Limits, *, image: str | None = None) -> 
     return ContainerExecutor(variant=chosen, limits=limits, gpu=chosen == "cuda", image=image)
 
 
-def execute(jobs: list[Job], *, executor: Executor, kind: str, variant: str, stem: str, parallel: int,
+def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: str, stem: str, parallel: int,
             reports: Path, details: bool) -> int:
     """Grade the jobs with progress on stderr, print the tables, write the reports; the exit code."""
     err = Console(stderr=True)
@@ -80,7 +80,7 @@ def execute(jobs: list[Job], *, executor: Executor, kind: str, variant: str, ste
     with sigterm_as_interrupt(), Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task(kind, total=len(jobs))
 
-        def done(job: Job, result: SubmissionResult) -> None:
+        def done(job: GradingJob, result: SubmissionResult) -> None:
             progress.advance(task)
             mark = "[green]✓[/]" if result.passed else "[yellow]•[/]" if result.status == "ok" else "[red]✗[/]"
             progress.console.print(f"{mark} {job.name} (lab {job.lab.id}): {result.score:g}/{result.max_score:g} "
@@ -88,7 +88,7 @@ def execute(jobs: list[Job], *, executor: Executor, kind: str, variant: str, ste
 
         results = grade_all(jobs, executor, parallel=parallel, on_done=done)
     image = None if variant == "local" else getattr(executor, "image", None)
-    json_path, junit_path = write_reports(results, directory=reports, stem=stem, kind=kind, variant=variant, image=image)
+    json_path, junit_path = write_grading_reports(results, directory=reports, stem=stem, kind=kind, variant=variant, image=image)
     if details or len(results) <= 2:
         for result in results:
             print_details(out, result)

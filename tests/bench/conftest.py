@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import torch
 
-from harness.bench.system import environment, gpus
-from harness.bench.timing import synchronized_clock
+from in_image.measure.system import environment, gpus
+from in_image.measure.timing import synchronized_clock
 
 HERE = Path(__file__).resolve().parent
 
@@ -48,7 +48,7 @@ def devices() -> list[Any]:
 
 
 @pytest.fixture(scope="session")
-def facts() -> dict[str, Any]:
+def device_facts() -> dict[str, Any]:
     env = environment(threads=torch.get_num_threads())
     return {
         "torch": env["torch"],
@@ -63,10 +63,10 @@ def facts() -> dict[str, Any]:
 
 
 @pytest.fixture
-def sync_benchmark(benchmark: Any, facts: dict[str, Any]) -> Any:
+def sync_benchmark(benchmark: Any, device_facts: dict[str, Any]) -> Any:
     """pytest-benchmark's fixture with a GPU-synchronising timer and the machine's facts in extra_info."""
     # pytest-benchmark times with its `_timer` (set from --benchmark-timer); without a synchronize
     # a GPU benchmark would time kernel launches only. Set here so `pytest tests/bench` is right too.
     benchmark._timer = synchronized_clock
-    benchmark.extra_info.update(facts)
+    benchmark.extra_info.update(device_facts)
     return benchmark

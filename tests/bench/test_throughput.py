@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.bench.models import training_step
-from harness.bench.system import cuda_matmul_precision
-from harness.bench.workloads import PRECISIONS, matmul_operands
+from in_image.bench.workloads import PRECISIONS, matmul_operands
+from in_image.measure.models import training_step
+from in_image.measure.system import cuda_matmul_precision
 from tests.bench.conftest import devices
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,1 @@
+"""Building images on the host: wheels (lock, fetch), the lab images and the hub image."""

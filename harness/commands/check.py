@@ -1,0 +1,43 @@
+"""`harness check` (make check): every lab's solutions graded in the CPU image, and in the CUDA image where
+the engine gives containers a GPU. The instructor's check that the course works on this machine.
+
+Builds the images it needs when they are missing. Exit 0 when every exercise of every lab passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from harness.build.lab_image import ensure_image
+from harness.commands.run import run_labs
+from harness.config import REPORTS_DIR, Variant
+from harness.course import catalog
+from harness.engine.containers import docker_client
+from harness.engine.gpu import engine_gpu_support
+from harness.grading.model import Limits
+from harness.grading.session import make_executor
+from harness.ui import stderr_console
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("check", help="run every lab's solutions in the CPU image (and the CUDA one with a GPU)",
+                                   description=__doc__)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    console = stderr_console()
+    support = engine_gpu_support(docker_client())
+    variants: list[Variant] = ["cpu", "cuda"] if support.available else ["cpu"]
+    if not support.available:
+        console.print(f"no GPU for containers here ({support.reason}): the CUDA run is skipped")
+    selected = list(catalog.all_labs().values())
+    worst = 0
+    for variant in variants:
+        ensure_image(variant, console=console)
+        executor = make_executor(variant, Limits(), image=None)
+        code = run_labs(selected, executor=executor, variant=variant, parallel=1, full=False, reports=REPORTS_DIR,
+                        details=False)
+        worst = max(worst, code)
+    return worst

@@ -1,0 +1,1 @@
+"""The README's own measurements: image figures, grading throughput, hub spawn times."""

@@ -1,0 +1,1 @@
+"""`make lab`: JupyterLab with the course notebooks on the user's machine."""

@@ -1,0 +1,215 @@
+"""The lab images, with a real engine and real containers: conventions, security, contents."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import docker
+import pytest
+
+from harness.config import facts
+from harness.engine.containers import wait_until
+from tests.utils.jupyter import jupyter_server, run_in_image
+
+pytestmark = pytest.mark.docker
+
+LAB_NOTEBOOKS = ("00-introduccion.ipynb", "01-perceptron-multicapa.ipynb")
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("org.dl-lab.variant", "cpu"),
+        ("org.dl-lab.torch-version", facts().torch_version),
+        ("org.dl-lab.cuda-version", "none"),
+        ("org.opencontainers.image.version", facts().course_version),
+    ],
+)
+def test_cpu_image_labels(docker_engine: docker.DockerClient, cpu_image: str, label: str, expected: str) -> None:
+    labels = docker_engine.images.get(cpu_image).labels
+    assert labels.get(label) == expected, f"{cpu_image} label {label} is {labels.get(label)!r}, expected {expected!r}"
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["id", "-un"], "jovyan"),
+        (["id", "-u"], str(facts().nb_uid)),
+        (["id", "-g"], str(facts().nb_gid)),
+        (["sh", "-c", "echo $HOME"], "/home/jovyan"),
+        (["sh", "-c", "cat /proc/1/comm"], "tini"),
+        (["python", "-c", "import torch; print(torch.__version__.split('+')[0])"], facts().torch_version),
+        (["python", "-c", "import torch; print(torch.version.cuda)"], "None"),
+        (["sh", "-c", "for c in jupyterhub-singleuser start-notebook.py start-singleuser.py; do command -v $c; done | wc -l"],
+         "3"),
+    ],
+    ids=["user", "uid", "gid", "home", "pid1-tini", "torch-version", "cpu-torch", "start-commands"],
+)
+def test_cpu_image_runtime(
+    docker_engine: docker.DockerClient, cpu_image: str, command: list[str], expected: str
+) -> None:
+    status, output = run_in_image(docker_engine, cpu_image, command)
+    assert status == 0, f"{command} failed in {cpu_image}: {output}"
+    assert output.strip().splitlines()[-1] == expected, f"{command} printed {output!r}, expected {expected!r}"
+
+
+def test_cpu_image_has_no_cuda_libraries(docker_engine: docker.DockerClient, cpu_image: str) -> None:
+    script = (
+        "find / -xdev \\( -name 'libcudart*' -o -name 'libcublas*' -o -name 'libcudnn*' -o -name 'libnccl*' \\)"
+        " -print 2>/dev/null;"
+        " ls /opt/venv/lib/python3.11/site-packages | grep -i '^nvidia' || true"
+    )
+    status, output = run_in_image(docker_engine, cpu_image, ["sh", "-c", script])
+    assert status == 0, output
+    assert output.strip() == "", f"the CPU image holds CUDA libraries: {output.strip()[:500]}"
+
+
+def test_course_notebooks_are_baked_in_read_only(docker_engine: docker.DockerClient, cpu_image: str) -> None:
+    script = f"cd {facts().labs_dir} && ls && stat -c '%U %a' {LAB_NOTEBOOKS[0]} && (touch {LAB_NOTEBOOKS[0]} 2>&1 || true)"
+    status, output = run_in_image(docker_engine, cpu_image, ["sh", "-c", script])
+    assert status == 0, output
+    for notebook in LAB_NOTEBOOKS:
+        assert notebook in output, f"{notebook} missing from {facts().labs_dir}: {output}"
+    assert "root 644" in output, f"course notebooks must be root-owned and read-only for jovyan: {output}"
+    assert "Permission denied" in output, f"jovyan could write a course notebook: {output}"
+
+
+def test_server_refuses_requests_without_the_token(docker_engine: docker.DockerClient, cpu_image: str) -> None:
+    with jupyter_server(docker_engine, cpu_image) as server:
+        cases = {"no token": "", "wrong token": "not-the-token", "right token": None}
+        statuses = {name: server.request("/api/contents", token=token)[0] for name, token in cases.items()}
+        assert statuses == {"no token": 403, "wrong token": 403, "right token": 200}, f"API statuses by token: {statuses}"
+        # Started as the image's user, nothing in the container runs as root.
+        list_root = "for d in /proc/[0-9]*; do [ \"$(awk '/^Uid/{print $2}' $d/status)\" = 0 ] && cat $d/comm; done; true"
+        root_processes = server.container.exec_run(["sh", "-c", list_root], user="jovyan").output.decode().split()
+        assert root_processes == [], f"processes running as root: {root_processes}"
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"JUPYTER_TOKEN": ""}, "JUPYTER_TOKEN is empty"),
+        ({"JUPYTER_TOKEN": "x", "NB_UID": "0"}, "NB_UID=0 is refused"),
+    ],
+    ids=["empty-token", "root-uid"],
+)
+def test_unsafe_start_is_refused(
+    docker_engine: docker.DockerClient, cpu_image: str, environment: dict[str, str], message: str
+) -> None:
+    status, output = run_in_image(docker_engine, cpu_image, [], user="root", environment=environment)
+    assert status != 0, f"the image started with {environment}: {output[-500:]}"
+    assert message in output, f"expected {message!r} in the refusal, got: {output[-500:]}"
+
+
+def test_nb_uid_remapping_owns_work_files(docker_engine: docker.DockerClient, cpu_image: str, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    os.chmod(work, 0o777)
+    uid, gid = 1234, 4321
+    with jupyter_server(
+        docker_engine, cpu_image, user="root", environment={"NB_UID": str(uid), "NB_GID": str(gid)},
+        volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}},
+    ) as server:
+        status, _ = server.request("/api/contents/work/creado.txt", method="PUT",
+                                   body={"type": "file", "format": "text", "content": "hola"})
+        assert status in (200, 201), f"could not create a file through the API: {status}"
+    created = work / "creado.txt"
+    assert created.exists(), f"the file did not reach the bind mount; work has {sorted(p.name for p in work.iterdir())}"
+    owner = (created.stat().st_uid, created.stat().st_gid)
+    assert owner == (uid, gid), f"work file owned by {owner}, expected NB_UID/NB_GID {(uid, gid)}"
+    copied = work / LAB_NOTEBOOKS[0]
+    assert copied.exists() and copied.stat().st_uid == uid, "course notebooks were not copied into work as the user"
+    assert stat.S_IMODE(copied.stat().st_mode) & stat.S_IWUSR, "the student's copy of a notebook must be writable"
+
+
+def test_work_survives_removal_and_is_never_overwritten(
+    docker_engine: docker.DockerClient, cpu_image: str, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    os.chown(work, facts().nb_uid, facts().nb_gid)
+    mount = {str(work): {"bind": "/home/jovyan/work", "mode": "rw"}}
+    notebook = f"work/{LAB_NOTEBOOKS[0]}"
+    with jupyter_server(docker_engine, cpu_image, volumes=mount) as server:
+        status, model = server.request(f"/api/contents/{notebook}")
+        assert status == 200, f"{notebook} was not copied into the work folder on first start"
+        model["content"]["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": "Mi respuesta"})
+        status, _ = server.request(f"/api/contents/{notebook}", method="PUT",
+                                   body={"type": "notebook", "format": "json", "content": model["content"]})
+        assert status == 200, f"saving the edited notebook failed: {status}"
+    # A new container (as after `docker rm` and a newer image) sees the student's version, not the image's.
+    with jupyter_server(docker_engine, cpu_image, volumes=mount) as server:
+        status, model = server.request(f"/api/contents/{notebook}")
+        assert status == 200
+        first = model["content"]["cells"][0]["source"]
+        assert first == "Mi respuesta", f"the student's edit was lost after a restart; first cell is {first!r}"
+
+
+def test_healthcheck_reports_healthy(docker_engine: docker.DockerClient, cpu_image: str) -> None:
+    image_check = docker_engine.images.get(cpu_image).attrs["Config"].get("Healthcheck") or {}
+    assert image_check.get("Test", [""])[-1].endswith("docker-healthcheck.py"), f"no HEALTHCHECK in the image: {image_check}"
+    # The image's own check command, polled every second instead of every 10 s: same verdict, sooner.
+    healthcheck = {"test": image_check["Test"], "interval": 1_000_000_000, "timeout": 3_000_000_000, "retries": 3}
+    with jupyter_server(docker_engine, cpu_image, healthcheck=healthcheck) as server:
+        def healthy() -> bool:
+            server.container.reload()
+            return bool(server.container.attrs["State"]["Health"]["Status"] == "healthy")
+
+        wait_until(healthy, timeout_s=60, interval_s=1, what="the HEALTHCHECK to pass")
+
+
+def test_idle_kernels_are_shut_down_when_asked(docker_engine: docker.DockerClient, cpu_image: str) -> None:
+    # JupyterHub and Kubernetes set DL_LAB_KERNEL_CULL_TIMEOUT so that idle kernels free their (GPU) memory.
+    with jupyter_server(docker_engine, cpu_image, environment={"DL_LAB_KERNEL_CULL_TIMEOUT": "3"}) as server:
+        status, kernel = server.request("/api/kernels", method="POST", body={})
+        assert status == 201, f"could not start a kernel: {status} {kernel}"
+
+        def culled() -> bool:
+            status, kernels = server.request("/api/kernels")
+            return status == 200 and kernel["id"] not in [k["id"] for k in kernels]
+
+        wait_until(culled, timeout_s=60, interval_s=1, what="the idle kernel to be shut down")
+
+
+def test_a_bad_kernel_cull_setting_is_one_clear_line(docker_engine: docker.DockerClient, cpu_image: str) -> None:
+    status, output = run_in_image(docker_engine, cpu_image, ["start-notebook.py"],
+                                  environment={"DL_LAB_KERNEL_CULL_TIMEOUT": "media hora", "JUPYTER_TOKEN": "x" * 32})
+    assert status != 0, "the server started with a meaningless cull setting"
+    assert "DL_LAB_KERNEL_CULL_TIMEOUT must be a whole number of seconds" in output, output[-800:]
+    assert "Traceback" not in output, output[-800:]
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["python", "-c", "import torch; print(torch.version.cuda.split('.')[0])"], facts().cuda_version.split(".")[0]),
+        (["python", "-c", "import torch; print(torch.__version__.split('+')[0])"], facts().torch_version),
+        (["python", "-c", "import torch; print(torch.cuda.is_available(), torch.cuda.device_count())"], "False 0"),
+        (["sh", "-c", "echo $NVIDIA_VISIBLE_DEVICES $NVIDIA_DRIVER_CAPABILITIES"], "all compute,utility"),
+        (["id", "-un"], "jovyan"),
+    ],
+    ids=["cuda-build", "same-torch", "no-gpu-visible", "nvidia-env", "user"],
+)
+def test_cuda_image_without_gpu(
+    docker_engine: docker.DockerClient, cuda_image: str, command: list[str], expected: str
+) -> None:
+    status, output = run_in_image(docker_engine, cuda_image, command)
+    assert status == 0, f"{command} failed in {cuda_image}: {output}"
+    # Exactly the expected line: no warnings or tracebacks from CUDA initialisation without a driver.
+    assert output.strip() == expected, f"{command} printed {output!r}, expected only {expected!r}"
+
+
+def test_cuda_image_labels(docker_engine: docker.DockerClient, cuda_image: str) -> None:
+    labels = docker_engine.images.get(cuda_image).labels
+    expected = {"org.dl-lab.variant": "cuda", "org.dl-lab.cuda-version": facts().cuda_version,
+                "org.dl-lab.torch-version": facts().torch_version}
+    assert {key: labels.get(key) for key in expected} == expected
+
+
+@pytest.mark.parametrize("jupyter_cmd", ["lab", "server"])
+def test_docker_stacks_jupyter_cmd_picks_the_server(docker_engine: docker.DockerClient, cpu_image: str, jupyter_cmd: str) -> None:
+    with jupyter_server(docker_engine, cpu_image, environment={"DOCKER_STACKS_JUPYTER_CMD": jupyter_cmd}) as server:
+        listing = server.container.exec_run(["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"]).output.decode()
+        assert f"jupyter-{jupyter_cmd}" in listing, f"DOCKER_STACKS_JUPYTER_CMD={jupyter_cmd} did not start jupyter-{jupyter_cmd}"

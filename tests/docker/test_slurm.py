@@ -1,0 +1,255 @@
+"""deploy/slurm/: the batch script on a real one-node Slurm cluster, and `make sif`.
+
+The module starts its own munged, slurmctld and slurmd (Debian's slurm-wlm) with a slurm.conf
+for this machine only (private ports, state and sockets in a temporary folder) and one GPU
+"device" so that the script's `--gres=gpu:1` is scheduled as on a GPU cluster. Apptainer is not
+in Debian 12, so the job takes the script's engine fallback (docker), which is what runs here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import pytest
+import requests
+
+from harness.config import REPO_ROOT, facts
+from harness.engine.containers import wait_until
+from tests.utils.lab_process import free_port
+
+SBATCH_SCRIPT = REPO_ROOT / "deploy" / "slurm" / "dl-lab.sbatch"
+SLURM_TOOLS = ("mungekey", "munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo")
+JOB_START_TIMEOUT_S = 240
+URL_LINE = re.compile(r"^DL_LAB_URL=(http://([^:/]+):(\d+)/lab\?token=([0-9a-f]+))$", re.MULTILINE)
+
+
+@dataclass
+class SlurmCluster:
+    root: Path
+    env: dict[str, str]
+    daemons: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=60, check=check,
+                              cwd=REPO_ROOT)
+
+    def jobs(self) -> list[str]:
+        return self.run("squeue", "-h", "-o", "%i").stdout.split()
+
+    def log_tail(self) -> str:
+        parts = [f"{log.name}: {log.read_text()[-600:]}" for log in sorted(self.root.glob("*.log"))]
+        return "\n".join(parts)
+
+
+def write_config(root: Path, node: str) -> Path:
+    conf = root / "slurm.conf"
+    conf.write_text(f"""\
+ClusterName=dllabtest
+SlurmctldHost={node}(127.0.0.1)
+SlurmctldPort={free_port()}
+SlurmdPort={free_port()}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket={root}/munge/munge.socket
+StateSaveLocation={root}/state
+SlurmdSpoolDir={root}/spool
+SlurmctldPidFile={root}/slurmctld.pid
+SlurmdPidFile={root}/slurmd.pid
+SlurmctldLogFile={root}/slurmctld.log
+SlurmdLogFile={root}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+ReturnToService=2
+MpiDefault=none
+GresTypes=gpu
+KillWait=30
+NodeName={node} NodeAddr=127.0.0.1 CPUs={os.cpu_count() or 1} RealMemory=2000 Gres=gpu:1 State=UNKNOWN
+PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
+""")
+    # A stand-in GPU: Slurm schedules --gres=gpu:1 onto it; the script finds no driver and says so.
+    (root / "gres.conf").write_text(f"NodeName={node} Name=gpu File=/dev/null\n")
+    return conf
+
+
+def stop_daemons(cluster: SlurmCluster) -> None:
+    for process in reversed(cluster.daemons):  # slurmd, slurmctld, then munged
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    missing = [tool for tool in SLURM_TOOLS if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"Slurm is not installed ({', '.join(missing)} missing): `make setup` installs slurm-wlm "
+                    "(.ci/apt-packages), or apt-get install slurm-wlm")
+    if os.geteuid() != 0:
+        pytest.skip("slurmd launches jobs as their users and must run as root; run the tests as root (CI does)")
+    root = tmp_path_factory.mktemp("slurm")
+    for folder in ("state", "spool", "munge"):
+        (root / folder).mkdir()
+    (root / "munge").chmod(0o700)
+    node = socket.gethostname().split(".")[0]
+    conf = write_config(root, node)
+    cluster = SlurmCluster(root, {**os.environ, "SLURM_CONF": str(conf)})
+    subprocess.run(["mungekey", "--create", f"--keyfile={root}/munge.key"], check=True, timeout=30)
+    try:
+        cluster.daemons.append(subprocess.Popen(
+            ["munged", "--foreground", "--force", f"--socket={root}/munge/munge.socket", f"--key-file={root}/munge.key",
+             f"--pid-file={root}/munged.pid", f"--log-file={root}/munged.log", f"--seed-file={root}/munged.seed"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_until((root / "munge" / "munge.socket").exists, timeout_s=20, what="munged's socket")
+        for daemon in ("slurmctld", "slurmd"):
+            cluster.daemons.append(subprocess.Popen([daemon, "-D", "-f", str(conf)], env=cluster.env,
+                                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        try:
+            wait_until(lambda: cluster.run("sinfo", "-h", "-N", "-o", "%t", check=False).stdout.strip() == "idle",
+                       timeout_s=60, interval_s=0.5, what="the Slurm node to be idle")
+        except Exception as error:
+            pytest.fail(f"{error}\n{cluster.log_tail()}")
+        yield cluster
+    finally:
+        with_jobs = cluster.run("squeue", "-h", "-o", "%i", check=False).stdout.split() if cluster.daemons else []
+        if with_jobs:
+            cluster.run("scancel", *with_jobs, check=False)
+        stop_daemons(cluster)
+    alive = [str(p.args) for p in cluster.daemons if p.poll() is None]
+    assert not alive, f"these Slurm daemons outlived the tests: {alive}"
+
+
+@dataclass(frozen=True)
+class SlurmJob:
+    id: str
+    output: Path
+    scratch: Path
+    work: Path
+
+
+def submit(slurm: SlurmCluster, tmp_path: Path) -> SlurmJob:
+    scratch, work = tmp_path / "scratch", tmp_path / "home" / "dl-lab" / "work"
+    exports = {"DL_LAB_VARIANT": "cpu", "DL_LAB_SCRATCH": str(scratch), "HOME": str(tmp_path / "home")}
+    output = tmp_path / "job-%j.out"
+    # The script's own #SBATCH lines stand (--gres=gpu:1 included); only the sizes shrink to this machine's.
+    result = slurm.run("sbatch", "--parsable", "--mem=500M", "--cpus-per-task=1", "--time=10", f"--output={output}",
+                       "--export=ALL," + ",".join(f"{k}={v}" for k, v in exports.items()), str(SBATCH_SCRIPT))
+    job_id = result.stdout.strip().split(";")[0]
+    return SlurmJob(job_id, Path(str(output).replace("%j", job_id)), scratch / f"dl-lab-{job_id}", work)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_batch_job_serves_jupyterlab_until_scancel(slurm: SlurmCluster, docker_engine: docker.DockerClient,
+                                                    cpu_image: str, tmp_path: Path) -> None:
+    job = submit(slurm, tmp_path)
+    job_label = {"label": f"org.dl-lab.slurm-job={job.id}"}
+    try:
+        def announced() -> re.Match[str] | None:
+            text = job.output.read_text() if job.output.exists() else ""
+            assert "error:" not in text, f"the job failed:\n{text[-2000:]}"
+            return URL_LINE.search(text)
+
+        try:
+            match = wait_until(announced, timeout_s=JOB_START_TIMEOUT_S, interval_s=1, what=f"job {job.id}'s URL")
+        except Exception as error:
+            pytest.fail(f"{error}\njob output: {job.output.read_text()[-2000:] if job.output.exists() else '-'}\n"
+                        f"{slurm.log_tail()}")
+        _, node, port, token = match.groups()
+        text = job.output.read_text()
+        assert node == socket.gethostname().split(".")[0], f"the URL names {node}, not this node"
+        # The node is this machine: reach it on 127.0.0.1, whatever the resolver says of its name.
+        url = f"http://127.0.0.1:{port}/lab?token={token}"
+
+        assert re.search(rf"ssh -N -L \d+:{node}:{port} \S+@\S+", text), f"no SSH tunnel command in:\n{text}"
+        assert f"http://127.0.0.1:8888/lab?token={token}" in text, f"no tunnel URL in:\n{text}"
+        assert requests.get(url, timeout=30).status_code == 200, f"{url} does not answer"
+        status = requests.get(f"http://127.0.0.1:{port}/api/status", timeout=30).status_code
+        assert status == 403, f"the server answered {status} without the token: it must refuse"
+        # The container of the fallback engine carries the project's label, so nothing escapes cleanup.
+        containers = docker_engine.containers.list(filters=job_label)
+        assert [c.labels.get(facts().project_label) for c in containers] == ["slurm"], containers
+        runtime = list((job.scratch / "runtime").glob("jpserver-*.json"))
+        assert runtime, f"Jupyter's runtime files are not on scratch ({job.scratch / 'runtime'})"
+        home_runtime = tmp_path / "home" / ".local" / "share" / "jupyter" / "runtime"
+        assert not home_runtime.exists(), f"Jupyter wrote its runtime files into $HOME ({home_runtime})"
+        notebooks = sorted(path.name for path in job.work.glob("*.ipynb"))
+        assert any(name.startswith("00") for name in notebooks), f"course notebooks not in {job.work}: {notebooks}"
+    finally:
+        slurm.run("scancel", job.id, check=False)
+    wait_until(lambda: job.id not in slurm.jobs(), timeout_s=90, interval_s=0.5, what=f"job {job.id} to end")
+    wait_until(lambda: not docker_engine.containers.list(all=True, filters=job_label), timeout_s=60, interval_s=0.5,
+               what=f"job {job.id}'s container to be removed")
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", int(port))) != 0, f"port {port} still answers after scancel"
+    assert not job.scratch.exists(), f"the job left its scratch folder {job.scratch}"
+
+
+def tools_only_path(tmp_path: Path) -> str:
+    """A PATH with the basic tools the script uses and no container engine."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "hostname", "head", "od", "tr", "mkdir", "chmod", "seq", "rm", "cat", "id", "sleep", "kill"):
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"DL_LAB_VARIANT": "gpu"}, "DL_LAB_VARIANT must be cpu or cuda"),
+        ({"DL_LAB_REPO": "/nonexistent"}, "set DL_LAB_SIF"),
+        ({"DL_LAB_ENGINE": "podman-not-here"}, "DL_LAB_ENGINE=podman-not-here, but podman-not-here is not installed"),
+        ({"DL_LAB_ENGINE": "docker", "DL_LAB_IMAGE": "dl-lab:no-such-tag"}, "the image dl-lab:no-such-tag is not on"),
+        ({"PATH": "tools-only"}, "no container engine on"),
+        ({"DL_LAB_SCRATCH": "/proc/no-scratch-here"}, "cannot write to scratch"),
+    ],
+)
+def test_batch_script_says_what_to_fix(tmp_path: Path, settings: dict[str, str], message: str) -> None:
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "DL_LAB_SCRATCH": str(tmp_path / "scratch"),
+           "DL_LAB_VARIANT": "cpu", **settings}
+    if env["PATH"] == "tools-only":
+        env["PATH"] = tools_only_path(tmp_path)
+    env.pop("SLURM_JOB_ID", None)
+    result = subprocess.run([shutil.which("bash") or "bash", str(SBATCH_SCRIPT)], env=env, cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0, f"the script accepted {settings}:\n{result.stdout}"
+    errors = [line for line in result.stderr.splitlines() if line.startswith("[dl-lab] error:")]
+    assert len(errors) == 1 and message in errors[0], f"expected one error with {message!r}, got:\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variant", "code", "message"),
+    [("cpu", 3, "apptainer is not installed"), ("gpu", 1, "VARIANT must be cpu or cuda")],
+)
+def test_make_sif_without_apptainer_says_what_to_do(variant: str, code: int, message: str) -> None:
+    if shutil.which("apptainer") or shutil.which("singularity"):
+        pytest.skip("apptainer is installed here: `make sif` converts for real (minutes; not part of the tests)")
+    result = subprocess.run(["bash", str(REPO_ROOT / "deploy" / "slurm" / "build-sif.sh"), variant],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == code, f"build-sif.sh {variant} exited {result.returncode}: {result.stderr}"
+    assert message in result.stderr, f"no {message!r} in: {result.stderr}"
+    if code == 3:
+        assert "docker save" in result.stderr and "docker-archive://" in result.stderr, result.stderr
