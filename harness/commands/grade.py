@@ -1,20 +1,23 @@
 """`harness grade`: grade students' notebooks of one lab, each in its own locked-down container.
 
-The hidden tests go into each grading container only (never into the image); a submission that
-hangs, crashes its kernel, floods its output, exhausts memory or processes, or tampers with the
-checks gets a per-exercise status and message. Several notebooks are graded at once (--jobs).
+Each notebook runs as the student left it (its own parameters; --ci-parameters applies the lab's
+shorter CI ones), within the per-notebook time budget. The hidden tests go into each grading
+container only, to the judge, never into the image or the student's kernel; a submission that
+hangs, crashes its kernel, floods its output, exhausts memory or processes, or interferes with
+checking gets a per-exercise status and message. Several notebooks are graded at once (--jobs).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from harness.course import catalog
 from harness.errors import HarnessError
-from harness.grading.host import GradingJob
+from harness.grading.jobs import GradingJob
 from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
 
@@ -23,16 +26,29 @@ def register(subparsers: Any) -> None:
     parser.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb", help="the notebooks to grade")
     parser.add_argument("--lab", required=True, help="the lab the notebooks answer (e.g. 00)")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
-    parser.add_argument("--full", action="store_true", help="the notebooks' own parameters, not the lab's CI ones")
+    parser.add_argument("--ci-parameters", action="store_true",
+                        help="replace the notebooks' parameters by the lab's shorter CI ones (default: as the student left them)")
     add_image_option(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=handle)
 
 
 def names(paths: list[Path]) -> list[str]:
-    """File stems, made unique with the parent folder where two submissions share a stem."""
+    """Display names: file stems, with the parent folder where two share a stem, numbered if still equal."""
     counts = Counter(path.stem for path in paths)
-    return [f"{path.parent.name}/{path.stem}" if counts[path.stem] > 1 else path.stem for path in paths]
+    candidates = [f"{path.parent.name}/{path.stem}" if counts[path.stem] > 1 else path.stem for path in paths]
+    seen: Counter[str] = Counter()
+    unique = []
+    for name in candidates:
+        seen[name] += 1
+        unique.append(name if candidates.count(name) == 1 else f"{name} #{seen[name]}")
+    return unique
+
+
+def file_name(name: str, index: int) -> str:
+    """A safe file name for a display name (any characters), unique by its index."""
+    safe = re.sub(r"[^\w.-]+", "_", name, flags=re.ASCII).strip("._")[:80] or "entrega"
+    return f"{index:03d}-{safe}.ipynb"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -44,8 +60,9 @@ def handle(args: argparse.Namespace) -> int:
     limits = limits_from(args)
     executor = make_executor(args.variant, limits, image=args.image)
     executed = args.reports / f"grade-{lab.id}"
-    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters={} if args.full else dict(lab.ci_parameters),
-                save_executed=executed / f"{name.replace('/', '__')}.ipynb")
-            for path, name in zip(args.submissions, names(args.submissions), strict=True)]
+    parameters = dict(lab.ci_parameters) if args.ci_parameters else {}
+    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters,
+                       save_executed=executed / file_name(name, index))
+            for index, (path, name) in enumerate(zip(args.submissions, names(args.submissions), strict=True), start=1)]
     return execute(jobs, executor=executor, kind="grade", variant=args.variant, stem=f"grade-{lab.id}",
                    parallel=parallelism(args, limits), reports=args.reports, details=args.details)

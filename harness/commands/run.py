@@ -14,7 +14,8 @@ from typing import Any
 from harness.config import BUILD_DIR
 from harness.course import catalog, versions
 from harness.course.catalog import Lab
-from harness.grading.host import Executor, GradingJob
+from harness.grading.jobs import GradingJob
+from harness.grading.pool import Executor
 from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
 

@@ -20,6 +20,7 @@ from harness.errors import HarnessError
 
 SOURCE_DIR = REPO_ROOT / "labs" / "source"
 HIDDEN_DIR = REPO_ROOT / "labs" / "hidden"
+PRACTICA_DIR = REPO_ROOT / "labs" / "practica"
 _LAB_FILE = re.compile(r"^(\d\d)-[a-z0-9-]+\.ipynb$")
 
 
@@ -34,6 +35,11 @@ class Lab:
     @property
     def hidden_tests(self) -> Path:
         return HIDDEN_DIR / f"lab{self.id}.py"
+
+    @property
+    def checks(self) -> Path:
+        """The exercises' criteria, points and public cases (in the image, with the students' package)."""
+        return PRACTICA_DIR / f"lab{self.id}_checks.py"
 
     @property
     def notebook_name(self) -> str:

@@ -22,8 +22,10 @@ from rich.table import Table
 from harness.config import BUILD_DIR
 from harness.course import catalog, versions
 from harness.engine.containers import docker_client, project_filter
-from harness.grading.host import ContainerExecutor, GradingJob, grade_all
-from harness.grading.model import Limits
+from harness.grading.container import ContainerExecutor
+from harness.grading.jobs import GradingJob
+from harness.grading.pool import grade_all
+from harness.grading.results import Limits
 
 
 def run_lab00(*, repeat: int, cpus: float) -> dict[str, Any]:

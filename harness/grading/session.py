@@ -8,13 +8,17 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from harness.config import REPORTS_DIR, Variant
 from harness.engine.containers import sigterm_as_interrupt
 from harness.errors import HarnessError
-from harness.grading.host import ContainerExecutor, Executor, GradingJob, LocalExecutor, grade_all
-from harness.grading.model import Limits, SubmissionResult
-from harness.grading.report import print_details, print_summary, write_grading_reports
+from harness.grading.container import ContainerExecutor
+from harness.grading.jobs import GradingJob
+from harness.grading.local import LocalExecutor
+from harness.grading.pool import Executor, grade_all
+from harness.grading.reports import print_details, print_summary, printable, write_grading_reports
+from harness.grading.results import Limits, SubmissionResult
 
 DEFAULT_LIMITS = Limits()
 
@@ -29,7 +33,7 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cell-timeout", type=float, default=DEFAULT_LIMITS.cell_timeout_s, metavar="S",
                        help="seconds per notebook cell (default: %(default)s)")
     group.add_argument("--exercise-timeout", type=float, default=DEFAULT_LIMITS.exercise_timeout_s, metavar="S",
-                       help="seconds per exercise's hidden test (default: %(default)s)")
+                       help="seconds to check one exercise, all its cases (default: %(default)s)")
     group.add_argument("--budget", type=float, default=DEFAULT_LIMITS.budget_s, metavar="S",
                        help="seconds for a whole notebook, restarts included (default: %(default)s)")
     parser.add_argument("--reports", type=Path, default=REPORTS_DIR, metavar="DIR",
@@ -75,16 +79,17 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
     """Grade the jobs with progress on stderr, print the tables, write the reports; the exit code."""
     err = Console(stderr=True)
     out = Console()
-    err.print(f"[bold]{kind}[/]: {len(jobs)} notebook(s) on {executor.description}, {parallel} at a time")
+    err.print(Text.assemble((kind, "bold"), f": {len(jobs)} notebook(s) on {executor.description}, {parallel} at a time"))
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with sigterm_as_interrupt(), Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task(kind, total=len(jobs))
 
         def done(job: GradingJob, result: SubmissionResult) -> None:
             progress.advance(task)
-            mark = "[green]✓[/]" if result.passed else "[yellow]•[/]" if result.status == "ok" else "[red]✗[/]"
-            progress.console.print(f"{mark} {job.name} (lab {job.lab.id}): {result.score:g}/{result.max_score:g} "
-                                   f"in {result.time_s:.1f} s")
+            mark = ("✓", "green") if result.passed else ("•", "yellow") if result.status == "ok" else ("✗", "red")
+            line = Text.assemble(mark, f" {printable(job.name, limit=120)} (lab {job.lab.id}): "
+                                       f"{result.score:g}/{result.max_score:g} in {result.time_s:.1f} s")
+            progress.console.print(line)
 
         results = grade_all(jobs, executor, parallel=parallel, on_done=done)
     image = None if variant == "local" else getattr(executor, "image", None)
@@ -93,5 +98,5 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
         for result in results:
             print_details(out, result)
     print_summary(out, results, title=f"{kind}: {executor.description}")
-    err.print(f"reports: {json_path}, {junit_path}")
+    err.print(Text(f"reports: {json_path}, {junit_path}"))
     return 0 if all(r.passed for r in results) else 1

@@ -1,13 +1,14 @@
-"""The exercises a tests file declares, read with `ast` (without running it: no torch needed).
+"""The exercises a lab declares (labs/practica/labNN_checks.py), read with `ast`, without importing it.
 
-Both the host (to name exercises and points before any container runs) and the runner (to
-report every exercise even when the kernel never got to the tests) use this. Stdlib only.
+The host names every exercise, with its points and number of criteria, before any container runs (and
+when a container produces no result); it needs neither numpy nor torch for that. Stdlib only.
 """
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -18,33 +19,26 @@ class Declared:
     checks: int
 
 
-def declared_exercises(source: str, *, origin: str = "<tests>") -> list[Declared]:
-    """The `@registro.prueba("id", titulo=..., comprobaciones=N, puntos=P)` decorators, in order."""
-    found: list[Declared] = []
-    for node in ast.walk(ast.parse(source, filename=origin)):
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        for decorator in node.decorator_list:
-            if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                    and decorator.func.attr == "prueba" and decorator.args):
-                continue
-            keywords = {k.arg: k.value for k in decorator.keywords if k.arg}
-            values = {key: ast.literal_eval(value) for key, value in keywords.items()}
-            exercise = ast.literal_eval(decorator.args[0])
-            found.append(Declared(
-                id=str(exercise), title=str(values.get("titulo", exercise)),
-                points=float(values.get("puntos", 1.0)), checks=int(values.get("comprobaciones", 1)),
-            ))
-    found.sort(key=lambda item: item.id)  # ast.walk is breadth-first; keep a stable order below
-    return _source_order(found, source)
+def _declaration(node: ast.Call) -> Declared | None:
+    if not (isinstance(node.func, ast.Name) and node.func.id == "Exercise" and len(node.args) >= 3):
+        return None
+    try:
+        exercise, title, criteria = (ast.literal_eval(arg) for arg in node.args[:3])
+        keywords = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg == "points"}
+    except ValueError:
+        return None
+    points = keywords.get("points", node.args[5] if len(node.args) > 5 else 1.0)
+    points = ast.literal_eval(points) if isinstance(points, ast.AST) else points
+    return Declared(id=str(exercise), title=str(title), points=float(points), checks=len(criteria))
 
 
-def _source_order(found: list[Declared], source: str) -> list[Declared]:
-    def position(item: Declared) -> int:
-        for quote in ('"', "'"):
-            index = source.find(f"prueba({quote}{item.id}{quote}")
-            if index >= 0:
-                return index
-        return len(source)
+def declared_exercises(source: str, *, origin: str = "<checks>") -> list[Declared]:
+    """Every `Exercise("id", "title", (criteria...), compare, cases[, points=P])` call, in source order."""
+    found = [d for node in ast.walk(ast.parse(source, filename=origin)) if isinstance(node, ast.Call)
+             for d in [_declaration(node)] if d is not None]
+    order = {d.id: source.find(f'Exercise("{d.id}"') for d in found}
+    return sorted(found, key=lambda d: order[d.id])
 
-    return sorted(found, key=position)
+
+def declared_in(path: Path) -> list[Declared]:
+    return declared_exercises(path.read_text(), origin=str(path))

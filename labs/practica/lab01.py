@@ -1,76 +1,83 @@
-"""Comprobaciones inmediatas del laboratorio 01 (perceptrón multicapa)."""
+"""Comprobaciones del laboratorio 01 (perceptrón multicapa): `comprobar("ejercicio")`.
+
+Las sondas llaman a tus funciones con las entradas de cada caso y devuelven lo que obtienen (tensores,
+pesos, números); los criterios que lo juzgan están en `practica.lab01_checks`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from in_image.exercises.answering import Notebook, Probe, attempt
+from in_image.exercises.tensors import tensor
 from practica import crear_comprobar
-from practica.verificacion import Comprobacion, Registro
-
-registro = Registro("01")
+from practica.lab01_checks import EXERCISES, LAB
 
 
-@registro.prueba("datos", titulo="tensores de entrenamiento y prueba", comprobaciones=3)
-def _datos(ns: dict[str, Any], c: Comprobacion) -> None:
-    xe, ye = c.obtener("X_entrenamiento"), c.obtener("y_entrenamiento")
-    xp, yp = c.obtener("X_prueba"), c.obtener("y_prueba")
-    c.verificar(all(isinstance(t, torch.Tensor) for t in (xe, ye, xp, yp)), "los cuatro deben ser torch.Tensor")
-    c.verificar(xe.dtype == torch.float32 and ye.dtype == torch.long, "X en float32 y las etiquetas y en torch.long")
-    c.verificar(xe.shape[1] == 64 and len(xe) + len(xp) == 1797, "las imágenes 8x8 dan 64 columnas; en total hay 1797 dígitos")
+def linear_layers(model: Any) -> list[list[torch.Tensor]]:
+    """[[weight, bias], ...] of a model's nn.Linear layers, in order, on the CPU."""
+    if not isinstance(model, nn.Module):
+        return []
+    return [[m.weight.detach().cpu(), (m.bias if m.bias is not None else torch.zeros(m.out_features)).detach().cpu()]
+            for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-@registro.prueba("cargador", titulo="DataLoader", comprobaciones=2)
-def _cargador(ns: dict[str, Any], c: Comprobacion) -> None:
-    cargador = c.obtener("cargador_entrenamiento")
-    c.verificar(isinstance(cargador, torch.utils.data.DataLoader), "debe ser un torch.utils.data.DataLoader")
-    x, y = next(iter(cargador))
-    c.verificar(x.shape[1] == 64 and len(x) == len(y) and len(x) > 1, "cada lote debe dar (X, y) con 64 columnas")
+def _datos(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    names = ("X_entrenamiento", "y_entrenamiento", "X_prueba", "y_prueba")
+    return {**{name: ns.value(name) for name in names}, "SEMILLA": ns.get("SEMILLA", 0)}
 
 
-@registro.prueba("modelo", titulo="el perceptrón multicapa", comprobaciones=3)
-def _modelo(ns: dict[str, Any], c: Comprobacion) -> None:
-    crear = c.obtener("crear_modelo")
-    red = crear(64, 32, 10)
-    c.verificar(isinstance(red, nn.Module), "crear_modelo debe devolver un nn.Module")
-    lineales = [m for m in red.modules() if isinstance(m, nn.Linear)]
-    c.verificar(len(lineales) >= 2, "un perceptrón multicapa tiene al menos dos capas nn.Linear")
-    c.verificar(not any(isinstance(m, nn.Softmax | nn.LogSoftmax) for m in red.modules()),
-                "la red debe devolver logits: CrossEntropyLoss ya aplica softmax")
+def _cargador(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    loader = ns.value("cargador_entrenamiento")
+    facts: dict[str, Any] = {"es_dataloader": isinstance(loader, torch.utils.data.DataLoader), "tipo": type(loader).__name__,
+                             "TAM_LOTE": ns.get("TAM_LOTE", 64)}
+    if facts["es_dataloader"]:
+        x, _ = next(iter(loader))
+        facts |= {"batch_size": loader.batch_size, "muestreador": type(loader.sampler).__name__,
+                  "ejemplos": len(loader.dataset), "columnas": int(x.shape[1]) if x.ndim == 2 else None,  # type: ignore[arg-type]
+                  "filas_entrenamiento": len(ns.value("X_entrenamiento"))}
+    return facts
 
 
-@registro.prueba("exactitud", titulo="la métrica de exactitud", comprobaciones=1)
-def _exactitud(ns: dict[str, Any], c: Comprobacion) -> None:
-    f = c.obtener("exactitud")
-    logits = torch.tensor([[2.0, 0.1], [0.1, 2.0], [3.0, 0.0], [0.0, 1.0]])
-    r = f(logits, torch.tensor([0, 1, 1, 1]))
-    c.verificar(abs(float(r) - 0.75) < 1e-6, f"con 3 aciertos de 4 debe dar 0.75 (da {r})")
+def _modelo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    entradas, ocultas, clases = inputs["tamanos"]
+    model = ns.function("crear_modelo")(entradas, ocultas, clases)
+    output = attempt(model, tensor(inputs["x"])) if callable(model) else None
+    softmax = any(isinstance(m, nn.Softmax | nn.LogSoftmax) for m in model.modules()) if isinstance(model, nn.Module) else False
+    return {"salida": output, "capas": linear_layers(model), "softmax": softmax}
 
 
-@registro.prueba("entrenar_una_epoca", titulo="una época de entrenamiento", comprobaciones=1)
-def _epoca(ns: dict[str, Any], c: Comprobacion) -> None:
-    f = c.obtener("entrenar_una_epoca")
-    torch.manual_seed(0)
-    x = torch.randn(64, 4)
-    y = (x[:, 0] > 0).long()
-    cargador = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=16)
-    red = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-    opt = torch.optim.SGD(red.parameters(), lr=0.5)
-    perdidas = [float(f(red, cargador, nn.CrossEntropyLoss(), opt, torch.device("cpu"))) for _ in range(5)]
-    c.verificar(perdidas[-1] < perdidas[0],
-                f"la pérdida media debe bajar época a época (da {perdidas[0]:.3f} → {perdidas[-1]:.3f})")
+def _exactitud(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    return ns.function("exactitud")(tensor(inputs["logits"]), tensor(inputs["etiquetas"]))
 
 
-@registro.prueba("exactitud_prueba", titulo="al menos un 90 % en el conjunto de prueba", comprobaciones=1)
-def _final(ns: dict[str, Any], c: Comprobacion) -> None:
-    red, xp, yp = c.obtener("modelo"), c.obtener("X_prueba"), c.obtener("y_prueba")
-    dispositivo = next(red.parameters()).device
-    red.eval()
+def _epoca(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    train = ns.function("entrenar_una_epoca")
+    (w1, _), (w2, _) = inputs["capas"]
+    model = nn.Sequential(nn.Linear(w1.shape[1], w1.shape[0]), nn.ReLU(), nn.Linear(w2.shape[1], w2.shape[0]))
     with torch.no_grad():
-        acierto = float((red(xp.to(dispositivo)).argmax(1).cpu() == yp).float().mean())
-    c.verificar(acierto >= 0.90, f"la exactitud en prueba es {acierto:.1%} y debe llegar al 90 %")
+        for layer, (weight, bias) in zip((model[0], model[2]), inputs["capas"], strict=True):
+            layer.weight.copy_(tensor(weight))
+            layer.bias.copy_(tensor(bias))
+    dataset = torch.utils.data.TensorDataset(tensor(inputs["x"]), tensor(inputs["y"]))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=inputs["lote"], shuffle=False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=inputs["lr"])
+    model.eval()  # the student's function must switch it to training
+    losses = [train(model, loader, nn.CrossEntropyLoss(), optimizer, torch.device("cpu")) for _ in range(inputs["epocas"])]
+    return {"perdidas": losses, "capas": linear_layers(model), "entrenando": model.training}
 
 
-comprobar = crear_comprobar(registro)
+def _final(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    return {"capas": linear_layers(ns.value("modelo")), "SEMILLA": ns.get("SEMILLA", 0)}
+
+
+PROBES: dict[str, Probe] = {
+    "datos": _datos, "cargador": _cargador, "modelo": _modelo, "exactitud": _exactitud,
+    "entrenar_una_epoca": _epoca, "exactitud_prueba": _final,
+}
+
+comprobar = crear_comprobar(LAB, EXERCISES, PROBES)

@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from harness.course import catalog, versions
-from in_image.exercises import tags
+from tests.answers.notebooks import submission, write
 
 # Never spelled out whole here: finding it in a report would then prove nothing.
 CANARY = "dl-lab-canario-" + "pruebas-ocultas-7f3a"
@@ -27,7 +24,7 @@ class Broken:
     replace: dict[str, str] = field(default_factory=dict)
     # Expected status of the named exercises; every other exercise must pass.
     expected: dict[str, str] = field(default_factory=dict)
-    all_status: str | None = None  # every exercise gets this status
+    evidence: str = ""  # a fragment the report's evidence must contain (reported, never graded)
     truncated: bool = False
     skipped_cells: int = 0
 
@@ -36,8 +33,9 @@ READ_HIDDEN = r'''
 import glob, os
 objetivo = "dl-lab-canario-" + "pruebas-ocultas-7f3a"
 vistos, hallado = 0, []
-rutas = ["/dl-lab-job/tests.py", "/dl-lab-job/job.json", "/proc/1/environ", "/proc/1/cmdline"]
+rutas = ["/dl-lab-job/hidden.py", "/dl-lab-job/job.json", "/proc/1/environ", "/proc/1/cmdline"]
 rutas += glob.glob("/proc/[0-9]*/cmdline") + glob.glob("/proc/[0-9]*/environ") + glob.glob("/proc/[0-9]*/mem")
+rutas += [f"/proc/{os.getppid()}/mem", f"/proc/{os.getppid()}/environ"]
 for raiz in ("/dl-lab-job", "/tmp", "/home", "/opt/dl-lab", "/opt/labs", "/run", "/var/tmp", "/root"):
     for carpeta, _, ficheros in os.walk(raiz):
         rutas += [os.path.join(carpeta, f) for f in ficheros]
@@ -76,12 +74,14 @@ with open("/tmp/result.json", "w") as f:
 '''
 
 TAMPER_FRAMEWORK = r'''
-import practica.verificacion as v
-v.Registro.evaluar = lambda self, ejercicio, ns: v.Resultado(ejercicio, "", "passed", 1.0, 1.0, 1, 1, 0.0, "")
-try:
-    open("/dl-lab-job/tests.py", "w").write("")
-except OSError as error:
-    print("no se puede escribir:", type(error).__name__)
+import in_image.exercises.framework as marco
+marco.verdict = lambda *a, **k: None
+marco.close = lambda *a, **k: True
+for ruta in ("/dl-lab-job/hidden.py", "/dl-lab-job/result.json", "/opt/dl-lab/practica/lab00_checks.py"):
+    try:
+        open(ruta, "w").write("")
+    except OSError as error:
+        print("no se puede escribir:", ruta, type(error).__name__)
 '''
 
 BROKEN: tuple[Broken, ...] = (
@@ -98,26 +98,48 @@ BROKEN: tuple[Broken, ...] = (
     Broken("fork-bomb", insert=("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",),
            skipped_cells=1),
     Broken("deletes-files", insert=(DELETE_FILES,)),
-    Broken("redefines-comprobar", insert=('def comprobar(ejercicio):\n    print("✅ correcto")',), all_status="tampered"),
-    Broken("monkeypatches-torch", insert=("import torch\ntorch.allclose = lambda *a, **k: True",), all_status="tampered"),
+    # Interference earns nothing and costs nothing: the honest part is graded, the rest reported as evidence.
+    Broken("redefines-comprobar", insert=('def comprobar(ejercicio):\n    print("✅ correcto")',), evidence="comprobar"),
+    Broken("monkeypatches-torch", insert=("import torch\ntorch.allclose = lambda *a, **k: True",), evidence="torch.allclose"),
     Broken("reads-hidden-tests", insert=(READ_HIDDEN,)),
     Broken("tampers-with-grader", insert=(TAMPER_FRAMEWORK, FAKE_RESULTS),
-           replace={"pinv": "def pseudoinversa(A):\n    return A"}, expected={"pinv": "failed"}),
+           replace={"pinv": "def pseudoinversa(A):\n    return A"}, expected={"pinv": "partial"},
+           evidence="in_image.exercises.framework"),
 )
 
 
 def build(broken: Broken, out: Path) -> Path:
     """Write the broken submission of lab 00 to out/<name>.ipynb."""
-    lab = catalog.find_lab("00")
-    notebook = versions.make_version(catalog.read_notebook(lab.source), student=False, origin=str(lab.source))
-    for cell in notebook.cells:
-        exercise = tags.exercise_of(cell)
-        if exercise in broken.replace:
-            cell.source = broken.replace[exercise]
-    first_code = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
-    for offset, source in enumerate(broken.insert, start=1):
-        notebook.cells.insert(first_code + offset, nbformat.v4.new_code_cell(source))
-    path = out / f"{broken.name}.ipynb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, path)
-    return path
+    return write(submission("00", replace=broken.replace, insert=broken.insert), out / f"{broken.name}.ipynb")
+
+
+# Printed by a submission that probes its sandbox: what a student's code can and cannot do there.
+SANDBOX = r'''
+import json, os, resource, socket, subprocess
+hechos = {"uid": os.getuid(), "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+          "core": resource.getrlimit(resource.RLIMIT_CORE)[0], "fsize": resource.getrlimit(resource.RLIMIT_FSIZE)[0]}
+for ruta in ("/etc/escrito", "/opt/dl-lab/escrito", "/var/tmp/escrito", "/tmp/escrito", "escrito"):
+    try:
+        with open(ruta, "w") as fichero:
+            fichero.write("x")
+        hechos[ruta] = "escrito"
+    except OSError as error:
+        hechos[ruta] = type(error).__name__
+try:
+    hechos["job"] = sorted(os.listdir("/dl-lab-job"))
+except OSError as error:
+    hechos["job"] = type(error).__name__
+try:
+    with open("/tmp/grande", "wb") as fichero:
+        fichero.seek(hechos["fsize"])
+        fichero.write(b"x")
+    hechos["grande"] = "escrito"
+except OSError as error:
+    hechos["grande"] = type(error).__name__
+try:
+    socket.create_connection(("1.1.1.1", 80), timeout=2)
+    hechos["red"] = "conectado"
+except OSError as error:
+    hechos["red"] = type(error).__name__
+print("SANDBOX " + json.dumps(hechos))
+'''

@@ -20,18 +20,24 @@ import pytest
 from harness.cli import main
 from harness.config import REPO_ROOT, facts
 from harness.course import versions
-from harness.engine.containers import project_filter
+from harness.engine.containers import wait_until
 from harness.engine.gpu import engine_gpu_support
+from harness.grading.container import owner_label
+from harness.grading.results import Limits
 from in_image.exercises import tags
-from tests.answers.broken import BROKEN, CANARY, build
+from tests.answers.broken import BROKEN, CANARY, SANDBOX, build
+from tests.answers.notebooks import submission, write
 
 pytestmark = pytest.mark.docker
 # Short limits so that the hanging submissions cost seconds, not minutes.
 SHORT = ["--cell-timeout", "8", "--exercise-timeout", "8", "--budget", "120"]
 
 
-def grading_containers(client: docker.DockerClient) -> list[str]:
-    return [c.name for c in client.containers.list(all=True, filters=project_filter("grading"))]
+def grading_containers(client: docker.DockerClient, owner: int | None = None) -> list[str]:
+    """The grading containers (and job volumes) started by process `owner` (default: this one, not a concurrent run)."""
+    filters = {"label": [f"{owner_label()}={owner or os.getpid()}"]}
+    return ([c.name for c in client.containers.list(all=True, filters=filters)]
+            + [v.name for v in client.volumes.list(filters=filters)])
 
 
 def report(path: Path) -> dict[str, Any]:
@@ -80,10 +86,10 @@ def test_run_cpu_solutions_score_full_marks(cpu_image: str, tmp_path: Path) -> N
     data = report(tmp_path / "run-cpu.json")
     assert code == 0, f"harness run must pass: {[(s['name'], s['message']) for s in data['submissions']]}"
     assert data["image"] == cpu_image and data["summary"]["score"] == data["summary"]["max_score"]
-    for submission in data["submissions"]:
-        assert submission["torch_version"].startswith(facts().torch_version), submission["torch_version"]
-        assert submission["device"] == "cpu" and submission["startup_s"] is not None
-        assert all(e["status"] == "passed" for e in submission["exercises"]), submission["exercises"]
+    for graded in data["submissions"]:
+        assert graded["torch_version"].startswith(facts().torch_version), graded["torch_version"]
+        assert graded["device"] == "cpu" and graded["startup_s"] is not None
+        assert all(e["status"] == "passed" for e in graded["exercises"]), graded["exercises"]
 
 
 def test_grade_student_version_fails_every_exercise_with_its_placeholder(cpu_image: str, tmp_path: Path) -> None:
@@ -99,13 +105,12 @@ def test_grade_student_version_fails_every_exercise_with_its_placeholder(cpu_ima
 
 @pytest.mark.slow
 def test_broken_submissions_are_contained(docker_engine: docker.DockerClient, cpu_image: str, tmp_path: Path) -> None:
-    before = grading_containers(docker_engine)
     paths = [build(broken, tmp_path / "subs") for broken in BROKEN]
     started = time.monotonic()
     code = main(["grade", *map(str, paths), "--lab", "00", "--jobs", "2", *SHORT, "--reports", str(tmp_path)])
     elapsed = time.monotonic() - started
     assert code == 1, "broken submissions fail"
-    assert grading_containers(docker_engine) == before, "grading left containers behind"
+    assert not grading_containers(docker_engine), "grading left containers or volumes behind"
     data = report(tmp_path / "grade-00.json")
     by_name = {s["name"]: s for s in data["submissions"]}
     for broken in BROKEN:
@@ -114,12 +119,14 @@ def test_broken_submissions_are_contained(docker_engine: docker.DockerClient, cp
         # Each submission, even one that hangs at every turn, ends within the budget and host timeout.
         assert submission["time_s"] < 180, f"{broken.name} took {submission['time_s']} s"
         for exercise in submission["exercises"]:
-            wanted = broken.all_status or broken.expected.get(exercise["id"], "passed")
+            wanted = broken.expected.get(exercise["id"], "passed")
             assert exercise["status"] == wanted, (
                 f"{broken.name}: «{exercise['id']}» is {exercise['status']} ({exercise['message']}), expected {wanted}")
             assert exercise["message"] or wanted == "passed", f"{broken.name}: «{exercise['id']}» needs a message"
         assert len(submission["skipped_cells"]) == broken.skipped_cells, f"{broken.name}: {submission['skipped_cells']}"
         assert submission["output_truncated"] == broken.truncated, f"{broken.name}: output_truncated"
+        assert not broken.evidence or any(broken.evidence in item for item in submission["evidence"]), (
+            f"{broken.name}: the evidence should mention {broken.evidence!r}: {submission['evidence']}")
         executed = Path(submission["executed_notebook"]).read_text()
         assert CANARY not in executed, f"{broken.name}: the hidden tests leaked into the executed notebook"
     assert CANARY not in (tmp_path / "grade-00.json").read_text(), "the hidden tests leaked into the report"
@@ -128,21 +135,34 @@ def test_broken_submissions_are_contained(docker_engine: docker.DockerClient, cp
     assert elapsed < 600
 
 
+def test_student_code_runs_in_a_locked_sandbox(cpu_image: str, tmp_path: Path) -> None:
+    notebook = write(submission("00", insert=(SANDBOX,)), tmp_path / "sandbox.ipynb")
+    assert main(["grade", str(notebook), "--lab", "00", "--reports", str(tmp_path)]) == 0
+    executed = nbformat.read(report(tmp_path / "grade-00.json")["submissions"][0]["executed_notebook"], as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    found = json.loads(printed.split("SANDBOX ", 1)[1].splitlines()[0])
+    limits = Limits()
+    assert found["uid"] == facts().nb_uid, f"the kernel runs as the notebook user: {found}"
+    assert (found["nofile"], found["core"], found["fsize"]) == (limits.open_files, 0, limits.file_size_bytes), found
+    assert found["/etc/escrito"] == found["/opt/dl-lab/escrito"] == "OSError", f"the root filesystem is read-only: {found}"
+    assert found["/tmp/escrito"] == found["/var/tmp/escrito"] == found["escrito"] == "escrito", f"tmpfs are writable: {found}"
+    assert found["job"] == "PermissionError", f"the judge's folder is closed to the notebook: {found}"
+    assert found["grande"] == "OSError", f"a file past the size limit fails: {found}"
+    assert found["red"] == "OSError", f"no network: {found}"
+
+
 def test_ctrl_c_removes_the_containers(docker_engine: docker.DockerClient, cpu_image: str, tmp_path: Path) -> None:
-    before = grading_containers(docker_engine)
     hanging = build(next(b for b in BROKEN if b.name == "hangs-in-cell"), tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "harness", "grade", str(hanging), "--lab", "00", "--reports", str(tmp_path)],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        deadline = time.monotonic() + 60
-        while len(grading_containers(docker_engine)) <= len(before) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert len(grading_containers(docker_engine)) > len(before), "the grading container never started"
+        wait_until(lambda: grading_containers(docker_engine, process.pid), timeout_s=60, interval_s=0.2,
+                   what="the grading container to start")
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, f"Ctrl-C exits 130, got {process.returncode}: {err.decode()[-500:]}"
-    assert grading_containers(docker_engine) == before, "Ctrl-C left a grading container behind"
+    assert not grading_containers(docker_engine, process.pid), "Ctrl-C left a grading container or volume behind"

@@ -13,7 +13,7 @@ from harness.config import REPO_ROOT
 from harness.course import catalog, versions
 from harness.errors import HarnessError
 from in_image.exercises import tags
-from in_image.exercises.declared import declared_exercises
+from in_image.exercises.declared import declared_in
 from tests.answers.broken import CANARY
 
 # The students' helper package lives in labs/ (the image puts it on its path; here, the tests do).
@@ -50,15 +50,15 @@ def test_notebooks_are_stored_without_outputs_and_with_a_kernelspec(generated: P
 
 
 @pytest.mark.parametrize("lab_id", sorted(LABS))
-def test_exercise_ids_agree_between_notebook_feedback_and_hidden_tests(lab_id: str) -> None:
+def test_exercise_ids_agree_between_notebook_criteria_and_probes(lab_id: str) -> None:
     lab = LABS[lab_id]
     in_notebook = versions.exercise_ids(catalog.read_notebook(lab.source))
-    feedback = list(importlib.import_module(f"practica.lab{lab_id}").registro.pruebas)
-    hidden = [d.id for d in declared_exercises(lab.hidden_tests.read_text())]
+    criteria = [d.id for d in declared_in(lab.checks)]
+    probes = list(importlib.import_module(f"practica.lab{lab_id}").PROBES)
     assert len(in_notebook) >= MIN_EXERCISES[lab_id], f"lab {lab_id} needs at least {MIN_EXERCISES[lab_id]} exercises"
-    assert in_notebook == feedback == hidden, (
-        f"lab {lab_id}: the notebook's exercise tags {in_notebook}, comprobar's checks {feedback} and the hidden tests "
-        f"{hidden} must name the same exercises in the same order")
+    assert in_notebook == criteria == probes, (
+        f"lab {lab_id}: the notebook's exercise tags {in_notebook}, the criteria {criteria} and comprobar's probes "
+        f"{probes} must name the same exercises in the same order")
     source = catalog.read_notebook(lab.source)
     for exercise in in_notebook:
         assert any(f'comprobar("{exercise}")' in cell.source for cell in source.cells), (
@@ -72,7 +72,7 @@ def test_student_version_has_placeholders_and_no_solutions(generated: Path, lab_
     instructor = nbformat.read(generated / "instructor" / lab.notebook_name, as_version=4)
     text = nbformat.writes(student)
     assert versions.BEGIN not in text and versions.END not in text, "markers must not reach the student version"
-    assert CANARY not in text and "registro.prueba" not in text, "hidden tests must never reach the student version"
+    assert CANARY not in text and "def cases(" not in text, "hidden tests must never reach the student version"
     assert versions.BEGIN not in nbformat.writes(instructor), "the instructor version drops the markers"
     source = catalog.read_notebook(lab.source)
     for s_cell, i_cell, o_cell in zip(student.cells, instructor.cells, source.cells, strict=True):

@@ -1,4 +1,8 @@
-"""Reports of `harness run` / `harness grade`: the terminal table, JSON (stable schema) and JUnit XML."""
+"""Reports of `harness run` / `harness grade`: the terminal table, JSON (schemas/grading-report.schema.json) and JUnit XML.
+
+Every name and message comes from a submission (its file name, the student's exceptions), so none is
+trusted as markup: rich tables get Text objects, JUnit gets only the characters XML 1.0 allows.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,26 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness import __version__
-from harness.config import facts
-from harness.grading.model import SubmissionResult
+from harness.config import REPO_ROOT, facts
+from harness.grading.results import SubmissionResult
 from in_image.junit import JUnitCase, Outcome, write_junit
 
 SCHEMA_ID = "dl-lab.grading-report/1"
-SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
+SCHEMA_FILE = REPO_ROOT / "schemas" / "grading-report.schema.json"
 _OUTCOMES: dict[str, Outcome] = {
-    "passed": "passed", "partial": "failed", "failed": "failed", "not_attempted": "failed", "tampered": "failed",
+    "passed": "passed", "partial": "failed", "failed": "failed", "not_attempted": "failed",
     "error": "error", "timeout": "error", "crashed": "error",
 }
-_STYLE = {"passed": "green", "partial": "yellow", "not_attempted": "dim", "tampered": "bold red"}
+_STYLE = {"passed": "green", "partial": "yellow", "not_attempted": "dim"}
+
+
+def printable(text: object, *, limit: int = 500) -> str:
+    """text on one line, control characters shown as escapes, cut to limit: safe in a terminal table."""
+    value = " ".join(str(text)[:limit].split("\n")).replace("\t", " ")
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in value)
 
 
 def report_dict(results: list[SubmissionResult], *, kind: str, variant: str, image: str | None) -> dict[str, Any]:
@@ -53,15 +64,15 @@ def write_json(path: Path, report: dict[str, Any]) -> Path:
 def junit_cases(results: list[SubmissionResult], *, kind: str) -> list[JUnitCase]:
     cases: list[JUnitCase] = []
     for result in results:
-        classname = f"{kind}.lab{result.lab}.{result.name}".replace(" ", "_")
+        classname = printable(f"{kind}.lab{result.lab}.{result.name}".replace(" ", "_"), limit=300)
         for exercise in result.exercises:
             outcome = _OUTCOMES.get(exercise["status"], "error")
-            message = f"{exercise['status']}: {exercise.get('message', '')}".strip()
+            message = printable(f"{exercise['status']}: {exercise.get('message', '')}".strip())
             cases.append(JUnitCase(name=exercise["id"], classname=classname, time_s=float(exercise.get("time_s", 0.0)),
                                    outcome=outcome, message=message if outcome != "passed" else ""))
         unexpected = [e for e in result.cell_errors if not e.get("expected")]
         if kind == "run":
-            detail = "\n".join(f"celda {e['index']}: {e['ename']}: {e['evalue']}" for e in unexpected)
+            detail = "\n".join(printable(f"celda {e['index']}: {e['ename']}: {e['evalue']}") for e in unexpected)
             cases.append(JUnitCase(name="notebook-cells", classname=classname, time_s=result.time_s,
                                    outcome="failed" if unexpected else "passed",
                                    message=f"{len(unexpected)} celdas con error" if unexpected else "", details=detail))
@@ -69,47 +80,48 @@ def junit_cases(results: list[SubmissionResult], *, kind: str) -> list[JUnitCase
 
 
 def write_grading_reports(results: list[SubmissionResult], *, directory: Path, stem: str, kind: str, variant: str,
-                  image: str | None) -> tuple[Path, Path]:
+                          image: str | None) -> tuple[Path, Path]:
     report = report_dict(results, kind=kind, variant=variant, image=image)
     json_path = write_json(directory / f"{stem}.json", report)
     junit_path = write_junit(directory / f"{stem}.junit.xml", f"dl-lab {kind} {stem}", junit_cases(results, kind=kind))
     return json_path, junit_path
 
 
-def _status_text(status: str) -> str:
-    style = _STYLE.get(status, "red")
-    return f"[{style}]{status}[/]"
+def _notes(result: SubmissionResult) -> str:
+    if result.message:
+        return result.message
+    unexpected = [e for e in result.cell_errors if not e.get("expected") and not e.get("exercise")]
+    notes = [f"{len(unexpected)} celdas con error"] if unexpected else []
+    if result.evidence:
+        notes.append("indicios de manipulación: " + "; ".join(result.evidence))
+    return "; ".join(notes)
 
 
 def print_summary(console: Console, results: list[SubmissionResult], *, title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     for column, justify in (("notebook", "left"), ("lab", "left"), ("score", "right"), ("exercises", "right"),
                             ("time", "right"), ("device", "left"), ("notes", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in results:
         passed = sum(e["status"] == "passed" for e in r.exercises)
-        notes = r.message
-        if r.tampering:
-            notes = "manipulación: " + "; ".join(r.tampering)
-        unexpected = [e for e in r.cell_errors if not e.get("expected") and not e.get("exercise")]
-        if unexpected and not notes:
-            notes = f"{len(unexpected)} celdas con error"
-        style = "green" if r.passed else "red" if r.status == "error" or r.tampering else "yellow"
-        table.add_row(r.name, r.lab, f"[{style}]{r.score:g}/{r.max_score:g}[/]", f"{passed}/{len(r.exercises)}",
-                      f"{r.time_s:.1f} s", r.device or "-", notes[:80])
+        style = "green" if r.passed else "red" if r.status == "error" else "yellow"
+        table.add_row(Text(printable(r.name, limit=120)), r.lab, Text(f"{r.score:g}/{r.max_score:g}", style=style),
+                      f"{passed}/{len(r.exercises)}", f"{r.time_s:.1f} s", Text(printable(r.device or "-", limit=60)),
+                      Text(printable(_notes(r), limit=80)))
     console.print(table)
 
 
 def print_details(console: Console, result: SubmissionResult) -> None:
-    table = Table(title=f"{result.name} (lab {result.lab})", title_justify="left")
+    table = Table(title=Text(f"{printable(result.name, limit=120)} (lab {result.lab})"), title_justify="left")
     for column, justify in (("exercise", "left"), ("status", "left"), ("score", "right"), ("checks", "right"),
                             ("message", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for e in result.exercises:
-        table.add_row(e["id"], _status_text(e["status"]), f"{float(e['score']):g}/{float(e['max_score']):g}",
-                      f"{e.get('checks_passed', 0)}/{e.get('checks_total', 0)}", str(e.get("message", ""))[:90])
+        table.add_row(Text(printable(e["id"], limit=60)), Text(e["status"], style=_STYLE.get(e["status"], "red")),
+                      f"{float(e['score']):g}/{float(e['max_score']):g}",
+                      f"{e.get('checks_passed', 0)}/{e.get('checks_total', 0)}", Text(printable(e.get("message", ""), limit=90)))
     for error in result.cell_errors:
         if not error.get("expected") and not error.get("exercise"):
-            table.add_row(f"celda {error['index']}", _status_text("error"), "", "",
-                          f"{error['ename']}: {error['evalue']}"[:90])
+            table.add_row(f"celda {error['index']}", Text("error", style="red"), "", "",
+                          Text(printable(f"{error['ename']}: {error['evalue']}", limit=90)))
     console.print(table)

@@ -1,0 +1,62 @@
+"""Grading many notebooks at once: the executor interface, the pool, and turning a judge's result into a SubmissionResult."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Protocol
+
+from harness.grading.jobs import GradingJob
+from harness.grading.results import SubmissionResult, failed_submission, from_judge
+
+
+class Executor(Protocol):
+    description: str
+
+    def run(self, job: GradingJob) -> SubmissionResult: ...
+
+    def cancel_all(self) -> None: ...
+
+
+def interpret(raw: dict[str, Any] | None, *, job: GradingJob, nonce: str, started: float, startup_s: float | None,
+              failure: str, failure_status: str, executed: bytes | None) -> SubmissionResult:
+    """The SubmissionResult of a job from what its judge left (or the failure that left nothing)."""
+    elapsed = time.monotonic() - started
+    if raw is None or raw.get("nonce") != nonce:
+        if raw is not None:
+            failure, failure_status = "el resultado no lleva el identificador de esta calificación: no es fiable", "error"
+        return failed_submission(lab=job.lab.id, notebook=job.notebook, name=job.name, exercises=job.exercises(),
+                                 status=failure_status, message=failure, time_s=elapsed)
+    result = from_judge(raw, lab=job.lab.id, notebook=job.notebook, name=job.name, time_s=elapsed, startup_s=startup_s,
+                        declared=job.exercises())
+    if executed is not None and job.save_executed is not None:
+        job.save_executed.parent.mkdir(parents=True, exist_ok=True)
+        job.save_executed.write_bytes(executed)
+        result.executed_notebook = str(job.save_executed)
+    return result
+
+
+def grade_all(jobs: list[GradingJob], executor: Executor, *, parallel: int,
+              on_done: Callable[[GradingJob, SubmissionResult], None] | None = None) -> list[SubmissionResult]:
+    """Run every job, `parallel` at a time; results in the jobs' order. Ctrl-C removes what runs."""
+    results: dict[int, SubmissionResult] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="grade")
+    futures: dict[Future[SubmissionResult], int] = {}
+    try:
+        futures = {pool.submit(executor.run, job): index for index, job in enumerate(jobs)}
+        pending = set(futures)
+        while pending:
+            # A short timeout keeps the main thread responsive to Ctrl-C.
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = futures[future]
+                results[index] = future.result()
+                if on_done:
+                    on_done(jobs[index], results[index])
+    except BaseException:
+        executor.cancel_all()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return [results[i] for i in range(len(jobs))]

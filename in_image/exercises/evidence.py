@@ -1,0 +1,79 @@
+"""Kernel side: signs that a notebook tried to interfere with checking, as evidence for the instructor.
+
+They never change a grade (the judge decides apart from the kernel); they are reported so that the
+instructor can look. What counts: IPython hooks and input/AST transformers defined by the notebook,
+a `comprobar` that is not the lab's, public functions of torch, numpy, the checking packages or
+builtins replaced by the notebook's own code, a trace or profile function, and threads left running.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import os
+import sys
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.linalg", "numpy", "practica", "in_image.exercises.answering",
+                   "in_image.exercises.framework", "in_image.exercises.wire", "in_image.exercises.isolation")
+
+
+def _library_prefixes() -> tuple[str, ...]:
+    import practica  # noqa: PLC0415 (kernel side, once the notebook has run)
+
+    labs = os.path.dirname(os.path.dirname(practica.__file__))
+    return (sys.prefix, sys.base_prefix, sys.exec_prefix, labs, os.path.dirname(os.path.dirname(__file__)), "<frozen")
+
+
+def _from_notebook(value: Any, prefixes: tuple[str, ...], *, depth: int = 0) -> bool:
+    """Whether value (a function, a partial of one, a bound method, a callable object) was defined by the notebook."""
+    if isinstance(value, functools.partial) and depth < 4:
+        return _from_notebook(value.func, prefixes, depth=depth + 1)
+    code = getattr(value, "__code__", None) or getattr(getattr(value, "__func__", None), "__code__", None)
+    if code is not None:
+        return not str(code.co_filename).startswith(prefixes)
+    return "__main__" in (getattr(value, "__module__", None), getattr(type(value), "__module__", None))
+
+
+def _replaced(module_name: str, names: Iterable[tuple[str, Any]], prefixes: tuple[str, ...]) -> list[str]:
+    return [f"{module_name}.{name}" for name, value in names
+            if not name.startswith("_") and callable(value) and _from_notebook(value, prefixes)]
+
+
+def _hooks(shell: Any, prefixes: tuple[str, ...]) -> list[str]:
+    found = []
+    for kind in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers"):
+        found += [f"IPython {kind}" for item in getattr(shell, kind, []) if _from_notebook(item, prefixes)
+                  or _from_notebook(getattr(item, "visit", None), prefixes)]
+    for event, callbacks in getattr(getattr(shell, "events", None), "callbacks", {}).items():
+        found += [f"evento de IPython {event}" for callback in callbacks if _from_notebook(callback, prefixes)]
+    return found
+
+
+def signs(namespace: dict[str, Any], *, lab: str) -> list[str]:
+    """Spanish descriptions of what the notebook changed that checking relies on."""
+    prefixes = _library_prefixes()
+    found: list[str] = []
+    shell = getattr(builtins, "get_ipython", lambda: None)()
+    if shell is not None:
+        found += _hooks(shell, prefixes)
+    helpers = sys.modules.get(f"practica.lab{lab}")
+    if "comprobar" in namespace and helpers is not None and namespace["comprobar"] is not getattr(helpers, "comprobar", None):
+        found.append("«comprobar» redefinida")
+    found += _replaced("builtins", vars(builtins).items(), prefixes)
+    for module_name in WATCHED_MODULES:
+        module = sys.modules.get(module_name)
+        if module is not None:
+            found += _replaced(module_name, vars(module).items(), prefixes)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        found += _replaced("torch.Tensor", vars(torch.Tensor).items(), prefixes)
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        found.append("sys.settrace o sys.setprofile activos")
+    threads = [t for t in threading.enumerate()
+               if t.is_alive() and _from_notebook(getattr(t, "_target", None) or type(t).run, prefixes)]
+    if threads:
+        found.append(f"{len(threads)} hilo(s) en segundo plano")
+    return sorted(set(found))[:30]

@@ -1,0 +1,77 @@
+"""Asking the student's kernel for data: one cell per request, one display message back.
+
+The judge sends a cell that calls in_image.exercises.answering (`answer`, `environment` or
+`evidence`); the answer is the single display output of type ANSWERS_MIME in that cell's outputs.
+None, several, or a malformed one is `NoAnswer`. The code sent holds only the lab, the exercise and
+the case inputs; nothing of the expected results or of the hidden tests' source.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from in_image.exercises.answering import ANSWERS_MIME
+from in_image.judge.kernel import CappedClient
+
+ANSWER_LIMIT_BYTES = 40_000_000  # what one answer may weigh (a model's weights as base64 JSON)
+MODULE = "in_image.exercises.answering"
+
+
+class NoAnswer(Exception):
+    """The kernel gave no single, readable answer (its message says why, in Spanish)."""
+
+
+def request_code(function: str, *arguments: str) -> str:
+    """One line calling answering.<function>(arguments), leaving nothing in the notebook's namespace."""
+    args = ", ".join(repr(argument) for argument in arguments)
+    return f"__import__({MODULE!r}, fromlist=['{function}']).{function}({args})"
+
+
+def ask(client: CappedClient, notebook: NotebookNode, code: str, *, timeout_s: float) -> dict[str, Any]:
+    """Run code in the kernel as a cell of its own (not kept in the notebook); the payload it published.
+
+    CellTimeoutError and DeadKernelError pass through: the caller decides what they mean.
+    """
+    cell: NotebookNode = nbformat.v4.new_code_cell(code)  # type: ignore[no-untyped-call]
+    saved_limit, saved_bytes = client.output_limit, client.output_bytes
+    client.output_limit, client.output_bytes = ANSWER_LIMIT_BYTES, 0
+    client.timeout = int(max(1, timeout_s))
+    # nbclient stores the executed cell at its index: a slot at the end, removed right after, so that
+    # the judge's cells never land in the student's notebook.
+    notebook.cells.append(cell)
+    try:
+        client.execute_cell(cell, len(notebook.cells) - 1, store_history=False)
+    finally:
+        notebook.cells.pop()
+        truncated = client.output_bytes > ANSWER_LIMIT_BYTES
+        client.output_limit, client.output_bytes = saved_limit, saved_bytes
+    if truncated:
+        raise NoAnswer(f"la respuesta del cuaderno superó {ANSWER_LIMIT_BYTES // 1_000_000} MB")
+    return _payload(cell)
+
+
+def _payload(cell: NotebookNode) -> dict[str, Any]:
+    answers = [o["data"][ANSWERS_MIME] for o in cell.outputs
+               if o.get("output_type") == "display_data" and ANSWERS_MIME in o.get("data", {})]
+    if len(answers) != 1 or not isinstance(answers[0], dict):
+        raise NoAnswer(_error_text(cell) or f"el cuaderno dio {len(answers)} respuestas en lugar de una")
+    payload: dict[str, Any] = answers[0]
+    return payload
+
+
+def _error_text(cell: NotebookNode) -> str:
+    for output in cell.outputs:
+        if output.get("output_type") == "error":
+            return f"la comprobación falló en el cuaderno: {output.get('ename')}: {output.get('evalue')}"[:300]
+    return ""
+
+
+def encode_request(cases: list[dict[str, Any]]) -> str:
+    """The case inputs as wire JSON (numpy arrays as raw bytes), for answering.answer."""
+    from in_image.exercises import wire  # noqa: PLC0415 (keeps this module's import light)
+
+    return json.dumps(wire.encode(cases), separators=(",", ":"))

@@ -1,0 +1,291 @@
+"""Criterios del laboratorio 00 (introducción a PyTorch): los mismos para `comprobar` y para la nota.
+
+Cada ejercicio declara sus criterios, sus puntos y sus casos públicos; la función de comparación
+decide cada criterio a partir de las entradas del caso y de la respuesta que devolvió el cuaderno.
+Solo numpy: el calificador los aplica sin importar torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe
+from in_image.exercises.wire import ArrayData, DeviceData, SizeData
+
+LAB = "00"
+_RNG = np.random.default_rng(2026)
+# The operations of «grad_fn» and the class of their grad_fn.
+GRAD_FN_NAMES = {"suma": "AddBackward0", "producto": "MulBackward0", "raiz": "SqrtBackward0", "media": "MeanBackward0",
+                 "potencia": "PowBackward0"}
+
+
+def _tolerance(values: ArrayData) -> float:
+    return 1e-9 if values.values.dtype == np.float64 else 1e-4
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape)) or "escalar"
+
+
+# ---- pinv -----------------------------------------------------------------------------------------
+def _compare_pinv(c: CaseChecks, case: Case, answer: Any) -> None:
+    a = np.asarray(case.inputs["A"], dtype=np.float64)
+    c.tensor(answer, criterion="tensor", what="el resultado")
+    if not isinstance(answer, ArrayData):  # a numpy array is judged on its values too
+        c.fail_rest(("forma", "pseudoinversa"), f"se esperaba una matriz, no {describe(answer)}")
+        return
+    wanted = a.shape[::-1]
+    if not c.check("forma", answer.shape == wanted, f"la pseudoinversa de una matriz {_shape_text(a.shape)} es "
+                   f"{_shape_text(wanted)}, no {_shape_text(answer.shape)}"):
+        c.fail_rest(("pseudoinversa",), "con otra forma no puede ser la pseudoinversa")
+        return
+    x = answer.values.astype(np.float64)
+    tol = 1e-3 if answer.values.dtype != np.float64 else 1e-7
+    penrose = (np.allclose(a @ x @ a, a, atol=tol), np.allclose(x @ a @ x, x, atol=tol),
+               np.allclose((a @ x).T, a @ x, atol=tol), np.allclose((x @ a).T, x @ a, atol=tol))
+    c.check("pseudoinversa", all(penrose), "no cumple las condiciones de Moore-Penrose (A P A = A, P A P = P, "
+            "A P y P A simétricas): ¿usaste la inversa de AᵀA, que solo sirve con columnas independientes?")
+
+
+# ---- tensores del enunciado ----------------------------------------------------------------------
+def _compare_aleatorio(c: CaseChecks, case: Case, answer: Any) -> None:
+    t = c.tensor(answer, criterion="tensor", what="«aleatorio»")
+    if t is None:
+        return
+    c.check("forma", t.shape == (5, 3), f"la forma es {_shape_text(t.shape)} y debe ser 5x3")
+    v = t.values
+    uniform = v.dtype.kind == "f" and bool(np.all((v >= 0) & (v < 1))) and float(np.ptp(v)) > 0
+    c.check("uniforme", uniform, "los valores deben ser aleatorios y uniformes en [0, 1): usa torch.rand"
+            + ("" if v.dtype.kind == "f" else f" (el tipo es {t.torch_dtype})"))
+
+
+def _compare_ceros(c: CaseChecks, case: Case, answer: Any) -> None:
+    t = c.tensor(answer, criterion="tensor", what="«ceros»")
+    if t is None:
+        return
+    c.check("forma", t.shape == (5, 3), f"la forma es {_shape_text(t.shape)} y debe ser 5x3")
+    hint = " (torch.int es de 32 bits)" if t.torch_dtype == "torch.int32" else ""
+    c.check("ceros_long", t.torch_dtype == "torch.int64" and not np.any(t.values),
+            f"deben ser ceros de tipo torch.long, no {t.torch_dtype}{hint}")
+
+
+DATOS = np.array([[5.5, 3, 3], [2, 1, 5], [3, 4, 2], [7, 6, 5], [2, 1, 2]])
+
+
+def _compare_datos(c: CaseChecks, case: Case, answer: Any) -> None:
+    t = c.tensor(answer.get("datos") if isinstance(answer, dict) else None, criterion="tensor", what="«datos»")
+    shape = answer.get("forma_datos") if isinstance(answer, dict) else None
+    dims = shape.dims if isinstance(shape, SizeData) else tuple(shape) if isinstance(shape, tuple | list) else None
+    c.check("forma", dims == (5, 3) and all(isinstance(n, int) for n in dims),
+            f"«forma_datos» debe ser la forma de «datos» (datos.shape), no {describe(shape)} {shape!r}"[:200])
+    if t is None:
+        c.fail_rest(("valores", "coma_flotante"), "sin un tensor no se pueden comprobar los valores")
+        return
+    c.check("valores", close(t, DATOS, atol=1e-6), "los valores no son los del enunciado (la primera fila es 5.5, 3, 3)")
+    c.check("coma_flotante", t.values.dtype.kind == "f", f"los datos tienen decimales: el tensor debe ser de coma "
+            f"flotante, no {t.torch_dtype}")
+
+
+# ---- funciones sobre tensores --------------------------------------------------------------------
+def _compare_suma(c: CaseChecks, case: Case, answer: Any) -> None:
+    pairs = [(np.asarray(a), np.asarray(b)) for a, b in case.inputs["pares"]]
+    results = answer if isinstance(answer, list) and len(answer) == len(pairs) else [answer] * len(pairs)
+    returned_sums = False
+    for (a, b), result in zip(pairs, results, strict=True):
+        where = f"{_shape_text(a.shape)} + {_shape_text(b.shape)}"
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            c.check("incompatibles", result is None, f"con tamaños incompatibles ({where}) debe devolver None, "
+                    f"no {describe(result)}")
+            continue
+        returned_sums |= result is not None
+        if result is None:
+            c.check("suma", False, f"{where} son compatibles (la difusión lo permite): debe devolver a + b, no None")
+            continue
+        r = c.tensor(result, criterion="suma", what=f"el resultado de {where}")
+        c.check("suma", r is not None and close(r, a + b), f"{where} debe dar a + b")
+    c.check("incompatibles", returned_sums, "devolver siempre None no es capturar el error: con tamaños compatibles "
+            "debe devolver la suma")
+
+
+def _compare_columna(c: CaseChecks, case: Case, answer: Any) -> None:
+    m = np.asarray(case.inputs["m"])
+    r = c.tensor(answer, criterion="forma", what="el resultado")
+    if r is None:
+        c.fail_rest(("valores",), "sin un tensor no se pueden comprobar los valores")
+        return
+    if not c.check("forma", r.shape == (m.shape[0],), f"de una matriz {_shape_text(m.shape)} la primera columna es un "
+                   f"vector de {m.shape[0]} elementos, no {_shape_text(r.shape)} (m[:, 0], no m[:, :1] ni m[0])"):
+        c.fail_rest(("valores",), "con otra forma no puede ser la primera columna")
+        return
+    c.check("valores", close(r, m[:, 0]), "no es la primera columna (en Python se indexa desde 0: m[:, 0])")
+
+
+def _compare_forma(c: CaseChecks, case: Case, answer: Any) -> None:
+    m = np.asarray(case.inputs["m"])
+    if case.inputs["funcion"] == "aplanar_traspuesta":
+        r = c.tensor(answer, criterion="aplanar", what="aplanar_traspuesta(m)")
+        if r is not None:
+            c.check("aplanar", close(r, m.T.reshape(-1)), "aplanar_traspuesta(m) debe ser la traspuesta m.t() en un "
+                    "vector, fila a fila (m.t().reshape(-1))")
+        return
+    r = c.tensor(answer.get("resultado") if isinstance(answer, dict) else None, criterion="filas", what="filas_de_ocho(m)")
+    if r is None:
+        c.fail_rest(("vista",), "sin un tensor no se puede comprobar")
+        return
+    wanted = m.reshape(-1, 8)
+    c.check("filas", close(r, wanted), f"de una matriz {_shape_text(m.shape)} filas_de_ocho debe dar "
+            f"{_shape_text(wanted.shape)} (-1 deduce las filas), no {_shape_text(r.shape)}")
+    after = answer.get("tras_cambiar_m")
+    c.check("vista", isinstance(after, ArrayData) and close(after, wanted + 100),
+            "filas_de_ocho debe devolver una vista de m (view), que comparte su memoria, no una copia")
+
+
+def _compare_normalizar(c: CaseChecks, case: Case, answer: Any) -> None:
+    m = np.asarray(case.inputs["m"], dtype=np.float64)
+    r = c.tensor(answer, criterion="forma", what="el resultado")
+    if r is None:
+        c.fail_rest(("normalizada",), "sin un tensor no se puede comprobar")
+        return
+    if not c.check("forma", r.shape == m.shape, f"debe conservar la forma {_shape_text(m.shape)}"):
+        c.fail_rest(("normalizada",), "con otra forma no puede estar normalizada")
+        return
+    centred = m - m.mean()
+    either = close(r, centred / m.std(ddof=1), rtol=1e-4, atol=1e-5) or close(r, centred / m.std(ddof=0), rtol=1e-4,
+                                                                            atol=1e-5)
+    c.check("normalizada", either, "debe ser (m - media) / desviación típica de todos los elementos de m "
+            "(media 0 y desviación 1)")
+
+
+def _compare_modulo(c: CaseChecks, case: Case, answer: Any) -> None:
+    x, y = np.asarray(case.inputs["x"], dtype=np.float64), np.asarray(case.inputs["y"], dtype=np.float64)
+    r = c.tensor(answer.get("resultado") if isinstance(answer, dict) else None, criterion="valores",
+                 what="el resultado")
+    if r is None:
+        c.fail_rest(("derivable",), "sin un tensor no se puede derivar")
+        return
+    expected = np.sqrt(x**2 + y**2)
+    c.check("valores", close(r, expected, rtol=1e-4, atol=1e-5), "debe calcular √(x² + y²) elemento a elemento")
+    gradient = answer.get("gradiente_x")
+    c.check("derivable", r.requires_grad and isinstance(gradient, ArrayData) and close(gradient, x / expected, rtol=1e-3,
+                                                                                       atol=1e-4),
+            "el resultado debe conservar la historia de autograd (usa operaciones de torch, no de numpy o math, "
+            "ni .detach())")
+
+
+# ---- autograd ------------------------------------------------------------------------------------
+def _compare_grad_fn(c: CaseChecks, case: Case, answer: Any) -> None:
+    operations = case.inputs["operaciones"]
+    names = answer if isinstance(answer, list) and len(answer) == len(operations) else [answer] * len(operations)
+    for operation, name in zip(operations, names, strict=True):
+        if operation in GRAD_FN_NAMES:
+            wanted = GRAD_FN_NAMES[operation]
+            c.check("nombres", name == wanted, f"para {operation} debe dar '{wanted}', no {name!r}"[:200])
+            c.check("sin_historia", isinstance(name, str), f"un tensor con historia ({operation}) no debe dar None")
+        else:
+            c.check("sin_historia", name is None, f"un tensor sin grad_fn ({operation}) debe dar None, no {name!r}"[:200])
+
+
+def _compare_backward(c: CaseChecks, case: Case, answer: Any) -> None:
+    x = np.asarray(case.inputs["x"], dtype=np.float64)
+    if not isinstance(answer, dict):
+        c.fail_rest(("gradiente", "no_modifica"), f"respuesta inesperada: {describe(answer)}")
+        return
+    g = c.tensor(answer.get("gradiente"), criterion="gradiente", what="el gradiente")
+    if g is not None:
+        wanted = 6 * (x + 2) / x.size
+        hint = " (¿falta la media? sin ella es n veces mayor)" if close(g, wanted * x.size, rtol=1e-4) else ""
+        c.check("gradiente", close(g, wanted, rtol=1e-4, atol=1e-5), f"el gradiente de media(3(x+2)²) es 6(x+2)/n{hint}")
+    after = answer.get("x_despues")
+    unchanged = isinstance(after, ArrayData) and close(after, x) and not after.requires_grad and answer.get("x_sin_grad")
+    c.check("no_modifica", unchanged, "no modifiques el x que recibes: trabaja con una copia (x.detach().clone())")
+
+
+def _compare_no_grad(c: CaseChecks, case: Case, answer: Any) -> None:
+    x = np.asarray(case.inputs["x"], dtype=np.float64)
+    if not isinstance(answer, dict):
+        c.fail_rest(("valores", "sin_historia", "gradiente_activo"), f"respuesta inesperada: {describe(answer)}")
+        return
+    r = c.tensor(answer.get("resultado"), criterion="valores", what="el resultado")
+    if r is None:
+        c.fail_rest(("sin_historia",), "sin un tensor no se puede comprobar")
+    else:
+        c.check("valores", close(r, x**2, rtol=1e-4, atol=1e-6), "debe devolver x ** 2")
+        c.check("sin_historia", not r.requires_grad and r.grad_fn is None,
+                "el resultado no debe tener historia de gradiente: calcúlalo dentro de with torch.no_grad()")
+    c.check("gradiente_activo", answer.get("gradiente_activo") is True,
+            "al salir, el cálculo de gradientes debe seguir activado: usa with torch.no_grad(), no "
+            "torch.set_grad_enabled(False)")
+
+
+def _compare_dispositivo(c: CaseChecks, case: Case, answer: Any) -> None:
+    if not isinstance(answer, dict):
+        c.fail_rest(("dispositivo", "mover"), f"respuesta inesperada: {describe(answer)}")
+        return
+    wanted = "cuda" if answer.get("cuda_disponible") is True else "cpu"
+    chosen = answer.get("elegido")
+    c.check("dispositivo", isinstance(chosen, DeviceData) and chosen.type == wanted,
+            f"elegir_dispositivo() debe devolver torch.device('{wanted}') aquí, no {chosen!r}"[:200])
+    moved = c.tensor(answer.get("movido"), criterion="mover", what="mover(t)")
+    if moved is not None:
+        c.check("mover", (moved.device or "").split(":")[0] == wanted and close(moved, case.inputs["t"]),
+                f"mover(t) debe devolver t, con sus valores, en '{wanted}' (está en {moved.device})")
+
+
+def _matrix(rows: int, columns: int, *, dtype: Any = np.float32) -> np.ndarray[Any, Any]:
+    return _RNG.standard_normal((rows, columns)).astype(dtype)
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("pinv", "pseudoinversa", ("tensor", "forma", "pseudoinversa"), _compare_pinv, (
+        Case("la matriz 3x2 del enunciado", {"A": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)}),
+        Case("una matriz 2x3", {"A": _matrix(2, 3)}),
+    )),
+    Exercise("tensor_aleatorio", "tensor aleatorio 5x3", ("tensor", "forma", "uniforme"), _compare_aleatorio,
+             (Case("«aleatorio»"),)),
+    Exercise("ceros_enteros", "matriz de ceros entera", ("tensor", "forma", "ceros_long"), _compare_ceros,
+             (Case("«ceros»"),)),
+    Exercise("tensor_de_datos", "tensor a partir de datos y su forma", ("tensor", "valores", "coma_flotante", "forma"),
+             _compare_datos, (Case("«datos» y «forma_datos»"),)),
+    Exercise("suma_segura", "suma y error de tamaños", ("suma", "incompatibles"), _compare_suma, (
+        Case("2x3 + 2x3, 3x4 + un vector de 4 y 5x3 + 2x3", {"pares": [
+            (np.ones((2, 3), np.float32), np.full((2, 3), 2.0, np.float32)),
+            (_matrix(3, 4), _RNG.standard_normal(4).astype(np.float32)),
+            (np.ones((5, 3), np.float32), np.ones((2, 3), np.float32))]}),
+    )),
+    Exercise("primera_columna", "slicing: la primera columna", ("forma", "valores"), _compare_columna, (
+        Case("arange(12).reshape(4, 3)", {"m": np.arange(12.0, dtype=np.float32).reshape(4, 3)}),
+        Case("una matriz 2x5", {"m": _matrix(2, 5)}),
+    )),
+    Exercise("cambiar_forma", "view y reshape", ("filas", "vista", "aplanar"), _compare_forma, (
+        Case("filas_de_ocho de una matriz 4x4", {"funcion": "filas_de_ocho", "m": _matrix(4, 4)}, ("filas", "vista")),
+        Case("filas_de_ocho de una matriz 4x6", {"funcion": "filas_de_ocho", "m": _matrix(4, 6)}, ("filas", "vista")),
+        Case("aplanar_traspuesta de una matriz 4x4", {"funcion": "aplanar_traspuesta", "m": _matrix(4, 4)}, ("aplanar",)),
+        Case("aplanar_traspuesta de una matriz 3x5", {"funcion": "aplanar_traspuesta", "m": _matrix(3, 5)}, ("aplanar",)),
+    )),
+    Exercise("normalizar", "operaciones con escalares", ("forma", "normalizada"), _compare_normalizar, (
+        Case("la matriz [[1, 2], [3, 4]]", {"m": np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)}),
+        Case("una matriz 3x4", {"m": _matrix(3, 4) * 5 + 2}),
+    )),
+    Exercise("modulo", "la función modulo", ("valores", "derivable"), _compare_modulo, (
+        Case("x = 3, y = 4", {"x": np.array([3.0], np.float32), "y": np.array([4.0], np.float32)}),
+        Case("matrices 2x3", {"x": _matrix(2, 3), "y": _matrix(2, 3)}),
+    )),
+    Exercise("grad_fn", "requires_grad y grad_fn", ("nombres", "sin_historia"), _compare_grad_fn, (
+        Case("x + 2, (x + 2) * 3, una hoja y torch.zeros(3)", {"operaciones": ["suma", "producto", "hoja",
+                                                                               "sin_gradiente"]}),
+    )),
+    Exercise("backward", "backward y el gradiente", ("gradiente", "no_modifica"), _compare_backward, (
+        Case("x = unos 2x2", {"x": np.ones((2, 2), np.float32)}),
+        Case("x 3x2 aleatorio", {"x": _matrix(3, 2)}),
+    )),
+    Exercise("no_grad", "torch.no_grad()", ("valores", "sin_historia", "gradiente_activo"), _compare_no_grad, (
+        Case("x con requires_grad", {"x": _RNG.standard_normal(4).astype(np.float32)}),
+    )),
+    Exercise("dispositivo", "CPU o GPU", ("dispositivo", "mover"), _compare_dispositivo, (
+        Case("t = arange(4.0)", {"t": np.arange(4.0, dtype=np.float32)}),
+    )),
+)

@@ -1,0 +1,214 @@
+"""Notebooks that try to forge their grade, each with the score its honest part earns.
+
+Built on lab 00's student version (nothing solved: the honest part earns 0) or its instructor version
+(everything solved: 13), with cells that attack the grader: IPython hooks and transformers, threads and
+atexit handlers printing result-looking output, patched comparison functions of every kind of
+callable, a torch.Tensor subclass that lies through __torch_function__, frame inspection, a startup
+file planted before a deliberate kernel crash, files written where results might go, signals to the
+parent, and a transformer that forges the judge's answer messages. `evidence` is a fragment the
+report's evidence list must contain (evidence is reported, never graded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from in_image.exercises.answering import ANSWERS_MIME
+
+REQUEST = "__import__('in_image.exercises.answering', fromlist=['answer']).answer("
+
+
+@dataclass(frozen=True)
+class Forgery:
+    name: str
+    cells: tuple[str, ...]
+    solved: bool = False  # False: on the student version (honest part 0); True: on the solutions (13)
+    evidence: str = ""
+
+    @property
+    def honest_score(self) -> float:
+        return 13.0 if self.solved else 0.0
+
+
+POST_RUN_HOOK = ("get_ipython().events.register('post_run_cell', lambda r: globals().__setitem__("
+                 "'comprobar', lambda e: print('✅ correcto')))")
+
+PRE_RUN_PRINTS = '''
+import json
+def _imprime(info):
+    print("DLLAB0 RESULTADO " + json.dumps({"status": "passed", "score": 99, "max_score": 1}))
+    print(json.dumps({"nonce": "x", "exercises": [{"id": "pinv", "status": "passed", "score": 99}]}))
+get_ipython().events.register("pre_run_cell", _imprime)
+'''
+
+FORGED_ANSWERS = f'''
+import json
+from IPython.display import publish_display_data
+def _falsa_respuesta(lab, ejercicio, peticion):
+    casos = json.loads(peticion)
+    n = len(casos) if isinstance(casos, list) else 1
+    respuestas = [{{"kind": "answer", "value": None}}] * n
+    publish_display_data({{{ANSWERS_MIME!r}: {{"exercise": ejercicio, "answers": respuestas}}}})
+def _reescribe(lineas):
+    return [linea.replace({REQUEST!r}, "_falsa_respuesta(") for linea in lineas]
+get_ipython().input_transformers_post.append(_reescribe)
+'''
+
+ECHO_ANSWERS = f'''
+import json
+from IPython.display import publish_display_data
+def _eco(lab, ejercicio, peticion):
+    casos = json.loads(peticion)
+    respuestas = [{{"kind": "answer", "value": caso}} for caso in casos]
+    publish_display_data({{{ANSWERS_MIME!r}: {{"exercise": ejercicio, "answers": respuestas}}}})
+def _reescribe(lineas):
+    return [linea.replace({REQUEST!r}, "_eco(") for linea in lineas]
+get_ipython().input_transformers_cleanup.append(_reescribe)
+'''
+
+AST_EMPTIES = '''
+import ast
+class _Vacia(ast.NodeTransformer):
+    def visit_Module(self, nodo):
+        if "answering" in ast.dump(nodo):
+            return ast.Module(body=[ast.Pass()], type_ignores=[])
+        return nodo
+get_ipython().ast_transformers.append(_Vacia())
+'''
+
+THREAD_FLOODS = f'''
+import json, threading, time
+from IPython.display import publish_display_data
+def _inunda():
+    while True:
+        print("DLLAB0 RESULTADO " + json.dumps({{"status": "passed", "score": 1}}))
+        publish_display_data({{{ANSWERS_MIME!r}: {{"exercise": "pinv", "answers": []}}}})
+        time.sleep(0.01)
+threading.Thread(target=_inunda, daemon=True).start()
+'''
+
+ATEXIT_WRITES = '''
+import atexit, json, os
+def _al_salir():
+    print(json.dumps({"nonce": "x", "exercises": [{"id": "pinv", "status": "passed", "score": 1}]}))
+    for ruta in ("/dl-lab-job/result.json", "/tmp/result.json", "result.json"):
+        try:
+            with open(ruta, "w") as fichero:
+                json.dump({"exercises": [{"id": "pinv", "status": "passed", "score": 1}]}, fichero)
+        except OSError:
+            pass
+atexit.register(_al_salir)
+'''
+
+PATCH_CALLABLES = '''
+import functools, numpy, torch
+import practica.lab00 as ayuda
+verdadero = functools.partial(lambda *a, **k: True)
+numpy.allclose = verdadero
+numpy.array_equal = functools.partial(lambda *a, **k: True)
+torch.allclose = lambda *a, **k: True
+torch.equal = type("Siempre", (), {"__call__": lambda self, *a, **k: True})()
+ayuda.comprobar = print
+'''
+
+LIBRARY_FILENAME = '''
+import numpy, torch
+codigo = compile("def verdadero(*a, **k):\\n    return True\\n", torch.__file__, "exec")
+espacio = {}
+exec(codigo, espacio)
+numpy.allclose = espacio["verdadero"]
+torch.allclose = espacio["verdadero"]
+import in_image.exercises.framework as marco
+marco.close = espacio["verdadero"]
+'''
+
+TORCH_FUNCTION_LIAR = '''
+import torch
+class Mentira(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        return torch.rand(5, 3)
+    @property
+    def shape(self):
+        return torch.Size([5, 3])
+aleatorio = torch.zeros(2).as_subclass(Mentira)
+ceros = torch.ones(1).as_subclass(Mentira)
+def pseudoinversa(A):
+    return torch.zeros(1).as_subclass(Mentira)
+def primera_columna(m):
+    return torch.zeros(1).as_subclass(Mentira)
+'''
+
+PATCH_SCIPY = '''
+import scipy.linalg, numpy
+scipy.linalg.pinv = lambda A, *a, **k: numpy.zeros((1, 1))
+numpy.linalg.pinv = scipy.linalg.pinv
+'''
+
+FRAME_INSPECTION = '''
+import sys
+def _busca(nombres=("esperado", "expected", "wanted", "reference", "resultado_correcto")):
+    marco = sys._getframe(1)
+    while marco is not None:
+        for nombre in nombres:
+            if nombre in marco.f_locals:
+                return marco.f_locals[nombre]
+        marco = marco.f_back
+    return None
+def pseudoinversa(A):
+    return _busca()
+def primera_columna(m):
+    return _busca()
+def normalizar(m):
+    return _busca()
+'''
+
+STARTUP_THEN_CRASH = '''
+import os, pathlib
+trampa = "comprobar = print\\nimport numpy\\nnumpy.allclose = lambda *a, **k: True\\n"
+for carpeta in (os.environ.get("IPYTHONDIR", ""), os.path.expanduser("~/.ipython"), "/tmp/ipython"):
+    if carpeta:
+        destino = pathlib.Path(carpeta, "profile_default", "startup")
+        try:
+            destino.mkdir(parents=True, exist_ok=True)
+            (destino / "00-trampa.py").write_text(trampa)
+        except OSError:
+            pass
+sitio = pathlib.Path.home() / ".local/lib/python3.11/site-packages"
+sitio.mkdir(parents=True, exist_ok=True)
+(sitio / "trampa.pth").write_text("import os; os.environ['TRAMPA'] = '1'\\n")
+os._exit(1)
+'''
+
+SIGNALS = '''
+import os, signal
+resultados = []
+for pid in (os.getppid(), 1):
+    for senal in (signal.SIGSTOP, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, senal)
+            resultados.append((pid, senal, "enviada"))
+        except OSError as error:
+            resultados.append((pid, senal, type(error).__name__))
+print(resultados)
+'''
+
+FORGERIES: tuple[Forgery, ...] = (
+    Forgery("post-run-hook", (POST_RUN_HOOK,), evidence="post_run_cell"),
+    Forgery("pre-run-hook-prints", (PRE_RUN_PRINTS,), evidence="pre_run_cell"),
+    Forgery("transformer-forges-answers", (FORGED_ANSWERS,), evidence="input_transformers_post"),
+    Forgery("transformer-echoes-inputs", (ECHO_ANSWERS,), evidence="input_transformers_cleanup"),
+    # These two also silence the evidence request itself: evidence is best effort, the grade is not.
+    Forgery("ast-transformer-empties", (AST_EMPTIES,)),
+    Forgery("thread-floods-results", (THREAD_FLOODS,)),
+    Forgery("thread-prints-results", (THREAD_FLOODS.replace("publish_display_data(", "(lambda *a: None)("),), evidence="hilo"),
+    Forgery("atexit-writes-results", (ATEXIT_WRITES,)),
+    Forgery("patches-every-callable", (PATCH_CALLABLES,), evidence="numpy.allclose"),
+    Forgery("patches-every-callable-solved", (PATCH_CALLABLES,), solved=True, evidence="torch.allclose"),
+    Forgery("library-filename", (LIBRARY_FILENAME,)),
+    Forgery("torch-function-liar", (TORCH_FUNCTION_LIAR,)),
+    Forgery("patches-scipy-pinv", (PATCH_SCIPY,)),
+    Forgery("frame-inspection", (FRAME_INSPECTION,)),
+    Forgery("startup-file-then-crash", (STARTUP_THEN_CRASH,)),
+    Forgery("signals-to-parent-solved", (SIGNALS,), solved=True),
+)

@@ -1,0 +1,296 @@
+"""Answers real students give, with the verdict each must get: plausible wrong answers and correct alternatives.
+
+Each `Answer` replaces one exercise's solution cell. `verdict` is "full", "partial" (some points) or
+"zero"; `message` is a fragment the grade's message (and comprobar's output) must contain. comprobar
+must agree with the grade: ✅ exactly when the grade is full, unless `hidden_only` says that only
+the hidden inputs reveal the bug. Answers are packed into notebooks, at most one per exercise per
+notebook, so that one graded notebook checks many answers at once; `effects` names other exercises
+whose verdict an answer changes (a model without ReLU also fails the trained-accuracy exercise).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Answer:
+    name: str
+    exercise: str
+    code: str
+    verdict: str  # "full", "partial", "zero"
+    message: str = ""
+    hidden_only: bool = False
+    effects: dict[str, str] = field(default_factory=dict)  # other exercise -> its verdict in this notebook
+
+
+def _function(name: str, body: str, args: str) -> str:
+    lines = "\n".join(f"    {line}" for line in body.strip().splitlines())
+    return f"def {name}({args}):\n{lines}\n"
+
+
+def pinv(body: str) -> str:
+    return _function("pseudoinversa", body, "A")
+
+
+def suma(body: str) -> str:
+    return _function("suma_segura", body, "a, b")
+
+
+def columna(body: str) -> str:
+    return _function("primera_columna", body, "m")
+
+
+def forma(filas: str = "return m.view(-1, 8)", aplanar: str = "return m.t().reshape(-1)") -> str:
+    return _function("filas_de_ocho", filas, "m") + "\n\n" + _function("aplanar_traspuesta", aplanar, "m")
+
+
+def normalizar(body: str) -> str:
+    return _function("normalizar", body, "m")
+
+
+def modulo(body: str) -> str:
+    return _function("modulo", body, "x, y")
+
+
+def nombre(body: str) -> str:
+    return _function("nombre_operacion", body, "t")
+
+
+def gradiente(body: str) -> str:
+    return _function("gradiente", body, "x")
+
+
+def sin_gradiente(body: str) -> str:
+    return _function("cuadrado_sin_gradiente", body, "x")
+
+
+def dispositivo(elegir: str, mover: str = "return t.to(elegir_dispositivo())") -> str:
+    return _function("elegir_dispositivo", elegir, "") + "\n\n" + _function("mover", mover, "t")
+
+
+CUDA_OR_CPU = 'torch.device("cuda" if torch.cuda.is_available() else "cpu")'
+
+LAB00: tuple[Answer, ...] = (
+    # pinv
+    Answer("pinv-scipy", "pinv", pinv("return torch.from_numpy(scipy.linalg.pinv(A.numpy()))"), "full"),
+    Answer("pinv-numpy", "pinv", pinv("return torch.tensor(np.linalg.pinv(A.numpy()))"), "full"),
+    Answer("pinv-normal-equations", "pinv", pinv("return torch.linalg.inv(A.T @ A) @ A.T"), "partial", "Moore-Penrose"),
+    Answer("pinv-returns-numpy", "pinv", pinv("return scipy.linalg.pinv(A.numpy())"), "partial", "torch.Tensor"),
+    Answer("pinv-transpose", "pinv", pinv("return A.T"), "partial", "Moore-Penrose"),
+    Answer("pinv-inverse", "pinv", pinv("return torch.linalg.inv(A)"), "zero", "square matrices"),
+    # tensor_aleatorio
+    Answer("aleatorio-randn", "tensor_aleatorio", "aleatorio = torch.randn(5, 3)", "partial", "uniformes en [0, 1)"),
+    Answer("aleatorio-transposed", "tensor_aleatorio", "aleatorio = torch.rand(3, 5)", "partial", "debe ser 5x3"),
+    Answer("aleatorio-float64", "tensor_aleatorio", "aleatorio = torch.rand((5, 3), dtype=torch.float64)", "full"),
+    Answer("aleatorio-numpy", "tensor_aleatorio", "aleatorio = np.random.rand(5, 3)", "zero", "torch.Tensor"),
+    Answer("aleatorio-randint", "tensor_aleatorio", "aleatorio = torch.randint(0, 2, (5, 3))", "partial", "torch.rand"),
+    # ceros_enteros
+    Answer("ceros-float", "ceros_enteros", "ceros = torch.zeros(5, 3)", "partial", "torch.long"),
+    Answer("ceros-int32", "ceros_enteros", "ceros = torch.zeros(5, 3, dtype=torch.int)", "partial", "32 bits"),
+    Answer("ceros-int64-tuple", "ceros_enteros", "ceros = torch.zeros((5, 3), dtype=torch.int64)", "full"),
+    Answer("ceros-long-method", "ceros_enteros", "ceros = torch.zeros(5, 3).long()", "full"),
+    # tensor_de_datos
+    Answer("datos-shape-0", "tensor_de_datos", "datos = torch.tensor([[5.5, 3, 3], [2, 1, 5], [3, 4, 2], [7, 6, 5], "
+           "[2, 1, 2]])\nforma_datos = datos.shape[0]", "partial", "forma_datos"),
+    Answer("datos-integers", "tensor_de_datos", "datos = torch.tensor([[5, 3, 3], [2, 1, 5], [3, 4, 2], [7, 6, 5], "
+           "[2, 1, 2]])\nforma_datos = datos.shape", "partial", "coma flotante"),
+    Answer("datos-size", "tensor_de_datos", "datos = torch.tensor([[5.5, 3, 3], [2, 1, 5], [3, 4, 2], [7, 6, 5], "
+           "[2, 1, 2]])\nforma_datos = datos.size()", "full"),
+    Answer("datos-tuple", "tensor_de_datos", "datos = torch.tensor([[5.5, 3, 3], [2, 1, 5], [3, 4, 2], [7, 6, 5], "
+           "[2, 1, 2]])\nforma_datos = tuple(datos.shape)", "full"),
+    # suma_segura
+    Answer("suma-no-try", "suma_segura", suma("return a + b"), "partial", "RuntimeError"),
+    Answer("suma-equal-shapes-only", "suma_segura", suma("if a.shape != b.shape:\n    return None\nreturn a + b"),
+           "partial", "difusión"),
+    Answer("suma-any-exception", "suma_segura", suma("try:\n    return a + b\nexcept Exception:\n    return None"), "full"),
+    Answer("suma-torch-add", "suma_segura", suma("try:\n    return torch.add(a, b)\nexcept RuntimeError:\n    return None"),
+           "full"),
+    # primera_columna
+    Answer("columna-first-row", "primera_columna", columna("return m[0]"), "zero", "m[:, 0]"),
+    Answer("columna-second", "primera_columna", columna("return m[:, 1]"), "zero", "se indexa desde 0"),
+    Answer("columna-keepdim", "primera_columna", columna("return m[:, :1]"), "zero", "m[:, :1]"),
+    Answer("columna-select", "primera_columna", columna("return m.select(1, 0)"), "full"),
+    Answer("columna-transpose", "primera_columna", columna("return m.T[0]"), "full"),
+    # cambiar_forma
+    Answer("forma-hardcoded-2x8", "cambiar_forma", forma(filas="return m.view(2, 8)"), "partial", "RuntimeError"),
+    Answer("forma-copy", "cambiar_forma", forma(filas="return m.clone().view(-1, 8)"), "partial", "vista"),
+    Answer("forma-flatten-untransposed", "cambiar_forma", forma(aplanar="return m.flatten()"), "partial", "traspuesta"),
+    Answer("forma-view-transposed", "cambiar_forma", forma(aplanar="return m.t().view(-1)"), "partial", "RuntimeError"),
+    Answer("forma-reshape", "cambiar_forma", forma(filas="return m.reshape(-1, 8)",
+                                                   aplanar="return m.t().contiguous().view(-1)"), "full"),
+    Answer("forma-T-flatten", "cambiar_forma", forma(aplanar="return m.T.flatten()"), "full"),
+    # normalizar
+    Answer("normalizar-population-std", "normalizar", normalizar("return (m - m.mean()) / m.std(correction=0)"), "full"),
+    Answer("normalizar-variance", "normalizar", normalizar("return (m - m.mean()) / m.var()"), "partial", "desviación"),
+    Answer("normalizar-per-column", "normalizar", normalizar("return (m - m.mean(0)) / m.std(0)"), "partial",
+           "todos los elementos"),
+    Answer("normalizar-centre-only", "normalizar", normalizar("return m - m.mean()"), "partial", "desviación"),
+    # modulo
+    Answer("modulo-hypot", "modulo", modulo("return torch.hypot(x, y)"), "full"),
+    Answer("modulo-power", "modulo", modulo("return (x**2 + y**2) ** 0.5"), "full"),
+    Answer("modulo-forgot-square", "modulo", modulo("return torch.sqrt(x**2 + y)"), "zero", "√(x² + y²)"),
+    Answer("modulo-numpy", "modulo", modulo("return np.sqrt(x.detach().numpy()**2 + y.detach().numpy()**2)"), "zero",
+           "torch.Tensor"),
+    Answer("modulo-detached", "modulo", modulo("return torch.sqrt(x**2 + y**2).detach()"), "partial", "autograd"),
+    # grad_fn
+    Answer("grad-fn-str", "grad_fn", nombre("return str(t.grad_fn)"), "zero", "AddBackward0"),
+    Answer("grad-fn-no-none", "grad_fn", nombre("return type(t.grad_fn).__name__"), "partial", "None"),
+    Answer("grad-fn-name-method", "grad_fn", nombre("return t.grad_fn.name() if t.grad_fn is not None else None"), "full"),
+    # backward
+    Answer("backward-sum", "backward", gradiente("x = x.detach().clone().requires_grad_(True)\n"
+                                                 "(3 * (x + 2) ** 2).sum().backward()\nreturn x.grad"), "partial",
+           "falta la media"),
+    Answer("backward-modifies-x", "backward", gradiente("x.requires_grad_(True)\n(3 * (x + 2) ** 2).mean().backward()\n"
+                                                       "return x.grad"), "partial", "no modifiques"),
+    Answer("backward-autograd-grad", "backward", gradiente("x = x.clone().requires_grad_(True)\n"
+                                                           "return torch.autograd.grad((3 * (x + 2) ** 2).mean(), x)[0]"),
+           "full"),
+    # no_grad (the set_grad_enabled mistake must not cost points in the exercises after it)
+    Answer("no-grad-set-enabled", "no_grad", sin_gradiente("torch.set_grad_enabled(False)\nreturn x**2"), "partial",
+           "set_grad_enabled"),
+    Answer("no-grad-detach", "no_grad", sin_gradiente("return x.detach() ** 2"), "full"),
+    Answer("no-grad-forgotten", "no_grad", sin_gradiente("return x**2"), "partial", "torch.no_grad()"),
+    # dispositivo
+    Answer("dispositivo-string", "dispositivo", dispositivo('return "cuda" if torch.cuda.is_available() else "cpu"'),
+           "partial", "torch.device"),
+    Answer("dispositivo-always-cuda", "dispositivo", dispositivo(f"return {CUDA_OR_CPU}", mover="return t.cuda()"),
+           "partial", "CUDA"),
+    Answer("dispositivo-cuda0", "dispositivo", dispositivo('return torch.device("cuda:0" if torch.cuda.is_available() '
+                                                           'else "cpu")'), "full"),
+)
+
+
+def notebooks(answers: Sequence[Answer]) -> list[dict[str, Answer]]:
+    """Answers packed into notebooks, at most one per exercise each, answers with effects alone."""
+    lonely = [{a.exercise: a} for a in answers if a.effects]
+    by_exercise: dict[str, list[Answer]] = defaultdict(list)
+    for answer in answers:
+        if not answer.effects:
+            by_exercise[answer.exercise].append(answer)
+    packed = [{exercise: found[index] for exercise, found in by_exercise.items() if index < len(found)}
+              for index in range(max((len(v) for v in by_exercise.values()), default=0))]
+    return packed + lonely
+
+
+def datos(*, scaling: str, split: str = "test_size=0.25, random_state=SEMILLA, stratify=y") -> str:
+    return (f"X_ent, X_pru, y_ent, y_pru = train_test_split(X, y, {split})\n{scaling}\n"
+            "y_entrenamiento = torch.tensor(y_ent, dtype=torch.long)\ny_prueba = torch.tensor(y_pru, dtype=torch.long)\n")
+
+
+RIGHT_SCALING = ("escalador = StandardScaler()\n"
+                 "X_entrenamiento = torch.tensor(escalador.fit_transform(X_ent), dtype=torch.float32)\n"
+                 "X_prueba = torch.tensor(escalador.transform(X_pru), dtype=torch.float32)")
+
+
+def model(body: str) -> str:
+    return _function("crear_modelo", body, "entradas, ocultas, clases")
+
+
+def accuracy(body: str) -> str:
+    return _function("exactitud", body, "logits, etiquetas")
+
+
+def epoch(body: str) -> str:
+    return _function("entrenar_una_epoca", body, "modelo, cargador, funcion_perdida, optimizador, dispositivo")
+
+
+EPOCH_LOOP = """modelo.train()
+total = 0.0
+ultima = 0.0
+for xb, yb in cargador:
+    xb, yb = xb.to(dispositivo), yb.to(dispositivo)
+    perdida = funcion_perdida(modelo(xb), yb)
+{zero_grad}    perdida.backward()
+    optimizador.step()
+{after_step}    total += perdida.item()
+    ultima = perdida.item()
+return {result}
+"""
+
+
+def epoch_loop(*, zero_grad: str = "    optimizador.zero_grad()\n", after_step: str = "", result: str = "total / len(cargador)",
+               train: bool = True) -> str:
+    body = EPOCH_LOOP.format(zero_grad=zero_grad, after_step=after_step, result=result)
+    return epoch(body if train else body.replace("modelo.train()\n", ""))
+
+
+RELU_MLP = "nn.Linear(entradas, ocultas), {a1}nn.Linear(ocultas, ocultas), {a2}nn.Linear(ocultas, clases){end}"
+
+
+def sequential(*, a1: str = "nn.ReLU(), ", a2: str = "nn.ReLU(), ", end: str = "") -> str:
+    return model("return nn.Sequential(" + RELU_MLP.format(a1=a1, a2=a2, end=end) + ")")
+
+
+CLASS_MLP = model("""class Perceptron(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.capa1 = nn.Linear(entradas, ocultas)
+        self.capa2 = nn.Linear(ocultas, ocultas)
+        self.salida = nn.Linear(ocultas, clases)
+
+    def forward(self, x):
+        return self.salida(torch.relu(self.capa2(torch.relu(self.capa1(x)))))
+
+return Perceptron()""")
+
+FINAL = "exactitud_prueba"
+
+LAB01: tuple[Answer, ...] = (
+    # datos
+    Answer("datos-test-own-statistics", "datos", datos(scaling=RIGHT_SCALING.replace("escalador.transform(X_pru)",
+                                                                                       "StandardScaler().fit_transform(X_pru)")),
+           "partial", "su propia media"),
+    Answer("datos-no-stratify", "datos", datos(scaling=RIGHT_SCALING, split="test_size=0.25, random_state=SEMILLA"),
+           "partial", "stratify=y"),
+    Answer("datos-scaled-before-split", "datos",
+           "X_todo = StandardScaler().fit_transform(X)\n"
+           "X_ent, X_pru, y_ent, y_pru = train_test_split(X_todo, y, test_size=0.25, random_state=SEMILLA, stratify=y)\n"
+           "X_entrenamiento = torch.tensor(X_ent, dtype=torch.float32)\nX_prueba = torch.tensor(X_pru, dtype=torch.float32)\n"
+           "y_entrenamiento = torch.tensor(y_ent, dtype=torch.long)\ny_prueba = torch.tensor(y_pru, dtype=torch.long)\n",
+           "partial", "fit_transform"),
+    Answer("datos-manual-standardisation", "datos", datos(scaling=(
+        "media, desviacion = X_ent.mean(0), X_ent.std(0)\ndesviacion[desviacion == 0] = 1\n"
+        "X_entrenamiento = torch.tensor((X_ent - media) / desviacion, dtype=torch.float32)\n"
+        "X_prueba = torch.tensor((X_pru - media) / desviacion, dtype=torch.float32)")), "full"),
+    # cargador
+    Answer("cargador-not-shuffled", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
+           "y_entrenamiento), batch_size=TAM_LOTE)", "partial", "shuffle=True"),
+    Answer("cargador-batch-32", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
+           "y_entrenamiento), batch_size=32, shuffle=True)", "partial", "TAM_LOTE"),
+    Answer("cargador-positional", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
+           "y_entrenamiento), TAM_LOTE, True)", "full"),
+    # modelo
+    Answer("modelo-one-relu", "modelo", sequential(a2=""), "partial", "segunda capa oculta",
+           effects={FINAL: "zero"}),
+    Answer("modelo-softmax", "modelo", sequential(end=", nn.Softmax(dim=1)"), "partial", "Softmax",
+           effects={FINAL: "full"}),
+    Answer("modelo-one-hidden-layer", "modelo", model("return nn.Sequential(nn.Linear(entradas, ocultas), nn.ReLU(), "
+                                                      "nn.Linear(ocultas, clases))"), "partial", "tres nn.Linear",
+           effects={FINAL: "zero"}),
+    Answer("modelo-tanh", "modelo", sequential(a1="nn.Tanh(), ", a2="nn.Tanh(), "), "partial", "nn.ReLU",
+           effects={FINAL: "zero"}),
+    Answer("modelo-class", "modelo", CLASS_MLP, "full"),
+    # exactitud
+    Answer("exactitud-tensor", "exactitud", accuracy("return (logits.argmax(dim=1) == etiquetas).float().mean()"),
+           "partial", ".item()"),
+    Answer("exactitud-dim-0", "exactitud", accuracy("return (logits.argmax(dim=0) == etiquetas).float().mean().item()"),
+           "zero", "RuntimeError", effects={FINAL: "zero"}),  # the training cell's own accuracy call fails too
+    Answer("exactitud-count", "exactitud", accuracy("return float((logits.argmax(dim=1) == etiquetas).sum())"),
+           "partial", "número de aciertos"),
+    Answer("exactitud-float-mean", "exactitud", accuracy("return float(torch.mean((logits.argmax(1) == etiquetas).float()))"),
+           "full"),
+    # entrenar_una_epoca
+    Answer("epoca-no-zero-grad", "entrenar_una_epoca", epoch_loop(zero_grad=""), "partial", "zero_grad",
+           effects={FINAL: "zero"}),
+    Answer("epoca-last-batch-loss", "entrenar_una_epoca", epoch_loop(result="ultima"), "partial", "último lote"),
+    Answer("epoca-no-train-mode", "entrenar_una_epoca", epoch_loop(train=False), "partial", "modelo.train()"),
+    Answer("epoca-sum-of-losses", "entrenar_una_epoca", epoch_loop(result="total"), "partial", "suma de las pérdidas"),
+    Answer("final-untrained", FINAL, "torch.manual_seed(SEMILLA)\nmodelo = crear_modelo(64, NEURONAS_OCULTAS, 10)"
+           ".to(dispositivo)\nhistoria = []", "zero", "la exactitud en prueba"),
+    Answer("epoca-zero-grad-after-step", "entrenar_una_epoca", epoch_loop(zero_grad="",
+                                                                          after_step="    optimizador.zero_grad()\n"),
+           "full"),
+)

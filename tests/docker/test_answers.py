@@ -1,0 +1,76 @@
+"""Wrong answers and correct alternatives through the real grader: each gets its verdict, and comprobar agrees.
+
+Every answer of tests/answers/wrong_answers.py, packed into a few notebooks per lab and graded in the
+CPU image (real containers, two at a time). For each: the grade's verdict (full, partial, zero) and
+message, the verdicts of the exercises it does not touch (full, unless it names its effects), and
+the student-facing verdict of comprobar in the executed notebook, which must agree with the grade.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import nbformat
+import pytest
+
+from harness.cli import main
+from tests.answers.notebooks import comprobar_output, submission, write
+from tests.answers.wrong_answers import LAB00, LAB01, Answer, notebooks
+
+pytestmark = pytest.mark.docker
+SUITES = {"00": LAB00, "01": LAB01}
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    return "full" if row["score"] == row["max_score"] else "zero" if row["score"] == 0 else "partial"
+
+
+@pytest.fixture(scope="module")
+def graded(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Per lab: {answer name: (its notebook's report row, its executed notebook, the notebook's answers)}."""
+    found: dict[str, dict[str, Any]] = {}
+    for lab, answers in SUITES.items():
+        folder = tmp_path_factory.mktemp(f"answers{lab}")
+        packed = notebooks(answers)
+        paths = [write(submission(lab, replace={e: a.code for e, a in group.items()}), folder / f"respuestas{i:02d}.ipynb")
+                 for i, group in enumerate(packed)]
+        reports = folder / "reports"
+        extra = ["--ci-parameters"] if lab == "01" else []
+        code = main(["grade", *map(str, paths), "--lab", lab, "--jobs", "2", "--reports", str(reports), *extra])
+        assert code in (0, 1), f"grading lab {lab}'s answers failed to run (exit {code})"
+        report = json.loads((reports / f"grade-{lab}.json").read_text())
+        for group, row in zip(packed, report["submissions"], strict=True):
+            executed = nbformat.read(row["executed_notebook"], as_version=4)
+            for answer in group.values():
+                found[answer.name] = {"row": row, "executed": executed, "group": group}
+    return found
+
+
+@pytest.mark.parametrize("answer", [*LAB00, *LAB01], ids=lambda a: a.name)
+def test_answer_gets_its_verdict_and_comprobar_agrees(graded: dict[str, dict[str, Any]], answer: Answer) -> None:
+    entry = graded[answer.name]
+    rows = {row["id"]: row for row in entry["row"]["exercises"]}
+    row = rows[answer.exercise]
+    assert _verdict(row) == answer.verdict, (
+        f"{answer.name}: «{answer.exercise}» got {row['score']}/{row['max_score']} ({row['status']}: {row['message']}), "
+        f"expected {answer.verdict}")
+    assert answer.message in row["message"], f"{answer.name}: the grade's message should say {answer.message!r}: {row}"
+    said = comprobar_output(entry["executed"], answer.exercise)
+    expected_mark = "✅" if answer.verdict == "full" or answer.hidden_only else "❌"
+    assert said.startswith(expected_mark), f"{answer.name}: comprobar said {said!r}, the grade is {answer.verdict}"
+    if expected_mark == "❌":
+        assert answer.message in said, f"{answer.name}: comprobar must give the grade's reason {answer.message!r}: {said!r}"
+
+
+@pytest.mark.parametrize("answer", [*LAB00, *LAB01], ids=lambda a: a.name)
+def test_other_exercises_keep_their_marks(graded: dict[str, dict[str, Any]], answer: Answer) -> None:
+    entry = graded[answer.name]
+    touched = set(entry["group"])
+    effects = {k: v for a in entry["group"].values() for k, v in a.effects.items()}
+    for row in entry["row"]["exercises"]:
+        if row["id"] in touched:
+            continue
+        wanted = effects.get(row["id"], "full")
+        assert _verdict(row) == wanted, (f"{answer.name}'s notebook: «{row['id']}» got {row['score']}/{row['max_score']} "
+                                         f"({row['message']}), expected {wanted}")

@@ -1,0 +1,51 @@
+"""Forged grades through the real grader: each forgery gets exactly what its honest part earns.
+
+Every notebook of tests/answers/forgery.py graded in the CPU image (real containers, two at a time):
+the score must equal the honest part's (0 on the unsolved student version, 13 on the solutions),
+every exercise row must stay within its points, and the interference is reported as evidence where
+the kernel can see it (reported for the instructor, never graded).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.cli import main
+from tests.answers.forgery import FORGERIES, Forgery
+from tests.answers.notebooks import submission, write
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def graded(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("forgeries")
+    paths = [write(submission("00", solved=f.solved, insert=f.cells), folder / f"{f.name}.ipynb") for f in FORGERIES]
+    code = main(["grade", *map(str, paths), "--lab", "00", "--jobs", "2", "--cell-timeout", "20", "--exercise-timeout", "20",
+                 "--reports", str(folder / "reports")])
+    assert code in (0, 1), f"grading the forgeries failed to run (exit {code})"
+    report = json.loads((folder / "reports" / "grade-00.json").read_text())
+    return {row["name"]: row for row in report["submissions"]}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES, ids=lambda f: f.name)
+def test_forgery_earns_only_its_honest_part(graded: dict[str, dict[str, Any]], forgery: Forgery) -> None:
+    row = graded[forgery.name]
+    assert row["status"] == "ok", f"{forgery.name}: the judge must produce a result: {row['message']}"
+    earned = {e["id"]: (e["score"], e["status"], e["message"]) for e in row["exercises"] if e["score"]}
+    assert row["score"] == forgery.honest_score, (
+        f"{forgery.name}: scored {row['score']}, its honest part earns {forgery.honest_score}; points from {earned}")
+    for exercise in row["exercises"]:
+        assert 0 <= exercise["score"] <= exercise["max_score"], f"{forgery.name}: unclamped score {exercise}"
+    assert len(row["exercises"]) == 13, f"{forgery.name}: one result per exercise, got {len(row['exercises'])}"
+
+
+@pytest.mark.parametrize("forgery", [f for f in FORGERIES if f.evidence], ids=lambda f: f.name)
+def test_interference_is_reported_as_evidence(graded: dict[str, dict[str, Any]], forgery: Forgery) -> None:
+    evidence = graded[forgery.name]["evidence"]
+    assert any(forgery.evidence in item for item in evidence), f"{forgery.name}: evidence should mention " \
+        f"{forgery.evidence!r}: {evidence}"
