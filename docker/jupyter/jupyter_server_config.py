@@ -1,11 +1,20 @@
 # Server settings of the lab image. The token comes from JUPYTER_TOKEN (or a random one);
 # a token is always required.
+import os
+import subprocess
+from pathlib import Path
+
 c = get_config()  # noqa: F821  (injected by Jupyter)
 
 c.ServerApp.ip = "0.0.0.0"  # inside the container; `make lab` publishes on 127.0.0.1 only
+# JUPYTER_PORT (Docker Stacks); a --ServerApp.port on the command line wins. Under JupyterHub the
+# single-user server takes its port from JUPYTERHUB_SERVICE_URL.
+if "JUPYTERHUB_SERVICE_URL" not in os.environ:
+    c.ServerApp.port = int(os.environ.get("JUPYTER_PORT", "8888"))
 c.ServerApp.open_browser = False
 c.ServerApp.allow_root = False
-c.ServerApp.root_dir = "/home/jovyan"
+# The user's home: /home/jovyan, or /home/$NB_USER when start.sh renamed the user.
+c.ServerApp.root_dir = f"/home/{os.environ.get('NB_USER', 'jovyan')}"
 # Notebooks open in the work folder, which is the student's persistent volume.
 c.ServerApp.default_url = "/lab/tree/work"
 c.ContentsManager.allow_hidden = False
@@ -14,8 +23,6 @@ c.ContentsManager.allow_hidden = False
 # every tensor of a student who went for lunch. DL_LAB_KERNEL_CULL_TIMEOUT (seconds; JupyterHub
 # and Kubernetes set it) shuts down kernels idle that long, open tab or not; the notebook file,
 # autosaved by JupyterLab, stays. Unset or 0 (make lab on one's own machine): never.
-import os  # noqa: E402  (after get_config, which Jupyter needs first)
-
 _cull_setting = os.environ.get("DL_LAB_KERNEL_CULL_TIMEOUT", "").strip() or "0"
 if not _cull_setting.isdigit():
     raise SystemExit(f"DL_LAB_KERNEL_CULL_TIMEOUT must be a whole number of seconds (0: never), not {_cull_setting!r}")
@@ -24,3 +31,24 @@ if _cull_after_s > 0:
     c.MappingKernelManager.cull_idle_timeout = _cull_after_s
     c.MappingKernelManager.cull_connected = True
     c.MappingKernelManager.cull_interval = max(1, min(300, _cull_after_s // 2))
+
+
+# GEN_CERT=yes (Docker Stacks): serve https with a self-signed certificate, made at the first start
+# (and again when it is about to expire), kept in the user's Jupyter data folder.
+if os.environ.get("GEN_CERT", "").lower() in ("yes", "1", "true"):
+    _pem = Path.home() / ".local" / "share" / "jupyter" / "dl-lab-self-signed.pem"
+    _valid = _pem.exists() and subprocess.run(
+        ["openssl", "x509", "-checkend", "86400", "-noout", "-in", str(_pem)], capture_output=True, check=False
+    ).returncode == 0
+    if not _valid:
+        _pem.parent.mkdir(parents=True, exist_ok=True)
+        _made = subprocess.run(
+            ["openssl", "req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048", "-days", "365",
+             "-subj", "/O=dl-lab/CN=localhost", "-keyout", str(_pem), "-out", str(_pem)],
+            capture_output=True, text=True, check=False,
+        )
+        if _made.returncode != 0:
+            raise SystemExit(f"GEN_CERT: openssl could not make a certificate: {_made.stderr.strip()[-300:]}")
+        _pem.chmod(0o600)
+    c.ServerApp.certfile = str(_pem)
+    c.ServerApp.keyfile = str(_pem)

@@ -1,13 +1,10 @@
 #!/opt/venv/bin/python
 """Start the JupyterHub single-user server (jupyterhub-singleuser), as the Docker Stacks do."""
 
-import os
-import shlex
-import sys
+# start_common.py lies beside this script, in /usr/local/bin (the script's folder is on sys.path).
+from start_common import execute, server_command
 
-command = ["jupyterhub-singleuser"]
-if "JUPYTER_PORT" in os.environ and "JUPYTERHUB_SERVICE_URL" not in os.environ:
-    command.append(f"--ServerApp.port={os.environ['JUPYTER_PORT']}")
-command += shlex.split(os.environ.get("NOTEBOOK_ARGS", ""))
-command += sys.argv[1:]
-os.execvp(command[0], command)
+SCRIPT = "start-singleuser.py"
+
+# The port: JUPYTERHUB_SERVICE_URL's under a hub, else JUPYTER_PORT (both read by the configuration).
+execute(SCRIPT, server_command(SCRIPT, ["jupyterhub-singleuser"]))

@@ -1,61 +1,198 @@
 #!/bin/bash
-# Entry point of the lab image (after tini), in the manner of the Jupyter Docker Stacks:
-# - started as root: remap the user to NB_UID/NB_GID, chown the home with CHOWN_HOME=yes,
-#   then drop to that user and run the command (Jupyter never runs as root);
-# - started as a user: run the command as that user.
-# Either way the course notebooks are copied into the work folder on first start, without
-# ever overwriting a file the student already has.
+# Entry point of the lab image (after tini), with the runtime conventions of the Jupyter Docker Stacks.
+#
+# Started as root (docker run --user root, JupyterHub, Kubernetes), it prepares the user, then runs
+# the command as that user (Jupyter never runs as root):
+#   NB_USER      rename jovyan (its home becomes /home/$NB_USER)
+#   NB_UID, NB_GID, NB_GROUP    the user's uid, primary gid and that group's name
+#   CHOWN_HOME=yes [CHOWN_HOME_OPTS=-R], CHOWN_EXTRA=/a,/b [CHOWN_EXTRA_OPTS=-R]   chown to NB_UID:NB_GID
+#   GRANT_SUDO=yes               passwordless sudo for the user
+# Either way:
+#   /usr/local/bin/start-notebook.d/   hooks run first, as the user the container started as
+#   /usr/local/bin/before-notebook.d/  hooks run last before the command (as root when started as root)
+#     (*.sh files are sourced, other executables run)
+#   NB_UMASK=002                 the umask of the server, its kernels and terminals
+#   the course notebooks are copied into the work folder on first start, never over a student's file.
+# Every step and the command it executes are logged (JUPYTER_DOCKER_STACKS_QUIET=1: warnings only).
 set -euo pipefail
 
-log() { echo "[start.sh] $*" >&2; }
+log() { [ -n "${JUPYTER_DOCKER_STACKS_QUIET:-}" ] || echo "[start.sh] $*" >&2; return 0; }
+warn() { echo "[start.sh] warning: $*" >&2; }
 die() { echo "[start.sh] error: $*" >&2; exit 1; }
+is_yes() { [ "${1:-}" = yes ] || [ "${1:-}" = 1 ]; }
 
 NB_USER="${NB_USER:-jovyan}"
 NB_UID="${NB_UID:-1000}"
 NB_GID="${NB_GID:-100}"
 LABS_DIR="${LABS_DIR:-/opt/labs}"
-WORK_DIR="${WORK_DIR:-/home/${NB_USER}/work}"
+HOOKS_DIR=/usr/local/bin
+# Set when start.sh re-enters itself as the user after the root part.
+PHASE="${DL_LAB_START_PHASE:-}"
+unset DL_LAB_START_PHASE
 
 [ $# -gt 0 ] || set -- start-notebook.py
 
+# The command as the log shows it: tokens and passwords given as arguments stay secret.
+shown() {
+  local arg out=()
+  for arg in "$@"; do
+    case "$arg" in
+      *token=* | *password=* | *Token=* | *Password=*) out+=("${arg%%=*}=***") ;;
+      *) out+=("$arg") ;;
+    esac
+  done
+  echo "${out[*]}"
+}
+
+validate() {
+  [ "$NB_UID" != 0 ] || die "NB_UID=0 is refused: Jupyter never runs as root. Use a regular uid."
+  [[ "$NB_UID" =~ ^[0-9]+$ && "$NB_GID" =~ ^[0-9]+$ ]] || die "NB_UID and NB_GID must be numbers (got '$NB_UID', '$NB_GID')"
+  [[ "$NB_USER" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] \
+    || die "NB_USER='$NB_USER' is not a user name: lower-case letters, digits, '_' or '-', starting with a letter"
+  [ -z "${NB_UMASK:-}" ] || [[ "$NB_UMASK" =~ ^0?[0-7]{3}$ ]] || die "NB_UMASK='$NB_UMASK' is not an octal umask like 002 or 022"
+}
+
+run_hooks() {
+  # shellcheck source=run-hooks.sh
+  source "$HOOKS_DIR/run-hooks.sh" "$1"
+}
+
+# ---- started as root: prepare the user ----------------------------------------------------------
+mounted_below() {
+  # Whether something (a volume, a bind mount) is mounted at or below the folder $1.
+  awk -v dir="$1" '$5 == dir || index($5, dir "/") == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+rename_user() {
+  [ "$NB_USER" != jovyan ] || return 0
+  if id jovyan >/dev/null 2>&1; then
+    ! id "$NB_USER" >/dev/null 2>&1 || die "NB_USER=$NB_USER is already an account of the image: choose another name"
+    usermod --login "$NB_USER" --home "/home/$NB_USER" jovyan
+    log "renamed the user jovyan to $NB_USER"
+  elif ! id "$NB_USER" >/dev/null 2>&1; then
+    die "neither jovyan nor $NB_USER is a user of this container (was it started before with another NB_USER?)"
+  fi
+  local home="/home/$NB_USER"
+  if [ ! -e "$home" ] && [ -d /home/jovyan ]; then
+    if mounted_below /home/jovyan; then
+      # A volume under /home/jovyan stays the user's: the new home points there.
+      ln -s /home/jovyan "$home" && log "$home is a link to /home/jovyan, where a volume is mounted"
+    else
+      cp -a /home/jovyan "$home" && log "copied /home/jovyan to $home"
+    fi
+  elif [ -d "$home" ] && [ ! -L "$home" ] && [ -d /home/jovyan ]; then
+    # A volume mounted at /home/$NB_USER/...: give the new home the image's dotfiles, never overwriting.
+    cp -an /home/jovyan/. "$home/" 2>/dev/null || true
+  fi
+}
+
+ensure_group() {
+  local name
+  name=$(getent group "$NB_GID" | cut -d: -f1 || true)
+  if [ -z "$name" ]; then
+    groupadd --gid "$NB_GID" "${NB_GROUP:-$NB_USER}" || die "could not create group ${NB_GROUP:-$NB_USER} with gid $NB_GID"
+    log "created group ${NB_GROUP:-$NB_USER} (gid $NB_GID)"
+  elif [ -n "${NB_GROUP:-}" ] && [ "$name" != "$NB_GROUP" ]; then
+    groupmod --new-name "$NB_GROUP" "$name" 2>/dev/null \
+      || die "could not name group $NB_GID '$NB_GROUP' (is that name taken by another group?)"
+    log "group $NB_GID is now named $NB_GROUP"
+  fi
+}
+
+remap_ids() {
+  if [ "$(id -u "$NB_USER")" != "$NB_UID" ] || [ "$(id -g "$NB_USER")" != "$NB_GID" ]; then
+    log "remapping $NB_USER to uid $NB_UID, gid $NB_GID"
+    usermod --uid "$NB_UID" --gid "$NB_GID" --non-unique "$NB_USER" >/dev/null 2>&1 \
+      || die "could not remap $NB_USER to $NB_UID:$NB_GID"
+  fi
+  # Keep the image's group (users, 100) as a supplementary group, as the Docker Stacks do.
+  [ "$NB_GID" = 100 ] || usermod --append --groups 100 "$NB_USER" 2>/dev/null || true
+}
+
+chown_paths() {
+  local home="/home/$NB_USER" path
+  if is_yes "${CHOWN_HOME:-}"; then
+    log "chown ${CHOWN_HOME_OPTS:-} $NB_UID:$NB_GID $home"
+    # shellcheck disable=SC2086  # the options are words
+    chown ${CHOWN_HOME_OPTS:-} "$NB_UID:$NB_GID" "$home" || die "CHOWN_HOME: could not chown $home"
+  fi
+  if [ -n "${CHOWN_EXTRA:-}" ]; then
+    for path in ${CHOWN_EXTRA//,/ }; do
+      log "chown ${CHOWN_EXTRA_OPTS:-} $NB_UID:$NB_GID $path"
+      # shellcheck disable=SC2086
+      chown ${CHOWN_EXTRA_OPTS:-} "$NB_UID:$NB_GID" "$path" || die "CHOWN_EXTRA: could not chown $path"
+    done
+  fi
+  chown "$NB_UID:$NB_GID" "$home" "$home/work" 2>/dev/null || true
+}
+
+grant_sudo() {
+  local rule=/etc/sudoers.d/dl-lab-grant-sudo
+  if is_yes "${GRANT_SUDO:-}"; then
+    command -v sudo >/dev/null || die "GRANT_SUDO=yes, but this image has no sudo"
+    echo "$NB_USER ALL=(ALL) NOPASSWD:ALL" > "$rule"
+    chmod 0440 "$rule"
+    log "granted $NB_USER passwordless sudo (GRANT_SUDO=yes)"
+  else
+    rm -f "$rule"  # a restarted container keeps only what this start asks for
+  fi
+}
+
+as_root() {
+  run_hooks "$HOOKS_DIR/start-notebook.d"
+  rename_user
+  ensure_group
+  remap_ids
+  chown_paths
+  grant_sudo
+  run_hooks "$HOOKS_DIR/before-notebook.d"
+  local home="/home/$NB_USER"
+  export HOME="$home" USER="$NB_USER" LOGNAME="$NB_USER" NB_USER NB_UID NB_GID DL_LAB_START_PHASE=user
+  [[ "$PWD" != /home/jovyan* ]] || cd "$home${PWD#/home/jovyan}" 2>/dev/null || cd "$home"
+  log "dropping to $NB_USER (uid $NB_UID, gid $NB_GID)"
+  # Re-enter this script as the user (setpriv from util-linux keeps the environment).
+  exec setpriv --reuid="$NB_UID" --regid="$NB_GID" --init-groups -- "$0" "$@"
+}
+
+# ---- as the user --------------------------------------------------------------------------------
+started_as_user() {
+  run_hooks "$HOOKS_DIR/start-notebook.d"
+  ! is_yes "${GRANT_SUDO:-}" || warn "GRANT_SUDO=yes needs the container started as root (--user root); no sudo granted"
+  local me
+  me=$(id -un 2>/dev/null || true)
+  if [ -z "$me" ]; then
+    warn "running as uid $(id -u), which has no passwd entry; start as root with NB_UID=$(id -u) for a named user"
+  elif [ "$NB_USER" != "$me" ]; then
+    [ "$NB_USER" = jovyan ] || warn "NB_USER=$NB_USER needs the container started as root to rename the user; running as $me"
+    export NB_USER="$me"
+  fi
+  [ "$NB_UID" = "$(id -u)" ] || [ "$NB_UID" = 1000 ] \
+    || warn "NB_UID=$NB_UID needs the container started as root; running as uid $(id -u)"
+  run_hooks "$HOOKS_DIR/before-notebook.d"
+}
+
 copy_course_notebooks() {
+  local work="$1" copied
   [ -d "$LABS_DIR" ] || return 0
-  if ! mkdir -p "$WORK_DIR" 2>/dev/null || [ ! -w "$WORK_DIR" ]; then
-    log "warning: $WORK_DIR is not writable; course notebooks stay read-only in $LABS_DIR"
+  if ! mkdir -p "$work" 2>/dev/null || [ ! -w "$work" ]; then
+    warn "$work is not writable; course notebooks stay read-only in $LABS_DIR"
     return 0
   fi
   # -n: never overwrite; a student's edited notebook always wins over a newer image's copy.
-  local copied
   copied=$(cd "$LABS_DIR" && find . -type f | while read -r file; do
-    if [ ! -e "$WORK_DIR/$file" ]; then
-      mkdir -p "$WORK_DIR/$(dirname "$file")" && cp -n "$file" "$WORK_DIR/$file" && chmod u+w "$WORK_DIR/$file" && echo "$file"
+    if [ ! -e "$work/$file" ]; then
+      mkdir -p "$work/$(dirname "$file")" && cp -n "$file" "$work/$file" && chmod u+w "$work/$file" && echo "$file"
     fi
   done | wc -l)
-  [ "$copied" -eq 0 ] || log "copied $copied course file(s) from $LABS_DIR to $WORK_DIR"
+  [ "$copied" -eq 0 ] || log "copied $copied course file(s) from $LABS_DIR to $work"
 }
 
+validate
 if [ "$(id -u)" = 0 ]; then
-  [ "$NB_UID" != 0 ] || die "NB_UID=0 is refused: Jupyter never runs as root. Use a regular uid."
-  # Group: reuse one that has NB_GID, else create it.
-  if ! getent group "$NB_GID" >/dev/null; then
-    groupadd --gid "$NB_GID" "${NB_GROUP:-$NB_USER}"
-  fi
-  if [ "$(id -u "$NB_USER")" != "$NB_UID" ] || [ "$(id -g "$NB_USER")" != "$NB_GID" ]; then
-    log "remapping $NB_USER to uid $NB_UID, gid $NB_GID"
-    usermod --uid "$NB_UID" --gid "$NB_GID" --non-unique "$NB_USER" >/dev/null 2>&1 || die "could not remap $NB_USER to $NB_UID:$NB_GID"
-  fi
-  if [ "${CHOWN_HOME:-no}" = yes ] || [ "${CHOWN_HOME:-no}" = 1 ]; then
-    log "chown -R $NB_UID:$NB_GID /home/$NB_USER"
-    chown ${CHOWN_HOME_OPTS:-} -R "$NB_UID:$NB_GID" "/home/$NB_USER"
-  fi
-  chown "$NB_UID:$NB_GID" "/home/$NB_USER" "$WORK_DIR" 2>/dev/null || true
-  export HOME="/home/$NB_USER" USER="$NB_USER" LOGNAME="$NB_USER"
-  # Re-enter this script as the user (setpriv from util-linux: no sudo in the image).
-  exec setpriv --reuid="$NB_UID" --regid="$NB_GID" --init-groups -- "$0" "$@"
+  as_root "$@"
 fi
-
-if [ "$(id -u)" != "$NB_UID" ] && ! getent passwd "$(id -u)" >/dev/null; then
-  log "warning: running as uid $(id -u), which has no passwd entry; start as root with NB_UID=$(id -u) for a named user"
-fi
-copy_course_notebooks
+[ "$PHASE" = user ] || started_as_user
+[ -z "${NB_UMASK:-}" ] || umask "$NB_UMASK"
+copy_course_notebooks "${WORK_DIR:-/home/$NB_USER/work}"
+log "executing: $(shown "$@")"
 exec "$@"

@@ -22,9 +22,10 @@ import docker.errors
 from rich.console import Console
 
 from harness.build import wheels
-from harness.course import versions
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, Variant, facts
-from harness.engine.containers import docker_client, first_line, image_exists
+from harness.course import versions
+from harness.engine.containers import docker_client, image_exists
+from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 from harness.ui import stderr_console
 
@@ -33,15 +34,16 @@ BUILD_TIMEOUT_S = 1800
 
 
 def build_log(variant: Variant) -> Path:
-    return LOG_DIR / f"image-{variant}.log"
+    return LOG_DIR / f"image-{facts().image_key(variant)}.log"
 
 
 def build_args(variant: Variant) -> dict[str, str]:
     f = facts()
     args = {
-        "BASE_IMAGE": f.base_image,
+        "BASE_IMAGE": tools_image(),
         "VARIANT": variant,
         "TORCH_VERSION": f.torch_version,
+        "TORCHVISION": wheels.torchvision_status(wheels.require_lock(variant)),
         "COURSE_VERSION": f.course_version,
         "NB_USER": f.nb_user,
         "NB_UID": str(f.nb_uid),
@@ -78,10 +80,45 @@ def ensure_base(console: Console) -> None:
         build_base(console=console)
 
 
+TOOLS_FILES = (REPO_ROOT / "docker" / "tools.Dockerfile", REPO_ROOT / "docker" / "system-packages.sh")
+
+
+def tools_image() -> str:
+    """The base image plus the lab's Debian packages, tagged by a digest of what makes it."""
+    digest = hashlib.sha256(facts().base_image.encode())
+    for path in TOOLS_FILES:
+        digest.update(path.read_bytes())
+    return f"{facts().base_image}-tools-{digest.hexdigest()[:12]}"
+
+
+def ensure_tools(console: Console) -> str:
+    """Build the tools image when missing: apt in a build container (Debian's archive must answer)."""
+    tag = tools_image()
+    client = docker_client(timeout=BUILD_TIMEOUT_S)
+    if image_exists(client, tag):
+        return tag
+    ensure_base(console)
+    (BUILD_DIR / "context").mkdir(parents=True, exist_ok=True)
+    context = Path(tempfile.mkdtemp(prefix="tools-", dir=BUILD_DIR / "context"))
+    try:
+        shutil.copy2(TOOLS_FILES[0], context / "Dockerfile")
+        shutil.copy2(TOOLS_FILES[1], context / TOOLS_FILES[1].name)
+        console.print(f"[bold]Building the tools image {tag}[/] (Debian packages from {facts().debian_mirror}; about a minute)")
+        try:
+            run_build(client, context=context, tag=tag, buildargs={"BASE_IMAGE": facts().base_image},
+                      labels=facts().labels("base"), log_file=LOG_DIR / "tools.log", console=console)
+        except HarnessError as error:
+            raise HarnessError(f"{error}; the lab's Debian packages come from {facts().debian_mirror}: is it reachable?") \
+                from None
+    finally:
+        shutil.rmtree(context, ignore_errors=True)
+    return tag
+
+
 def ensure_wheelhouse(variant: Variant, console: Console) -> None:
-    if wheels.is_fetched(lock_file=wheels.lab_lock_file(variant), wheelhouse=wheels.lab_wheelhouse(variant)):
+    if wheels.is_fetched(lock_file=wheels.require_lock(variant), wheelhouse=wheels.lab_wheelhouse(variant)):
         return
-    size = "about 350 MB" if variant == "cpu" else "about 3 GB"
+    size = "about 400 MB" if variant == "cpu" else "about 3 GB"
     console.print(f"[bold]Fetching the {variant} wheelhouse[/] ({size}) into {wheels.lab_wheelhouse(variant)}")
     wheels.fetch_lab(variant)
 
@@ -104,7 +141,7 @@ def stage_context(variant: Variant) -> Path:
     # A fresh folder per build, so that two builds at once never share a context.
     (BUILD_DIR / "context").mkdir(parents=True, exist_ok=True)
     context = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=BUILD_DIR / "context"))
-    shutil.copy2(wheels.lab_lock_file(variant), context / "requirements.lock")
+    shutil.copy2(wheels.require_lock(variant), context / "requirements.lock")
     shutil.copy2(REPO_ROOT / "docker" / "Dockerfile", context / "Dockerfile")
     for part in ("scripts", "jupyter"):
         link_tree(REPO_ROOT / "docker" / part, context / "docker" / part)
@@ -167,6 +204,7 @@ def build_image(variant: Variant, *, console: Console | None = None, prepare: bo
     """
     console = console or stderr_console()
     tag = facts().image(variant)
+    wheels.require_lock(variant)  # the CUDA 12.6 line before its first lock: one line that says what to do
     client = docker_client(timeout=BUILD_TIMEOUT_S)
     # The digest does not need the wheels (the lock stands for them): an up-to-date image costs no download.
     context = stage_context(variant)
@@ -177,7 +215,7 @@ def build_image(variant: Variant, *, console: Console | None = None, prepare: bo
         return tag
     try:
         if prepare:
-            ensure_base(console)
+            ensure_tools(console)
             ensure_wheelhouse(variant, console)
         link_tree(wheels.lab_wheelhouse(variant), context / "wheelhouse")
     except BaseException:
@@ -191,7 +229,17 @@ def build_image(variant: Variant, *, console: Console | None = None, prepare: bo
     finally:
         shutil.rmtree(context, ignore_errors=True)
     console.print(f"[green]built {tag}[/]")
+    vision = build_args(variant)["TORCHVISION"]
+    if vision.startswith("absent"):
+        console.print(f"torchvision {vision} for {tag}: {torchvision_fix(variant)}", highlight=False)
     return tag
+
+
+def torchvision_fix(variant: Variant) -> str:
+    """What gives the image its torchvision: the official index of its torch builds, then a new lock."""
+    official = "https://download.pytorch.org/whl/cpu" if variant == "cpu" else facts().cuda_line.torch_index_url
+    line = "" if variant == "cpu" else f"CUDA_LINE={facts().cuda_version} "
+    return f"set {wheels.torch_index_setting(variant)}={official or '<its index>'} in docker/versions.env, then 'make {line}lock'"
 
 
 def ensure_image(variant: Variant, *, console: Console | None = None) -> str:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, VERSIONS_FILE, Variant, parse_env_file
+from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, VERSIONS_FILE, Variant, facts, parse_env_file
 from harness.errors import HarnessError
 
 log = logging.getLogger(__name__)
@@ -43,30 +43,57 @@ def target_options() -> list[str]:
     return ["--only-binary=:all:", *platforms, "--python-version", raw["PYTHON_VERSION"], "--implementation", "cp"]
 
 
+# Packages whose builds differ by a local version (+cpu, +cu126) for the same release.
+LOCAL_BUILD_PACKAGES = ("torch", "torchvision")
+ABSENT_PREFIX = "# torchvision absent: "
+
+
 def pin(name: str, version: str) -> str:
     # "===" is exact string equality: "torch==2.13.0" would also accept a local "2.13.0+cpu" wheel.
-    operator = "===" if name == "torch" and "+" not in version else "=="
+    operator = "===" if name in LOCAL_BUILD_PACKAGES and "+" not in version else "=="
     return f"{name}{operator}{version}"
 
 
 def lab_lock_file(variant: Variant) -> Path:
-    return DOCKER_DIR / f"requirements-{variant}.lock"
+    """docker/requirements-cpu.lock, or the CUDA line's (requirements-cuda.lock, requirements-cuda126.lock)."""
+    return DOCKER_DIR / f"requirements-{facts().image_key(variant)}.lock"
 
 
 def lab_wheelhouse(variant: Variant) -> Path:
-    return BUILD_DIR / "wheelhouse" / variant
+    return BUILD_DIR / "wheelhouse" / facts().image_key(variant)
+
+
+def torch_index_url(variant: Variant) -> str:
+    """The configured torch index (the official CPU or CUDA-line index for real users); "" = pip's own sources."""
+    if variant == "cpu":
+        return parse_env_file(VERSIONS_FILE).get("TORCH_INDEX_URL_CPU", "")
+    return facts().cuda_line.torch_index_url
+
+
+def torch_index_setting(variant: Variant) -> str:
+    """The versions.env key that holds the variant's torch index."""
+    if variant == "cpu":
+        return "TORCH_INDEX_URL_CPU"
+    return f"CUDA_{facts().cuda_line.version.replace('.', '_')}_TORCH_INDEX_URL"
 
 
 def torch_index_options(variant: Variant) -> list[str]:
-    """The configured torch index (official CPU/CUDA index for real users); empty = pip's own sources."""
-    index_url = parse_env_file(VERSIONS_FILE).get(f"TORCH_INDEX_URL_{variant.upper()}", "")
+    index_url = torch_index_url(variant)
     return ["--extra-index-url", index_url] if index_url else []
 
 
+def local_build(variant: Variant, release: str) -> str:
+    """The release as the variant's build: 2.13.0+cpu, 2.13.0+cu126, or PyPI's plain 2.13.0 (CUDA 13.0)."""
+    local = "cpu" if variant == "cpu" else facts().cuda_line.local_version
+    return f"{release}+{local}" if local else release
+
+
 def torch_requirement(variant: Variant) -> str:
-    # The CPU build carries the "+cpu" local version; the CUDA build is PyPI's plain release.
-    version = parse_env_file(VERSIONS_FILE)["TORCH_VERSION"]
-    return pin("torch", version + ("+cpu" if variant == "cpu" else ""))
+    return pin("torch", local_build(variant, facts().torch_version))
+
+
+def torchvision_requirement(variant: Variant) -> str:
+    return pin("torchvision", local_build(variant, facts().torchvision_version))
 
 
 def run_pip(arguments: list[str], *, what: str, log_name: str) -> None:
@@ -129,18 +156,89 @@ def fetch(*, lock_file: Path, wheelhouse: Path, index_options: list[str], log_na
     return len(list(wheelhouse.glob("*.whl")))
 
 
+def line_name(variant: Variant) -> str:
+    return "the CPU image" if variant == "cpu" else f"the CUDA {facts().cuda_version} line"
+
+
+def resolves(requirement: str, *, index_options: list[str], log_name: str) -> bool:
+    """Whether pip's sources (plus index_options) hold a build of requirement for the image's platform."""
+    with tempfile.TemporaryDirectory() as tmp:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        with (LOG_DIR / log_name).open("a") as sink:
+            result = subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--ignore-installed", "--quiet",
+                 "--target", str(Path(tmp) / "target"), *target_options(), requirement, *index_options],
+                stdout=sink, stderr=subprocess.STDOUT, check=False)
+    return result.returncode == 0
+
+
 def lock_lab(variant: Variant) -> int:
+    """Resolve requirements.in, torch and torchvision for the variant into its lock file; returns the pin count.
+
+    torchvision goes in only as the build of the variant (2.13.0+cpu beside torch+cpu): a build for another
+    variant would fail to import. Where the sources have none, the lock says so in a comment, which the
+    image build turns into a label.
+    """
     raw = parse_env_file(VERSIONS_FILE)
+    lock_file = lab_lock_file(variant)
+    log_name = f"lock-{facts().image_key(variant)}.log"
+    line = "" if variant == "cpu" else f" (CUDA {facts().cuda_version} line)"
     header = (
-        f"# Pinned Python packages of the {variant} lab image, for "
+        f"# Pinned Python packages of the {variant} lab image{line}, for "
         f"manylinux (glibc 2.{raw['WHEEL_MAX_GLIBC_MINOR']}) {raw['WHEEL_ARCH']} / CPython {raw['PYTHON_VERSION']}.\n"
-        f"# Generated by `harness wheels lock {variant}` (harness wheels lock) from requirements.in; do not edit.\n"
+        f"# Generated by `harness wheels lock {variant}` (make lock) from requirements.in; do not edit.\n"
     )
-    return lock(requirements=["-r", str(LAB_REQUIREMENTS_IN), torch_requirement(variant)],
-                lock_file=lab_lock_file(variant), header=header, index_options=torch_index_options(variant),
-                log_name=f"lock-{variant}.log")
+    requirements = ["-r", str(LAB_REQUIREMENTS_IN), torch_requirement(variant)]
+    vision = torchvision_requirement(variant)
+    if resolves(vision, index_options=torch_index_options(variant), log_name=log_name):
+        requirements.append(vision)
+    else:
+        build = local_build(variant, facts().torchvision_version)
+        header += f"{ABSENT_PREFIX}no torchvision {build} build in the package sources\n"
+        log.info("torchvision %s: not in the package sources; %s is locked without it", build, lock_file.name)
+    try:
+        return lock(requirements=requirements, lock_file=lock_file, header=header,
+                    index_options=torch_index_options(variant), log_name=log_name)
+    except HarnessError:
+        index = torch_index_url(variant) or "pip's configured sources"
+        raise HarnessError(
+            f"resolving {lock_file.name} failed: {torch_requirement(variant)} and the lab's packages were not found "
+            f"in {index} (is it reachable from here?); see {LOG_DIR / log_name}"
+        ) from None
+
+
+def torchvision_status(lock_file: Path) -> str:
+    """The locked torchvision version, or 'absent: <why>' from the lock's comment."""
+    for line in lock_file.read_text().splitlines():
+        if line.startswith(ABSENT_PREFIX):
+            return "absent: " + line.removeprefix(ABSENT_PREFIX).strip()
+        name, _, version = line.partition("=")
+        if name == "torchvision":
+            return version.lstrip("=")
+    return "absent: not in the lock file (run make lock)"
+
+
+def require_lock(variant: Variant) -> Path:
+    """The variant's lock file, or a one-line error saying how to make it (the CUDA 12.6 line before its first lock)."""
+    lock_file = lab_lock_file(variant)
+    if lock_file.exists():
+        return lock_file
+    index = torch_index_url(variant)
+    where = f" on a machine that reaches {index}" if index else ""
+    cuda_line = f"CUDA_LINE={facts().cuda_version} " if variant == "cuda" else ""
+    shown = lock_file.relative_to(REPO_ROOT) if lock_file.is_relative_to(REPO_ROOT) else lock_file
+    raise HarnessError(
+        f"{line_name(variant)} has no lock file yet ({shown}): run "
+        f"'make {cuda_line}lock'{where}, or build the other line"
+    )
 
 
 def fetch_lab(variant: Variant) -> int:
-    return fetch(lock_file=lab_lock_file(variant), wheelhouse=lab_wheelhouse(variant),
-                 index_options=torch_index_options(variant), log_name=f"wheels-{variant}.log")
+    index = torch_index_url(variant)
+    try:
+        return fetch(lock_file=require_lock(variant), wheelhouse=lab_wheelhouse(variant),
+                     index_options=torch_index_options(variant), log_name=f"wheels-{facts().image_key(variant)}.log")
+    except HarnessError as error:
+        if not index or "fetching the wheels" not in str(error):
+            raise
+        raise HarnessError(f"{error}; {line_name(variant)} takes torch from {index}: is it reachable from here?") from None

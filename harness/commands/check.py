@@ -14,8 +14,8 @@ from harness.commands.run import run_labs
 from harness.config import REPORTS_DIR, Variant
 from harness.course import catalog
 from harness.engine.containers import docker_client
-from harness.engine.gpu import engine_gpu_support
-from harness.grading.model import Limits
+from harness.engine.gpu import gpu_decision
+from harness.grading.results import Limits
 from harness.grading.session import make_executor
 from harness.ui import stderr_console
 
@@ -28,10 +28,10 @@ def register(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     console = stderr_console()
-    support = engine_gpu_support(docker_client())
-    variants: list[Variant] = ["cpu", "cuda"] if support.available else ["cpu"]
-    if not support.available:
-        console.print(f"no GPU for containers here ({support.reason}): the CUDA run is skipped")
+    decision = gpu_decision(docker_client())
+    variants: list[Variant] = ["cpu", "cuda"] if decision.use_gpu else ["cpu"]
+    if not decision.use_gpu:
+        console.print(f"no GPU for containers here ({decision.reason}): the CUDA run is skipped")
     selected = list(catalog.all_labs().values())
     worst = 0
     for variant in variants:

@@ -28,7 +28,9 @@ def handle(args: argparse.Namespace) -> int:
     for variant in args.variants:
         if args.action == "lock":
             count = wheels.lock_lab(variant)
-            console.print(f"{variant}: {count} packages locked in {wheels.lab_lock_file(variant)}")
+            vision = wheels.torchvision_status(wheels.lab_lock_file(variant))
+            console.print(f"{variant}: {count} packages locked in {wheels.lab_lock_file(variant)}; torchvision {vision}",
+                          highlight=False)
         else:
             count = wheels.fetch_lab(variant)
             console.print(f"{variant}: {count} wheels in {wheels.lab_wheelhouse(variant)}")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import secrets
 import signal
 import sys
-import time
 import urllib.request
 import webbrowser
 from dataclasses import dataclass
@@ -23,12 +23,14 @@ from pathlib import Path
 import docker
 import docker.errors
 from docker.models.containers import Container
+from docker.types import DeviceRequest
 from rich.console import Console
 
 from harness.build.lab_image import ensure_image
 from harness.config import Variant, facts
-from harness.engine.containers import docker_client, first_line, port_is_free, remove_container, sigterm_as_interrupt, wait_until
-from harness.engine.gpu import all_gpus, engine_gpu_support
+from harness.engine.containers import docker_client, remove_container
+from harness.engine.gpu import gpu_decision
+from harness.engine.waiting import first_line, port_is_free, sigterm_as_interrupt, wait_until
 from harness.errors import HarnessError
 from harness.ui import stderr_console
 
@@ -57,24 +59,26 @@ class LabOptions:
 @dataclass(frozen=True)
 class Choice:
     variant: Variant
-    with_gpus: bool
+    device_requests: list[DeviceRequest] | None  # the GPUs the container gets; None: none
     why: str
+
+    @property
+    def with_gpus(self) -> bool:
+        return self.device_requests is not None
 
 
 def choose_variant(client: docker.DockerClient, *, variant: Variant | None, gpu: bool | None) -> Choice:
-    """CUDA with all GPUs when asked for or when the engine has a working GPU; else CPU, saying why."""
+    """The CUDA image with the GPUs it can use when asked for or when the host's GPUs suit its CUDA line;
+    else the CPU image, saying why (and what to do, when there are GPUs the image cannot use)."""
     if variant == "cpu" or gpu is False:
         if variant == "cuda":
-            return Choice("cuda", False, "CUDA image without GPUs, as asked (GPU=0)")
-        return Choice("cpu", False, "CPU image, as asked")
-    support = engine_gpu_support(client)
-    if variant == "cuda" or gpu is True:
-        if not support.available:
-            raise HarnessError(f"a GPU was asked for but {support.reason}; use VARIANT=cpu (or GPU=0) for the CPU image")
-        return Choice("cuda", True, f"CUDA image with {support.reason}")
-    if support.available:
-        return Choice("cuda", True, f"CUDA image with {support.reason}")
-    return Choice("cpu", False, f"CPU image: {support.reason}")
+            return Choice("cuda", None, "CUDA image without GPUs, as asked (GPU=0)")
+        return Choice("cpu", None, "CPU image, as asked")
+    wanted = True if variant == "cuda" or gpu is True else None
+    decision = gpu_decision(client, want_gpu=wanted, otherwise="use VARIANT=cpu (or GPU=0) for the CPU image")
+    if decision.use_gpu:
+        return Choice("cuda", decision.device_requests(), f"CUDA {facts().cuda_version} image with {decision.reason}")
+    return Choice("cpu", None, f"CPU image: {decision.reason}")
 
 
 def pick_port(*, bind: str, wanted: int | None) -> int:
@@ -175,7 +179,7 @@ def start_lab(client: docker.DockerClient, options: LabOptions, console: Console
             ports={f"{container_port}/tcp": (options.bind, port)},
             volumes={str(work): {"bind": f"/home/{facts().nb_user}/work", "mode": "rw"}},
             shm_size=SHM_SIZE,
-            device_requests=all_gpus() if choice.with_gpus else None,
+            device_requests=choice.device_requests,
             labels={**facts().labels(COMPONENT), WORKDIR_LABEL: str(work), URL_LABEL: url},
         )
     except docker.errors.APIError as error:
@@ -203,12 +207,13 @@ def wait_for_server(container: Container, url: str) -> None:
 
 
 def wait_while_running(container: Container) -> int:
-    """Block until the container stops (polling: a long API wait would hit the client's timeout)."""
-    while True:
-        time.sleep(1)
+    """Block until the container stops, for as long as that takes (polling: a long API wait would hit the client's timeout)."""
+    def stopped() -> bool:
         container.reload()
-        if container.status not in ("running", "created", "restarting"):
-            return int(container.attrs["State"].get("ExitCode", 1))
+        return container.status not in ("running", "created", "restarting")
+
+    wait_until(stopped, timeout_s=math.inf, interval_s=1.0, what="the lab to stop")
+    return int(container.attrs["State"].get("ExitCode", 1))
 
 
 def run_lab(options: LabOptions, *, console: Console | None = None) -> int:

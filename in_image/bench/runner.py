@@ -16,6 +16,7 @@ from in_image.bench.workloads import Result, Sizes, Target, conv2d, copies, elem
 from in_image.measure.peaks import cpu_info, cpu_peak, gpu_peak, gpu_peak_for
 from in_image.measure.system import GpuDevice, environment, gpus
 from in_image.measure.timing import TimingPolicy, measure
+from in_image.packages import torchvision_status
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ def run(*, quick: bool = False, threads: int | None = None, no_gpu_hint: str | N
     policy = TimingPolicy.quick() if quick else TimingPolicy()
     started = time.monotonic()
     env = environment(threads=threads)
+    env["torchvision"] = torchvision_status()
     if no_gpu_hint and env["gpu_absent_reason"]:
         env["gpu_absent_reason"] = f"{no_gpu_hint}; inside: {env['gpu_absent_reason']}"
     results = run_device(cpu_target(threads=threads), sizes=sizes, policy=policy)

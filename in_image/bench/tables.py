@@ -25,6 +25,7 @@ JSON_SCHEMA: dict[str, Any] = {
             "properties": {
                 "torch": {"type": "string"},
                 "torch_cuda": {"type": ["string", "null"]},
+                "torchvision": {"type": "string"},
                 "driver": {"type": ["string", "null"]},
                 "cpu": {
                     "type": "object",
@@ -145,7 +146,8 @@ def markdown(report: dict[str, Any], *, image_name: str = "bench.png") -> str:
         f"{cpu['clock_ghz']} GHz ({cpu['clock_source']}), SIMD {', '.join(cpu['simd_flags']) or 'none'}, "
         f"torch kernels {cpu['torch_cpu_capability']}",
         f"- CPU peak: {cpu['peak_formula']}",
-        f"- torch {env['torch']}, CUDA build {env['torch_cuda'] or 'none'}, cuDNN {env['cudnn'] or '–'}, "
+        f"- torch {env['torch']}, torchvision {env.get('torchvision', '–')}, CUDA build {env['torch_cuda'] or 'none'}, "
+        f"cuDNN {env['cudnn'] or '–'}, "
         f"driver {env['driver'] or '–'}, Python {env['python']}{' (in a container)' if env['in_container'] else ''}",
         f"- precision settings: cuBLAS fp32 matmul `{env['precision']['cuda_matmul_fp32_precision']}` "
         f"(the benchmark sets `ieee` for fp32 and `tf32` for TF32), cuDNN conv "

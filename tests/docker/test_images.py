@@ -9,8 +9,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.config import facts
-from harness.engine.containers import wait_until
+from harness.build import wheels
+from harness.config import Variant, facts
+from harness.engine.waiting import wait_until
 from tests.utils.jupyter import jupyter_server, run_in_image
 
 pytestmark = pytest.mark.docker
@@ -42,8 +43,8 @@ def test_cpu_image_labels(docker_engine: docker.DockerClient, cpu_image: str, la
         (["sh", "-c", "cat /proc/1/comm"], "tini"),
         (["python", "-c", "import torch; print(torch.__version__.split('+')[0])"], facts().torch_version),
         (["python", "-c", "import torch; print(torch.version.cuda)"], "None"),
-        (["sh", "-c", "for c in jupyterhub-singleuser start-notebook.py start-singleuser.py; do command -v $c; done | wc -l"],
-         "3"),
+        (["sh", "-c", "for c in jupyterhub-singleuser start-notebook.py start-singleuser.py start-notebook.sh"
+                      " start-singleuser.sh; do command -v $c; done | wc -l"], "5"),
     ],
     ids=["user", "uid", "gid", "home", "pid1-tini", "torch-version", "cpu-torch", "start-commands"],
 )
@@ -213,3 +214,96 @@ def test_docker_stacks_jupyter_cmd_picks_the_server(docker_engine: docker.Docker
     with jupyter_server(docker_engine, cpu_image, environment={"DOCKER_STACKS_JUPYTER_CMD": jupyter_cmd}) as server:
         listing = server.container.exec_run(["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"]).output.decode()
         assert f"jupyter-{jupyter_cmd}" in listing, f"DOCKER_STACKS_JUPYTER_CMD={jupyter_cmd} did not start jupyter-{jupyter_cmd}"
+
+
+# ---- what a PyTorch 2 user expects, in both images ------------------------------------------------------
+VARIANTS: tuple[Variant, ...] = ("cpu", "cuda")
+
+COMPILE_SCRIPT = """
+import torch
+
+@torch.compile
+def f(x):
+    return torch.sin(x) ** 2 + torch.cos(x) ** 2
+
+x = torch.randn(1000)
+print(bool(torch.allclose(f(x), torch.ones(1000))))
+"""
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_torch_compile_runs_on_the_cpu(docker_engine: docker.DockerClient, request: pytest.FixtureRequest,
+                                       variant: Variant) -> None:
+    # inductor generates C++, compiles it with the image's g++ against Python.h and torch's headers, and loads it.
+    image = request.getfixturevalue(f"{variant}_image")
+    status, output = run_in_image(docker_engine, image, ["python", "-c", COMPILE_SCRIPT], working_dir="/tmp",
+                                  environment={"HOME": "/tmp"})
+    assert status == 0, f"torch.compile failed in {image}: {output[-1500:]}"
+    assert output.strip().splitlines()[-1] == "True", f"the compiled function computed wrong values: {output[-500:]}"
+
+
+TRITON_BUILD_SCRIPT = """
+import os, shutil, subprocess, sysconfig, triton
+cc = os.environ.get("CC") or shutil.which("clang") or shutil.which("gcc")
+with open("/tmp/launcher.c", "w") as source:
+    source.write("#include <Python.h>\\nint main(void) { return PY_MAJOR_VERSION == 3 ? 0 : 1; }\\n")
+subprocess.run([cc, "-I" + sysconfig.get_paths()["include"], "/tmp/launcher.c", "-o", "/tmp/launcher"], check=True)
+subprocess.run(["/tmp/launcher"], check=True)
+print("compiled with", os.path.basename(cc))
+"""
+
+
+def test_triton_finds_a_c_compiler_and_python_headers(docker_engine: docker.DockerClient, cuda_image: str) -> None:
+    # On a GPU, Triton builds a C launcher at run time: $CC, clang or gcc, against Python.h. The same here, without a GPU.
+    status, output = run_in_image(docker_engine, cuda_image, ["python", "-c", TRITON_BUILD_SCRIPT])
+    assert status == 0, f"a C file including Python.h does not build in {cuda_image}: {output[-1000:]}"
+    assert output.strip().splitlines()[-1] == "compiled with gcc", output
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["python", "-c", "import ipywidgets, tqdm.auto, pandas; print(ipywidgets.__version__)"], "8.1.9"),
+        (["sh", "-c", "jupyter labextension list 2>&1 | grep -c 'jupyterlab-manager.*enabled.*OK'"], "1"),
+        (["sh", "-c", "for t in git less nano unzip ps top gcc g++ sudo openssl; do command -v $t >/dev/null"
+                      " || echo missing $t; done; echo checked"], "checked"),
+    ],
+    ids=["notebook-packages", "widgets-in-jupyterlab", "terminal-tools"],
+)
+def test_what_a_notebook_user_expects(docker_engine: docker.DockerClient, request: pytest.FixtureRequest, variant: Variant,
+                                      command: list[str], expected: str) -> None:
+    image = request.getfixturevalue(f"{variant}_image")
+    status, output = run_in_image(docker_engine, image, command)
+    assert status == 0, f"{command} in {image}: {output[-800:]}"
+    assert output.strip() == expected, f"{command} in {image}: expected only {expected!r}, got {output!r}"
+
+
+def locked_torchvision(variant: Variant) -> str:
+    return wheels.torchvision_status(wheels.lab_lock_file(variant))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_torchvision_works_or_is_absent_with_the_reason(docker_engine: docker.DockerClient, request: pytest.FixtureRequest,
+                                                        variant: Variant) -> None:
+    image = request.getfixturevalue(f"{variant}_image")
+    expected = locked_torchvision(variant)
+    label = docker_engine.images.get(image).labels.get("org.dl-lab.torchvision")
+    assert label == expected, f"{image}: label org.dl-lab.torchvision is {label!r}, the lock says {expected!r}"
+    script = (
+        "import os, importlib.util\n"
+        "print(os.environ['DL_LAB_TORCHVISION'])\n"
+        "if importlib.util.find_spec('torchvision'):\n"
+        "    import torch, torchvision\n"
+        "    keep = torchvision.ops.nms(torch.tensor([[0., 0, 1, 1], [0, 0, 1, 1]]), torch.tensor([0.9, 0.8]), 0.5)\n"
+        "    print(torchvision.__version__.split('+')[0], keep.tolist())\n"
+        "else:\n"
+        "    print('not installed')\n"
+    )
+    status, output = run_in_image(docker_engine, image, ["python", "-c", script])
+    assert status == 0, f"torchvision must import and run, or be absent, in {image}: {output[-1500:]}"
+    lines = output.strip().splitlines()
+    if expected.startswith("absent"):
+        assert lines == [expected, "not installed"], f"{image}: {lines}"
+    else:
+        assert lines == [expected, f"{facts().torchvision_version} [0]"], f"{image}: {lines}"

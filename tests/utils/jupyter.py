@@ -15,7 +15,8 @@ import docker
 from docker.models.containers import Container
 
 from harness.config import facts
-from harness.engine.containers import running_container, wait_until
+from harness.engine.containers import running_container
+from harness.engine.waiting import wait_until
 
 COMPONENT = "test"
 
