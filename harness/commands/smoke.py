@@ -1,5 +1,7 @@
 """`harness smoke`: seconds-long checks that a GPU node (engine runtime, driver, image, torch) works.
 
+--level 2 adds, in about two minutes, the GPU's health records (ECC, row remaps, Xids, throttling),
+the PCIe link, a memory pattern test, device-memory bandwidth and a sustained GEMM.
 Writes smoke.junit.xml and smoke.json into --reports (default reports/). Exit codes: 0 all good,
 1 a check failed, 2 the harness could not run, 3 no GPU present.
 """
@@ -17,11 +19,17 @@ from rich.table import Table
 
 from harness.commands.bench import positive_int
 from harness.config import REPORTS_DIR
-from harness.engine.containers import docker_client
-from harness.engine.module_run import RUN_VARIANTS, ModuleRun, default_variant, engine_runtimes, report_console, run_module
+from harness.engine.module_run import RUN_VARIANTS, ModuleRun, default_variant, report_console, run_module
 from in_image.smoke import codes
 from in_image.smoke.cases import SCHEMA, CaseResult, with_verdict
-from in_image.smoke.options import DEFAULT_MEMORY_FRACTION, DEFAULT_MIN_COPY_GBPS, fraction, positive
+from in_image.smoke.options import (
+    DEFAULT_MEMORY_FRACTION,
+    DEFAULT_MIN_COPY_GBPS,
+    add_level_arguments,
+    fraction,
+    level_argv,
+    positive,
+)
 from in_image.smoke.report import write_smoke_reports
 
 OUTCOME_STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
@@ -42,17 +50,28 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--min-copy-gbps", type=positive, default=DEFAULT_MIN_COPY_GBPS,
                         help="host<->device copy floor in GB/s (default %(default)s)")
-    parser.add_argument("--timeout", type=positive_int, default=300, help="seconds before giving up (default 300)")
+    add_level_arguments(parser)
+    parser.add_argument("--timeout", type=positive_int, default=None,
+                        help="seconds before giving up (default: 300 at level 1, 600 + the GEMM's seconds at level 2)")
     parser.set_defaults(handler=handle)
+
+
+def timeout_for(args: argparse.Namespace) -> int:
+    if args.timeout is not None:
+        return int(args.timeout)
+    return 300 if args.level == 1 else 600 + int(args.gemm_seconds)
 
 
 def handle(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     variant = args.variant or default_variant()
     arguments = ["--memory-fraction", str(args.memory_fraction), "--min-copy-gbps", str(args.min_copy_gbps)]
-    console.print(f"[bold]smoke test[/] in the {variant} variant")
+    if args.level >= 2:  # level 1's command line stays the one older images understand
+        arguments += level_argv(args)
+    console.print(f"[bold]smoke test[/] level {args.level} in the {variant} variant")
     result = run_module(
-        "in_image.smoke", arguments, variant=variant, out=args.reports, component="smoke", timeout_s=args.timeout, console=console
+        "in_image.smoke", arguments, variant=variant, out=args.reports, component="smoke", timeout_s=timeout_for(args),
+        console=console,
     )
     report = _module_report(args.reports / "smoke.json", result)
     cases = [runtime_case(variant, result), *(CaseResult.from_dict(case) for case in report["cases"])]
@@ -98,6 +117,9 @@ def runtime_case(variant: str, result: ModuleRun) -> CaseResult:
         return CaseResult("nvidia_runtime", "skipped", "local variant: no container engine involved", 0.0)
     if variant == "cpu":
         return CaseResult("nvidia_runtime", "skipped", "cpu variant: no GPU requested", 0.0)
+    from harness.engine.containers import docker_client  # noqa: PLC0415 (docker-py only for container variants)
+    from harness.engine.module_container import engine_runtimes  # noqa: PLC0415 (likewise)
+
     runtimes = engine_runtimes(docker_client())
     if result.no_gpu_reason:
         return CaseResult("nvidia_runtime", "skipped", f"no GPU: {result.no_gpu_reason}", 0.0, {"runtimes": runtimes})

@@ -17,26 +17,9 @@ def plot(report: dict[str, Any], path: Path) -> Path:
     """Three panels a student can read at a glance: throughput and speedup of matmul against size, other workloads."""
     results = report["results"]
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(17, 5.2), layout="constrained")
-    series: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in results:
-        if r["workload"] == "matmul":
-            series.setdefault((r["device"], r["precision"]), []).append(r)
-    for (device, precision), points in sorted(series.items()):
-        points.sort(key=lambda r: r["size"])
-        sizes = [r["size"] for r in points]
-        label = f"{device} {precision}"
-        left.plot(sizes, [r["throughput"] for r in points], marker="o", label=label)
-        if device != "cpu":
-            paired = [r for r in points if r["speedup_vs_cpu"]]
-            if paired:
-                middle.plot([r["size"] for r in paired], [r["speedup_vs_cpu"] for r in paired], marker="o", label=label)
-    cpu_peak = report["environment"]["cpu"]["peak_fp32_gflops"]
-    if cpu_peak:
-        left.axhline(cpu_peak, color="grey", linestyle="--", linewidth=1, label=f"CPU fp32 peak {cpu_peak:.0f}")
-    for gpu in report["environment"]["gpus"]:
-        if gpu["peaks"] != "unknown" and gpu["peaks"]["bf16_tflops"]:
-            peak = gpu["peaks"]["bf16_tflops"] * 1000
-            left.axhline(peak, color="black", linestyle=":", linewidth=1, label=f"cuda:{gpu['index']} bf16 peak")
+    series = _matmul_series(results)
+    _matmul_panels(left, middle, series)
+    _peak_lines(left, report["environment"])
     for axis, title, ylabel in (
         (left, "Matrix multiply: throughput", "GFLOP/s"),
         (middle, "Matrix multiply: GPU speedup over CPU fp32", "times faster than the CPU"),
@@ -61,6 +44,38 @@ def plot(report: dict[str, Any], path: Path) -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def _matmul_series(results: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The matmul rows by (device, precision), each sorted by size."""
+    series: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in results:
+        if r["workload"] == "matmul":
+            series.setdefault((r["device"], r["precision"]), []).append(r)
+    for points in series.values():
+        points.sort(key=lambda r: r["size"])
+    return series
+
+
+def _matmul_panels(left: Any, middle: Any, series: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
+    """Throughput of every series on the left; the GPU series' speedups over the CPU in the middle."""
+    for (device, precision), points in sorted(series.items()):
+        label = f"{device} {precision}"
+        left.plot([r["size"] for r in points], [r["throughput"] for r in points], marker="o", label=label)
+        paired = [r for r in points if r["speedup_vs_cpu"]] if device != "cpu" else []
+        if paired:
+            middle.plot([r["size"] for r in paired], [r["speedup_vs_cpu"] for r in paired], marker="o", label=label)
+
+
+def _peak_lines(axis: Any, environment: dict[str, Any]) -> None:
+    """Dashed lines at the CPU's fp32 peak and each known GPU's bf16 peak."""
+    cpu_peak = environment["cpu"]["peak_fp32_gflops"]
+    if cpu_peak:
+        axis.axhline(cpu_peak, color="grey", linestyle="--", linewidth=1, label=f"CPU fp32 peak {cpu_peak:.0f}")
+    for gpu in environment["gpus"]:
+        if gpu["peaks"] != "unknown" and gpu["peaks"]["bf16_tflops"]:
+            peak = gpu["peaks"]["bf16_tflops"] * 1000
+            axis.axhline(peak, color="black", linestyle=":", linewidth=1, label=f"cuda:{gpu['index']} bf16 peak")
 
 
 def _other_workloads(axis: Any, results: list[dict[str, Any]], sentence: str | None) -> None:

@@ -18,7 +18,16 @@ from in_image.measure.models import LAB_BATCH, training_step
 from in_image.measure.system import GpuDevice, cuda_matmul_precision, nvidia_device_files, nvidia_smi
 from in_image.measure.timing import TimingPolicy, measure
 from in_image.smoke.numerics import MATMUL_TOLERANCE, arch_supported, relative_error
-from in_image.smoke.options import DEFAULT_MEMORY_FRACTION, DEFAULT_MIN_COPY_GBPS
+from in_image.smoke.options import (
+    DEFAULT_GEMM_SECONDS,
+    DEFAULT_LEVEL,
+    DEFAULT_MEMORY_FRACTION,
+    DEFAULT_MEMTEST_FRACTION,
+    DEFAULT_MIN_COPY_GBPS,
+    DEFAULT_MIN_HBM_FRACTION,
+    DEFAULT_MIN_PCIE_FRACTION,
+)
+from in_image.smoke.probe import HealthProbe
 
 
 class Skip(Exception):
@@ -38,6 +47,11 @@ class Options:
     memory_fraction: float = DEFAULT_MEMORY_FRACTION
     min_copy_gbps: float = DEFAULT_MIN_COPY_GBPS
     matmul_n: int = 512
+    level: int = DEFAULT_LEVEL
+    gemm_seconds: float = DEFAULT_GEMM_SECONDS
+    memtest_fraction: float = DEFAULT_MEMTEST_FRACTION
+    min_pcie_fraction: float = DEFAULT_MIN_PCIE_FRACTION
+    min_hbm_fraction: float = DEFAULT_MIN_HBM_FRACTION
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,7 @@ class Context:
     options: Options
     gpus: list[GpuDevice]
     absence_reason: str | None
+    probe: HealthProbe | None = None  # level 2: the GPUs' health readings and Xid watch
 
 
 @dataclass(frozen=True)
@@ -240,7 +255,7 @@ def _no_gpu_check(ctx: Context) -> Passed:
 
 
 def plan(ctx: Context) -> list[Check]:
-    """Every check in order (the host adds the engine's NVIDIA runtime check before these)."""
+    """Level 1's checks in order (the host adds the engine's NVIDIA runtime check before these; level 2's follow)."""
     checks = [
         Check("gpu_visible", gpu_visible),
         Check("nvidia_smi", nvidia_smi_check),

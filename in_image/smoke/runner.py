@@ -15,6 +15,8 @@ from in_image.junit import Outcome
 from in_image.measure.system import driver_version, gpu_absence_reason, gpus, in_container, precision_settings
 from in_image.smoke.cases import SCHEMA, CaseResult, with_verdict
 from in_image.smoke.checks import Check, CheckFailed, Context, Options, Skip, plan
+from in_image.smoke.deep import level2_plan
+from in_image.smoke.probe import HealthProbe
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +50,13 @@ def run(*, options: Options, no_gpu_hint: str | None = None) -> dict[str, Any]:
     devices = gpus()
     if reason:
         log.info("no GPU: %s", reason)
-    ctx = Context(options=options, gpus=devices, absence_reason=reason)
-    cases = [run_check(check, ctx) for check in plan(ctx)]
+    probe = HealthProbe.open() if options.level >= 2 and devices else None
+    ctx = Context(options=options, gpus=devices, absence_reason=reason, probe=probe)
+    try:
+        cases = [run_check(check, ctx) for check in [*plan(ctx), *level2_plan(ctx)]]
+    finally:
+        if probe is not None:
+            probe.close()
     report = {
         "schema": SCHEMA,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -62,6 +69,7 @@ def run(*, options: Options, no_gpu_hint: str | None = None) -> dict[str, Any]:
             "in_container": in_container(),
             "gpus": [{"index": g.index, "name": g.name, "capability": f"{g.capability[0]}.{g.capability[1]}"} for g in devices],
             "precision": precision_settings(),
+            "health_source": probe.source if probe else None,
         },
         "options": asdict(options),
     }

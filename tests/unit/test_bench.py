@@ -252,8 +252,7 @@ def synthetic_report(*, with_gpu: bool) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("with_gpu", [False, True], ids=["cpu-only", "with-gpu"])
-def test_report_writers(tmp_path: Path, with_gpu: bool) -> None:
+def _written(tmp_path: Path, *, with_gpu: bool) -> tuple[dict[str, Any], str]:
     report = synthetic_report(with_gpu=with_gpu)
     jsonschema.validate(report, JSON_SCHEMA)
     paths = write_bench_reports(report, tmp_path)
@@ -261,12 +260,19 @@ def test_report_writers(tmp_path: Path, with_gpu: bool) -> None:
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "bench.png must be a PNG"
     text = paths["md"].read_text()
     assert "| matmul | cpu | fp32 | 64x64 |" in text, f"the markdown table lists every result:\n{text}"
-    no_gpu = "No GPU was found" in text
-    assert no_gpu is not with_gpu, f"the report says 'no GPU' exactly when there is none:\n{text}"
-    if with_gpu:
-        assert "H100" in text and "x |" in text, "GPU rows carry a speedup"
-    else:
-        assert "no CUDA build: test" in text and "no CUDA build: test" in plain_table(report)
+    return report, text
+
+
+def test_report_without_a_gpu_says_why(tmp_path: Path) -> None:
+    report, text = _written(tmp_path, with_gpu=False)
+    assert "No GPU was found" in text, f"the report must say there is no GPU:\n{text}"
+    assert "no CUDA build: test" in text and "no CUDA build: test" in plain_table(report)
+
+
+def test_report_with_a_gpu_shows_speedups(tmp_path: Path) -> None:
+    _, text = _written(tmp_path, with_gpu=True)
+    assert "No GPU was found" not in text, f"a report with a GPU must not say there is none:\n{text}"
+    assert "H100" in text and "x |" in text, "GPU rows carry a speedup"
 
 
 @pytest.mark.parametrize(
@@ -281,8 +287,10 @@ def test_report_writers(tmp_path: Path, with_gpu: bool) -> None:
 def test_schema_rejects_malformed_reports(change: Any, path: str) -> None:
     report = synthetic_report(with_gpu=False)
     change(report)
-    with pytest.raises(jsonschema.ValidationError):
+    with pytest.raises(jsonschema.ValidationError) as rejected:
         jsonschema.validate(report, JSON_SCHEMA)
+    where = [str(part) for part in rejected.value.absolute_path]
+    assert path in where or path in rejected.value.message, f"the schema should reject {path!r}, not: {rejected.value.message}"
 
 
 def test_markdown_marks_failed_fidelity() -> None:
