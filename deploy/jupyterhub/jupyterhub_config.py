@@ -1,19 +1,24 @@
-"""JupyterHub on one server: DockerSpawner starts one dl-lab container per student.
+"""JupyterHub on one server: DLLabSpawner (DockerSpawner) starts one dl-lab container per student.
 
-Baked into the hub image (deploy/jupyterhub/Dockerfile) and configured through environment
-variables, which `harness hub up` (make hub) sets from docker/versions.env and its options:
+Baked into the hub image (deploy/jupyterhub/Dockerfile) with the dl_lab_hub package beside it, and
+configured through environment variables that `harness hub up` (make hub) sets, every one of them:
+the defaults live in harness/hub/settings.py and the image tag in docker/versions.env, not here.
 
-  DL_LAB_IMAGE           lab image to spawn (dl-lab:cuda-... on a GPU server, dl-lab:cpu-... otherwise)
-  DL_LAB_GPU             "1": give every student's container the server's GPUs (NVIDIA runtime)
-  DL_LAB_NETWORK         the Docker network shared by the hub and the students' containers
-  DL_LAB_PREFIX          name prefix of the students' containers and volumes
-  DL_LAB_LABELS          JSON labels put on every container and volume the hub creates
-  DL_LAB_HUB_HOST        the hub container's name on that network
-  DL_LAB_ADMIN_USERS     comma-separated admin accounts (default: profesor)
-  DL_LAB_CPU_LIMIT, DL_LAB_MEM_LIMIT, DL_LAB_SHM_SIZE   per-student limits (1.0, 2G, 1g)
-  DL_LAB_CULL_TIMEOUT    seconds of inactivity before a server is stopped (3600)
-  DL_LAB_KERNEL_CULL_TIMEOUT  seconds before an idle kernel is shut down, freeing its (GPU) memory (1800)
-  DL_LAB_API_TOKEN       token of the "dl-lab-harness" service (the CLI, the tests); unset: no service
+  DL_LAB_IMAGE               lab image to spawn (dl-lab:cuda-... on a GPU server, dl-lab:cpu-... otherwise)
+  DL_LAB_GPU_IDS             GPU ids or MIG device UUIDs handed out round-robin (empty: no GPUs)
+  DL_LAB_GPUS_PER_STUDENT    devices per GPU server
+  DL_LAB_GPU_GROUP           the JupyterHub group whose members may start GPU servers (empty: everyone)
+  DL_LAB_GPU_MEMORY_FRACTION per-process GPU memory cap the image applies (0: none)
+  DL_LAB_PREFIX              name prefix of the students' containers, volumes and networks
+  DL_LAB_LABELS              JSON labels put on every container, volume and network the hub creates
+  DL_LAB_HUB_HOST            the hub container's name (connected to every student's network)
+  DL_LAB_STUDENT_SUBNETS     the address range the students' private networks are taken from
+  DL_LAB_ADMIN_USERS         comma-separated admin accounts
+  DL_LAB_CPU_LIMIT, DL_LAB_MEM_LIMIT, DL_LAB_SHM_SIZE   per-student limits (memory: swap included)
+  DL_LAB_WORK_SIZE           size limit of a new work volume (empty: the engine cannot limit it)
+  DL_LAB_CULL_TIMEOUT        seconds of inactivity before a server is stopped
+  DL_LAB_KERNEL_CULL_TIMEOUT seconds before an idle kernel is shut down, freeing its (GPU) memory
+  DL_LAB_API_TOKEN           token of the "dl-lab-harness" service (the CLI, the tests)
 
 Runs inside the hub image: the standard library and the image's packages only.
 """
@@ -25,17 +30,31 @@ import json
 import os
 import sys
 
-import docker.errors
-import docker.types
+from dl_lab_hub.allocation import parse_devices
+from dl_lab_hub.auth import apply_pending
+from dl_lab_hub.spawner import check_profile, profile_form, profile_from_form
 
-env = os.environ.get
+
+def setting(name: str) -> str:
+    try:
+        return os.environ[name]
+    except KeyError:
+        raise SystemExit(f"{name} is not set: this hub is started by `harness hub up` (make hub), "
+                         "which sets every DL_LAB_* variable") from None
+
+
 DATA_DIR = "/srv/jupyterhub/data"  # a named volume: the database, cookie secret and passwords survive restarts
 WORK_DIR = "/home/jovyan/work"
+HUB_HOST = setting("DL_LAB_HUB_HOST")
+PASSWORDS = f"{DATA_DIR}/passwords.dbm"
 
 # ---- hub, proxy ---------------------------------------------------------------------------------
-c.JupyterHub.bind_url = "http://0.0.0.0:8000"  # published on the host's 127.0.0.1 only (make hub)
-c.JupyterHub.hub_bind_url = "http://0.0.0.0:8081"
-c.JupyterHub.hub_connect_url = f"http://{env('DL_LAB_HUB_HOST', 'dl-lab-hub')}:8081"
+c.JupyterHub.bind_url = "http://0.0.0.0:8000"  # the proxy; published on the host's 127.0.0.1 only (make hub)
+# The hub's own API listens inside its container only: the students' servers reach it through the
+# proxy (/hub/api), like a browser, and nothing else of the hub is on their network.
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:8081"
+c.JupyterHub.hub_connect_url = "http://127.0.0.1:8081"
+c.Spawner.hub_connect_url = f"http://{HUB_HOST}:8000"
 c.JupyterHub.db_url = f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = f"{DATA_DIR}/jupyterhub_cookie_secret"
 # The pure-Python configurable-http-proxy (same command line and REST API as the Node.js one).
@@ -47,76 +66,74 @@ c.JupyterHub.concurrent_spawn_limit = 100
 # `make hub-down` removes them.
 c.JupyterHub.cleanup_servers = False
 
-# ---- accounts: never open -----------------------------------------------------------------------
-# FirstUseAuthenticator with create_users=False: only accounts an admin created (admin panel, or
-# POST /hub/api/users with the class list) can log in; each student chooses a password at first
-# login. For university single sign-on replace it with LDAPAuthenticator or an OAuthenticator.
-c.JupyterHub.authenticator_class = "firstuseauthenticator.FirstUseAuthenticator"
+# ---- accounts: never open, never first-come ------------------------------------------------------
+# Only accounts an admin created (harness hub users, POST /hub/api/users) log in, and only with the
+# password an admin set (each student gets a random one; they change it at /hub/auth/change-password).
+# For university single sign-on replace it with LDAPAuthenticator or an OAuthenticator.
+c.JupyterHub.authenticator_class = "dl_lab_hub.auth.AdminSetPasswordAuthenticator"
 c.FirstUseAuthenticator.create_users = False
 c.FirstUseAuthenticator.min_password_length = 10
-c.FirstUseAuthenticator.dbm_path = f"{DATA_DIR}/passwords.dbm"
-c.Authenticator.admin_users = {name.strip() for name in env("DL_LAB_ADMIN_USERS", "profesor").split(",") if name.strip()}
+c.FirstUseAuthenticator.dbm_path = PASSWORDS
+c.Authenticator.admin_users = {name.strip() for name in setting("DL_LAB_ADMIN_USERS").split(",") if name.strip()}
 # Admins may open a student's server (to help debug a notebook).
 c.JupyterHub.admin_access = True
+# The admin's password, left by `harness hub up` in the data volume: set before anyone can log in.
+apply_pending(PASSWORDS, f"{DATA_DIR}/pending-passwords.json")
 
 # ---- the students' servers ----------------------------------------------------------------------
-c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
-c.DockerSpawner.image = env("DL_LAB_IMAGE", "dl-lab:cpu-2026.11")
-c.DockerSpawner.pull_policy = "never"  # built on this server (make images); there may be no registry
-c.DockerSpawner.network_name = env("DL_LAB_NETWORK", "dl-lab-hub-net")
-c.DockerSpawner.use_internal_ip = True
-c.DockerSpawner.prefix = env("DL_LAB_PREFIX", "dl-lab-hub-user")
-c.DockerSpawner.name_template = "{prefix}-{username}"
+c.JupyterHub.spawner_class = "dl_lab_hub.spawner.DLLabSpawner"
+c.DLLabSpawner.image = setting("DL_LAB_IMAGE")
+c.DLLabSpawner.pull_policy = "never"  # built on this server (make images); there may be no registry
+c.DLLabSpawner.hub_container = HUB_HOST
+c.DLLabSpawner.student_subnets = setting("DL_LAB_STUDENT_SUBNETS")
+c.DLLabSpawner.use_internal_ip = True
+c.DLLabSpawner.prefix = setting("DL_LAB_PREFIX")
+c.DLLabSpawner.name_template = "{prefix}-{username}"
 # The image's entrypoint (tini, start.sh) stays: start.sh copies the course notebooks from
 # /opt/labs into ~/work on first start, never overwriting a student's file.
-c.DockerSpawner.cmd = ["start-singleuser.py"]
-c.DockerSpawner.notebook_dir = WORK_DIR
+c.DLLabSpawner.cmd = ["start-singleuser.py"]
+c.DLLabSpawner.notebook_dir = WORK_DIR
 c.Spawner.default_url = "/lab"
 # One named volume per student, kept when the server stops (remove=True removes only the container).
 VOLUME_TEMPLATE = "{prefix}-{username}-work"
-c.DockerSpawner.volumes = {VOLUME_TEMPLATE: WORK_DIR}
-c.DockerSpawner.remove = True
-LABELS: dict[str, str] = json.loads(env("DL_LAB_LABELS", "{}"))
-c.DockerSpawner.extra_create_kwargs = {"labels": LABELS}
-c.DockerSpawner.cpu_limit = float(env("DL_LAB_CPU_LIMIT", "1.0"))
-c.DockerSpawner.mem_limit = env("DL_LAB_MEM_LIMIT", "2G")
-host_config: dict[str, object] = {
+c.DLLabSpawner.volume_template = VOLUME_TEMPLATE
+c.DLLabSpawner.volumes = {VOLUME_TEMPLATE: WORK_DIR}
+c.DLLabSpawner.work_size = setting("DL_LAB_WORK_SIZE")
+c.DLLabSpawner.remove = True
+c.DLLabSpawner.labels = json.loads(setting("DL_LAB_LABELS"))
+c.DLLabSpawner.cpu_limit = float(setting("DL_LAB_CPU_LIMIT"))
+MEM_LIMIT = setting("DL_LAB_MEM_LIMIT")
+c.DLLabSpawner.mem_limit = MEM_LIMIT
+c.DLLabSpawner.extra_host_config = {
+    # No swap: memory + swap = memory, so a student over the limit is stopped rather than slowing the server.
+    "memswap_limit": MEM_LIMIT,
     # DataLoader workers pass batches through /dev/shm; Docker's default 64 MB is too small.
-    "shm_size": env("DL_LAB_SHM_SIZE", "1g"),
+    "shm_size": setting("DL_LAB_SHM_SIZE"),
     # The servers run as jovyan and need no privilege: drop them all.
     "cap_drop": ["ALL"],
     "security_opt": ["no-new-privileges:true"],
     "pids_limit": 4096,
 }
-if env("DL_LAB_GPU", "0") == "1":
-    # Every student's container sees the server's GPUs (they share them; the engine needs the
-    # NVIDIA Container Toolkit, which `make hub` checks before starting).
-    host_config["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
-c.DockerSpawner.extra_host_config = host_config
+# GPUs: each GPU server gets its own device(s), round-robin (dl_lab_hub.spawner).
+c.DLLabSpawner.gpu_ids = list(parse_devices(setting("DL_LAB_GPU_IDS")))
+c.DLLabSpawner.gpus_per_student = int(setting("DL_LAB_GPUS_PER_STUDENT"))
+c.DLLabSpawner.gpu_group = setting("DL_LAB_GPU_GROUP")
+_fraction = float(setting("DL_LAB_GPU_MEMORY_FRACTION") or "0")
+c.DLLabSpawner.gpu_memory_fraction = f"{_fraction:g}" if _fraction > 0 else ""
+c.DLLabSpawner.options_form = profile_form
+c.DLLabSpawner.options_from_form = profile_from_form
+c.DLLabSpawner.apply_user_options = check_profile
 # Idle kernels hold memory (GPU memory on a shared GPU); the image's Jupyter config shuts them down.
-c.Spawner.environment = {"DL_LAB_KERNEL_CULL_TIMEOUT": env("DL_LAB_KERNEL_CULL_TIMEOUT", "1800")}
+c.Spawner.environment = {"DL_LAB_KERNEL_CULL_TIMEOUT": setting("DL_LAB_KERNEL_CULL_TIMEOUT")}
 # 10+ servers starting at once on a small server take a while: wait, but not forever.
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300
-
-
-async def create_labelled_volume(spawner) -> None:  # type: ignore[no-untyped-def]
-    """Create the student's volume with the project's labels (Docker would create it unlabelled)."""
-    name = spawner.format_volume_name(VOLUME_TEMPLATE, spawner)
-    try:
-        await spawner.docker("inspect_volume", name)
-    except docker.errors.NotFound:
-        await spawner.docker("create_volume", name=name, labels=LABELS)
-        spawner.log.info("created volume %s for %s", name, spawner.user.name)
-
-
-c.Spawner.pre_spawn_hook = create_labelled_volume
 
 # ---- services: idle culler, and the operator's token ---------------------------------------------
 services = [
     {
         "name": "idle-culler",
-        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={env('DL_LAB_CULL_TIMEOUT', '3600')}"],
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={setting('DL_LAB_CULL_TIMEOUT')}"],
     }
 ]
 roles = [
@@ -126,13 +143,13 @@ roles = [
         "services": ["idle-culler"],
     }
 ]
-if env("DL_LAB_API_TOKEN"):
-    services.append({"name": "dl-lab-harness", "api_token": env("DL_LAB_API_TOKEN")})
-    # Manages accounts, servers and tokens; not the full admin role (which JupyterHub wants for
-    # admin_users only).
+if setting("DL_LAB_API_TOKEN"):
+    services.append({"name": "dl-lab-harness", "api_token": setting("DL_LAB_API_TOKEN")})
+    # Manages accounts, groups, servers and tokens; not the full admin role (which JupyterHub wants
+    # for admin_users only).
     roles.append({
         "name": "dl-lab-operator",
-        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:hub",
+        "scopes": ["admin:users", "admin:servers", "admin:groups", "tokens", "access:servers", "read:hub",
                    "list:services", "read:services"],
         "services": ["dl-lab-harness"],
     })

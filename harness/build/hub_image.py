@@ -16,7 +16,7 @@ from rich.console import Console
 
 from harness.build import wheels
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, facts
-from harness.engine.containers import docker_client, image_exists
+from harness.engine.containers import docker_client, image_exists, not_built, require_image
 from harness.errors import HarnessError
 from harness.build.lab_image import link_tree, run_build
 
@@ -30,6 +30,7 @@ BUILD_LOG = LOG_DIR / "image-hub.log"
 BUILD_TIMEOUT_S = 900
 # What the build context holds besides the wheelhouse and the lock.
 CONTEXT_FILES = ("Dockerfile", "jupyterhub_config.py")
+CONTEXT_FOLDERS = ("dl_lab_hub",)
 
 
 def hub_image() -> str:
@@ -64,6 +65,8 @@ def stage_context() -> Path:
     shutil.copy2(LOCK_FILE, context / "requirements.lock")
     for name in CONTEXT_FILES:
         shutil.copy2(HUB_DIR / name, context / name)
+    for name in CONTEXT_FOLDERS:
+        shutil.copytree(HUB_DIR / name, context / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return context
 
 
@@ -71,8 +74,7 @@ def build(*, console: Console | None = None) -> str:
     """Build (or, from the layer cache, confirm in seconds) the hub image; returns its reference."""
     console = console or Console(stderr=True)
     client = docker_client(timeout=BUILD_TIMEOUT_S)
-    if not image_exists(client, facts().base_image):
-        raise HarnessError(f"the base image {facts().base_image} is not built: run 'make base' (or 'make image-cpu')")
+    require_image(client, facts().base_image, make_target="base")
     ensure_wheelhouse(console)
     tag = hub_image()
     context = stage_context()

@@ -1,4 +1,4 @@
-"""A thin docker-py wrapper: one client with explicit timeouts, labelled resources, wait_until.
+"""A thin docker-py wrapper: one client with explicit timeouts, labelled resources (waiting: harness.engine.waiting).
 
 Every container, volume and network the project starts carries the project label
 (config.Facts.project_label) so that tests and `make clean` can find and remove them.
@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
-import socket
-import time
-from collections.abc import Callable, Iterator
-from types import FrameType
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import docker
 import docker.errors
 from docker.models.containers import Container
 
 from harness.config import facts
+from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # Seconds for one Docker API call; long operations (builds) pass their own.
 API_TIMEOUT_S = 60
@@ -44,48 +39,22 @@ def docker_client(*, timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
     return client
 
 
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def wait_until(
-    predicate: Callable[[], T | None],
-    *,
-    timeout_s: float,
-    interval_s: float = 0.1,
-    what: str,
-) -> T:
-    """Call predicate until it returns something truthy; raise HarnessError after timeout_s.
-
-    Exceptions from the predicate count as 'not yet' (a server that is still starting refuses
-    connections); the last one is named in the timeout message. A HarnessError or an
-    AssertionError is the predicate's verdict that waiting is pointless (the container exited,
-    the job failed): it propagates at once.
-    """
-    deadline = time.monotonic() + timeout_s
-    last_error: BaseException | None = None
-    while True:
-        try:
-            result = predicate()
-            if result:
-                return result
-        except (HarnessError, AssertionError):
-            raise
-        except Exception as error:  # a not-yet-ready service raises; keep polling
-            last_error = error
-        if time.monotonic() >= deadline:
-            detail = f" (last error: {first_line(last_error)})" if last_error else ""
-            raise HarnessError(f"timed out after {timeout_s:.0f} s waiting for {what}{detail}")
-        time.sleep(interval_s)
-
-
 def image_exists(client: docker.DockerClient, reference: str) -> bool:
     try:
         client.images.get(reference)
     except docker.errors.ImageNotFound:
         return False
     return True
+
+
+def not_built(reference: str, *, make_target: str) -> HarnessError:
+    """The one error for an image the engine lacks, naming the Make target that builds it."""
+    return HarnessError(f"image {reference} is not built: run 'make {make_target}'")
+
+
+def require_image(client: docker.DockerClient, reference: str, *, make_target: str) -> None:
+    if not image_exists(client, reference):
+        raise not_built(reference, make_target=make_target)
 
 
 def project_filter(component: str | None = None) -> dict[str, Any]:
@@ -108,7 +77,7 @@ def running_container(client: docker.DockerClient, image: str, *, component: str
     try:
         container = client.containers.create(image, labels=labels, **options)
     except docker.errors.ImageNotFound:
-        raise HarnessError(f"image {image} is not built: run 'make images' (or 'make image-cpu')") from None
+        raise not_built(image, make_target="images") from None
     except docker.errors.APIError as error:
         raise HarnessError(f"could not create a container of {image}: {first_line(error)}") from None
     # Created and started apart, so that a start failure (a taken port, a missing GPU runtime)
@@ -132,43 +101,34 @@ def labelled_resources(client: docker.DockerClient, filters: dict[str, Any]) -> 
     return found
 
 
-def port_is_free(port: int, *, bind: str = "127.0.0.1") -> bool:
-    """Whether the engine could publish on bind:port now (SO_REUSEADDR, as it binds: TIME_WAIT is free)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((bind, port))
-        except OSError:
-            return False
-    return True
+def remove_project_resources(*, component: str | None = None, keep_components: tuple[str, ...] = (),
+                             labels: dict[str, str] | None = None) -> int:
+    """Remove every container, network and volume with the project label; returns how many.
 
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (CI cancelling a job, `docker stop`, systemd) cleans up like Ctrl-C: KeyboardInterrupt."""
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def remove_project_resources(*, component: str | None = None) -> int:
-    """Remove every container, volume and network with the project label; returns how many."""
+    Resources whose project label is one of keep_components stay (`make clean` keeps the hub's:
+    students' work and accounts); labels narrows the removal to resources that also carry them.
+    """
     client = docker_client()
+    filters = project_filter(component)
+    if labels:
+        filters = {"label": [filters["label"], *(f"{key}={value}" for key, value in labels.items())]}
+
+    def removable(resource_labels: dict[str, str] | None) -> bool:
+        return (resource_labels or {}).get(facts().project_label) not in keep_components
+
     removed = 0
-    for container in client.containers.list(all=True, filters=project_filter(component)):
-        remove_container(container, timeout_s=2)
-        removed += 1
-    for network in client.networks.list(filters=project_filter(component)):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            network.remove()
+    for container in client.containers.list(all=True, filters=filters):
+        if removable(container.labels):
+            remove_container(container, timeout_s=2)
             removed += 1
-    for volume in client.volumes.list(filters=project_filter(component)):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            volume.remove(force=True)
-            removed += 1
+    for network in client.networks.list(filters=filters):
+        if removable(network.attrs.get("Labels")):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                network.remove()
+                removed += 1
+    for volume in client.volumes.list(filters=filters):
+        if removable(volume.attrs.get("Labels")):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                volume.remove(force=True)
+                removed += 1
     return removed

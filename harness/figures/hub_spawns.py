@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from harness.config import REPORTS_DIR, facts
-from harness.hub.instance import HubSettings, start_hub, stop_hub
+from harness.hub.instance import HubSettings, purge_hub, start_hub
 
 SPAWN_TIMEOUT_S = 600
 
@@ -54,7 +54,7 @@ def measure(*, students: int) -> SpawnFigures:
         with ThreadPoolExecutor(max_workers=students) as pool:
             list(pool.map(spawn, names))
     finally:
-        stop_hub(name, volumes=True)
+        purge_hub(name)
     times = sorted(ready_at.values())
     return SpawnFigures(students=students, image=facts().image("cpu"), cpus=os.cpu_count() or 0,
                         all_ready_s=round(times[-1], 1), first_ready_s=round(times[0], 1),

@@ -1,19 +1,28 @@
 """JupyterHub + DockerSpawner (deploy/jupyterhub/) with a real hub and real students' containers.
 
-One hub instance for the module, on a random 127.0.0.1 port and with its own name, network
-and volumes (so a `make hub` running beside it is untouched). Ten students are created through
-the hub's REST API and their servers started at once; every check goes through the hub's proxy
-as a browser would. Everything the instance created is removed at the end, and checked to be.
+One hub instance for the module, on a random 127.0.0.1 port and with its own name, networks
+and volumes (so a `make hub` running beside it is untouched). Ten students get accounts the way
+an instructor makes them (`harness hub users`: a random password each) and their servers are
+started at once; every check goes through the hub's proxy as a browser would, and the isolation
+checks run from inside a student's container. Everything the instance created is removed at the
+end, and checked to be.
 """
 
 from __future__ import annotations
 
+import csv
+import ipaddress
+import json
 import secrets
 import socket
+import sqlite3
+import stat
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -23,23 +32,17 @@ import requests
 from harness.config import REPO_ROOT, facts
 from harness.engine.gpu import engine_gpu_support
 from harness.errors import HarnessError
-from harness.hub.instance import (
-    Hub,
-    HubSettings,
-    admin_password_file,
-    claim_admin,
-    instance_label,
-    instance_resources,
-    login,
-    start_hub,
-    stop_hub,
-)
+from harness.hub.accounts import Accounts, create_accounts
+from harness.hub.client import Hub, login
+from harness.hub.credentials import admin_password_file
+from harness.hub.instance import HubSettings, instance_label, instance_resources, purge_hub, start_hub
 from tests.utils.kernel_client import execute
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 STUDENTS = [f"alumno{number:02d}" for number in range(1, 11)]
 SPAWN_TIMEOUT_S = 420  # 10 servers starting at once on 2 cores: generous, but bounded
+EXEC_TIMEOUT_S = 30  # bounds a probe run inside a student's container (exec_run has no timeout)
 
 
 @pytest.fixture(scope="module")
@@ -47,22 +50,31 @@ def hub(docker_engine: docker.DockerClient, cpu_image: str) -> Iterator[Hub]:
     name = f"dl-lab-hubtest-{secrets.token_hex(3)}"
     settings = HubSettings(name=name, port=0, variant="cpu", gpu=False, restart=False, mem_limit="1G")
     try:
-        started = start_hub(settings)
-        claim_admin(started, password_file=admin_password_file(name))
-        yield started
+        yield start_hub(settings)
     finally:
-        stop_hub(name, volumes=True)
+        purge_hub(name)
         left = instance_resources(docker_engine, name)
-        assert not left, f"stopping the hub left these behind: {left}"
-        assert not admin_password_file(name).exists(), "the admin password file of a removed hub was kept"
+        assert not left, f"purging the hub left these behind: {left}"
+        assert not admin_password_file(name).exists(), "the admin password file of a purged hub was kept"
 
 
 @pytest.fixture(scope="module")
-def tokens(hub: Hub) -> dict[str, str]:
+def class_accounts(hub: Hub) -> Accounts:
+    """The ten students' accounts, made as `harness hub users` makes them: a random password each."""
+    return create_accounts(hub, STUDENTS)
+
+
+@pytest.fixture(scope="module")
+def tokens(hub: Hub, class_accounts: Accounts) -> dict[str, str]:
     """The ten students' servers, started concurrently; each student's own API token."""
-    hub.create_users(STUDENTS)
     hub.start_servers(STUDENTS, timeout_s=SPAWN_TIMEOUT_S)
     return {student: hub.user_token(student, note="test") for student in STUDENTS}
+
+
+@pytest.fixture(scope="module")
+def containers(docker_engine: docker.DockerClient, hub: Hub, tokens: dict[str, str]) -> dict[str, Any]:
+    """Each running student's container."""
+    return {student: container_of(docker_engine, hub, student) for student in tokens}
 
 
 def get(hub: Hub, student: str, path: str, token: str | None) -> requests.Response:
@@ -121,24 +133,95 @@ def test_a_student_cannot_reach_another_students(hub: Hub, tokens: dict[str, str
     )
 
 
-def test_the_network_does_not_bypass_authentication(
-    docker_engine: docker.DockerClient, hub: Hub, tokens: dict[str, str]
-) -> None:
-    """From inside one student's container, another's server (same network) still wants credentials."""
-    intruder, victim = STUDENTS[0], STUDENTS[1]
-    victim_ip = next(iter(container_of(docker_engine, hub, victim).attrs["NetworkSettings"]["Networks"].values()))[
-        "IPAddress"]
-    url = f"http://{victim_ip}:{facts().jupyter_port}/user/{victim}/api/contents/"
-    probe = (
-        "import urllib.request, urllib.error\n"
-        f"request = urllib.request.Request({url!r}, headers={{'Authorization': 'token {tokens[intruder]}'}})\n"
-        "try:\n    print(urllib.request.urlopen(request, timeout=10).status)\n"
-        "except urllib.error.HTTPError as error:\n    print(error.code)\n"
+def probe(container: Any, host: str, port: int) -> str:
+    """From inside a container, as its user: 'open' when host:port accepts a connection, else the error."""
+    code = (
+        "import socket, sys\n"
+        "try:\n"
+        f"    socket.create_connection(({host!r}, {port}), timeout=3).close()\n"
+        "    print('open')\n"
+        "except OSError as error:\n"
+        "    print(type(error).__name__, error)\n"
     )
-    code, output = container_of(docker_engine, hub, intruder).exec_run(["python", "-c", probe], user=str(facts().nb_uid))
-    assert code == 0 and output.decode().strip() in {"302", "403"}, (
-        f"{intruder} asked {victim}'s server directly over the network and got: {output.decode().strip()}"
+    exit_code, output = container.exec_run(["timeout", str(EXEC_TIMEOUT_S), "python", "-c", code],
+                                           user=str(facts().nb_uid))
+    assert exit_code == 0, f"the probe itself failed in {container.name}: {output.decode()}"
+    return str(output.decode().strip())
+
+
+def address_of(container: Any) -> str:
+    networks = container.attrs["NetworkSettings"]["Networks"]
+    assert len(networks) == 1, f"{container.name} is on {sorted(networks)}: a student's server is on its own network"
+    return str(next(iter(networks.values()))["IPAddress"])
+
+
+@pytest.fixture(scope="module")
+def host_service() -> Iterator[int]:
+    """A service of this machine (the Docker host) listening on all its addresses: its port."""
+    with socket.socket() as listener:
+        listener.bind(("0.0.0.0", 0))
+        listener.listen(16)
+        yield int(listener.getsockname()[1])
+
+
+def host_address() -> str:
+    """This machine's first address other than loopback and Docker's bridges' (its LAN address, usually)."""
+    output = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=10, check=False).stdout
+    addresses = [item for item in output.split() if ":" not in item and not item.startswith(("127.", "172."))]
+    return addresses[0] if addresses else output.split()[0]
+
+
+def gateway_address(ipam: dict[str, str]) -> str:
+    """The address the container routes through (the subnet's first, when Docker names none)."""
+    return ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
+
+
+@pytest.fixture(scope="module")
+def addresses(docker_engine: docker.DockerClient, hub: Hub, containers: dict[str, Any],
+              host_service: int) -> dict[str, str]:
+    """What the isolation targets name: the hub, the victim, the intruder's gateway, the host, the listener."""
+    intruder_network = docker_engine.networks.get(next(iter(containers[STUDENTS[0]].attrs["NetworkSettings"]["Networks"])))
+    return {"hub": hub.name, "victim": address_of(containers[STUDENTS[1]]),
+            "gateway": gateway_address(intruder_network.attrs["IPAM"]["Config"][0]), "host": host_address(),
+            "listener": str(host_service)}
+
+
+ISOLATION = [
+    # (what, how to find host and port, reachable?)
+    ("the hub's proxy, the way to the hub's API", "hub:8000", True),
+    ("another student's server", "victim:8888", False),
+    ("the hub's internal API", "hub:8081", False),
+    ("the proxy's own API", "hub:8001", False),
+    ("cloud metadata (link-local)", "169.254.169.254:80", False),
+    ("a public address", "1.1.1.1:443", False),
+    ("a service of the Docker host, at the network's gateway", "gateway:listener", False),
+    ("a service of the Docker host, at its own address", "host:listener", False),
+]
+
+
+@pytest.mark.parametrize(("what", "target", "reachable"), ISOLATION, ids=[case[0] for case in ISOLATION])
+def test_a_students_container_reaches_only_the_proxy(containers: dict[str, Any], addresses: dict[str, str],
+                                                     what: str, target: str, reachable: bool) -> None:
+    intruder = containers[STUDENTS[0]]
+    host, port = (addresses.get(part, part) for part in target.rsplit(":", 1))
+    outcome = probe(intruder, host, int(port))
+    assert (outcome == "open") == reachable, (
+        f"from {STUDENTS[0]}'s container, {what} ({host}:{port}) should be "
+        f"{'reachable' if reachable else 'unreachable'}: {outcome}"
     )
+
+
+def test_each_student_is_alone_with_the_hub_on_an_internal_network(docker_engine: docker.DockerClient, hub: Hub,
+                                                                   tokens: dict[str, str]) -> None:
+    hub_container = docker_engine.containers.get(hub.name)
+    for student in tokens:
+        container = container_of(docker_engine, hub, student)
+        (network_name,) = container.attrs["NetworkSettings"]["Networks"]
+        network = docker_engine.networks.get(network_name)
+        members = {c.name for c in network.containers}
+        assert members == {container.name, hub_container.name}, f"{student}'s network {network_name} holds {members}"
+        assert network.attrs["Internal"], f"{network_name} is not internal: {student} has a route out"
+        assert network.attrs["Labels"].get(instance_label()) == hub.name, f"{network_name} is not labelled"
 
 
 def test_each_container_mounts_only_its_own_volume(docker_engine: docker.DockerClient, hub: Hub,
@@ -154,9 +237,11 @@ def test_each_container_mounts_only_its_own_volume(docker_engine: docker.DockerC
     ("setting", "expected"),
     [
         ("Memory", 1024**3),
+        ("MemorySwap", 1024**3),  # = Memory: no swap
         ("NanoCpus or CpuQuota/CpuPeriod", 1.0),
         ("ShmSize", 1024**3),
         ("CapDrop", ["ALL"]),
+        ("DeviceRequests", None),  # a hub without GPUs gives none
     ],
 )
 def test_limits_of_every_students_container(docker_engine: docker.DockerClient, hub: Hub, tokens: dict[str, str],
@@ -209,19 +294,68 @@ def test_nothing_is_open_without_credentials(hub: Hub, tokens: dict[str, str], w
 @pytest.mark.parametrize(
     ("user", "password", "admitted"),
     [
-        ("profesor", None, True),  # the admin, whose password `hub up` set at once
+        ("profesor", "the saved one", True),  # the admin, whose password `hub up` set before the hub started
         ("profesor", "a-guess-of-the-password", False),
-        ("intruso", "any-password-at-all", False),  # no account: first use does not create one
+        ("alumno01", "the one in the list", True),
+        ("alumno01", "a-guess-of-the-password", False),
+        ("intruso", "any-password-at-all", False),  # no account: logging in does not create one
     ],
 )
-def test_only_known_accounts_log_in(hub: Hub, user: str, password: str | None, admitted: bool) -> None:
-    password = password or admin_password_file(hub.name).read_text().strip()
+def test_only_known_accounts_log_in(hub: Hub, class_accounts: Accounts, user: str, password: str,
+                                    admitted: bool) -> None:
+    known = {"the saved one": admin_password_file(hub.name).read_text().strip(),
+             "the one in the list": class_accounts.passwords.get(user, "")}
     try:
-        login(hub, user, password)
+        login(hub, user, known.get(password, password))
         logged_in = True
     except HarnessError:
         logged_in = False
     assert logged_in == admitted, f"{user} {'could not' if admitted else 'could'} log in"
+
+
+def test_an_account_without_a_password_cannot_be_claimed(hub: Hub) -> None:
+    """Created some other way (the admin panel, the API), the account waits for a password from an admin."""
+    hub.create_users(["sinclave"])
+    for attempt in ("first-visitor-password", "first-visitor-password"):
+        with pytest.raises(HarnessError):
+            login(hub, "sinclave", attempt)
+    assert "sinclave has no password yet" in hub.log_text(), "the hub's log does not say why the login was refused"
+
+
+def test_the_password_list_is_the_instructors_only(hub: Hub, class_accounts: Accounts) -> None:
+    path = class_accounts.password_list
+    assert path is not None and path.exists(), "create_accounts wrote no password list"
+    mode = stat.S_IMODE(path.stat().st_mode)
+    assert mode == 0o600, f"{path} has mode {oct(mode)}: others could read the class's passwords"
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["username"] for row in rows) == STUDENTS, f"the list has {[row['username'] for row in rows]}"
+    assert all(len(row["password"]) >= 10 and row["url"] == f"{hub.url}/hub/login" for row in rows), rows[0]
+
+
+def test_a_student_changes_their_password(hub: Hub, class_accounts: Accounts) -> None:
+    student, old = STUDENTS[9], class_accounts.passwords[STUDENTS[9]]
+    session = login(hub, student, old)
+    page = session.get(f"{hub.url}/hub/auth/change-password", timeout=30)
+    assert page.status_code == 200, f"the change-password page answered {page.status_code}"
+    changed = session.post(f"{hub.url}/hub/auth/change-password", timeout=30,
+                           data={"password": "una-clave-nueva-42", "_xsrf": session.cookies.get("_xsrf", "")})
+    assert changed.status_code == 200 and "successfully" in changed.text, changed.text[:300]
+    login(hub, student, "una-clave-nueva-42")
+    with pytest.raises(HarnessError):
+        login(hub, student, old)
+
+
+def test_an_instructor_resets_a_forgotten_password(hub: Hub, class_accounts: Accounts, tmp_path: Path) -> None:
+    student = STUDENTS[8]
+    listing = tmp_path / "reset.csv"
+    result = cli("hub", "users", "--name", hub.name, "--reset", student, "--out", str(listing))
+    assert result.returncode == 0, f"`harness hub users --reset` failed: {result.stderr}"
+    with listing.open() as handle:
+        (row,) = list(csv.DictReader(handle))
+    login(hub, student, row["password"])
+    with pytest.raises(HarnessError):
+        login(hub, student, class_accounts.passwords[student])
 
 
 def test_idle_culler_runs(hub: Hub) -> None:
@@ -278,7 +412,7 @@ def test_hub_up_says_what_to_fix(docker_engine: docker.DockerClient, cpu_image: 
         try:
             result = cli(*arguments)
         finally:
-            stop_hub(name, volumes=True)
+            purge_hub(name)
     expected = {"port taken": "is taken", "GPU without runtime": "GPU=1 but"}[problem]
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and expected in lines[0], (
@@ -286,3 +420,41 @@ def test_hub_up_says_what_to_fix(docker_engine: docker.DockerClient, cpu_image: 
         f"exit {result.returncode}, {result.stderr!r}"
     )
     assert not instance_resources(docker_engine, name), "a refused `hub up` still started something"
+
+
+def test_backup_of_a_running_hub_holds_every_students_work(hub: Hub, tokens: dict[str, str], tmp_path: Path) -> None:
+    result = cli("hub", "backup", "--name", hub.name, "--out", str(tmp_path))
+    assert result.returncode == 0, f"`harness hub backup` failed: {result.stderr}"
+    (archive,) = list(tmp_path.glob(f"{hub.name}-*.tar.gz"))
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600, "the backup holds password hashes: it must be 0600"
+    with tarfile.open(archive, "r:gz") as tar:
+        names = tar.getnames()
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        database = tar.extractfile(f"volumes/{hub.name}-data/jupyterhub.sqlite")
+        assert database is not None, "the hub's database is not in the backup"
+        (tmp_path / "hub.sqlite").write_bytes(database.read())
+    for student in STUDENTS:
+        volume = f"{hub.name}-user-{student}-work"
+        notebooks = [name for name in names if name.startswith(f"volumes/{volume}/") and name.endswith(".ipynb")]
+        assert notebooks, f"{student}'s notebooks are not in the backup"
+    assert {v["name"] for v in manifest["volumes"]} >= {f"{hub.name}-data"}, manifest
+    with sqlite3.connect(tmp_path / "hub.sqlite") as db:
+        users = {row[0] for row in db.execute("select name from users")}
+    assert set(STUDENTS) <= users, f"the backed-up database lacks accounts: {sorted(set(STUDENTS) - users)}"
+
+
+def test_restarting_the_hub_keeps_the_students_servers(docker_engine: docker.DockerClient, hub: Hub,
+                                                       tokens: dict[str, str]) -> None:
+    """`make hub` again (an upgrade): the new hub joins the students' networks and reaches their servers."""
+    old_id = hub.container.id
+    restarted = start_hub(HubSettings(name=hub.name, port=0, variant="cpu", gpu=False, restart=False, mem_limit="1G"))
+    assert restarted.container.id != old_id, "the hub container was not replaced"
+    for student in (STUDENTS[3], STUDENTS[4]):
+        response = requests.get(restarted.user_url(student, "api/me"), timeout=60,
+                                headers={"Authorization": f"token {tokens[student]}"})
+        assert response.status_code == 200, (
+            f"{student}'s server, started before the restart, answered {response.status_code} through the new hub"
+        )
+        network = next(iter(container_of(docker_engine, hub, student).attrs["NetworkSettings"]["Networks"]))
+        members = {c.name for c in docker_engine.networks.get(network).containers}
+        assert hub.name in members, f"the restarted hub is not on {student}'s network {network}"

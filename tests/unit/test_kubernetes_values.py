@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from traitlets.config import Config
 
 from harness.config import REPO_ROOT, facts
 
@@ -162,3 +163,72 @@ def test_values_file_is_where_the_readme_says() -> None:
     assert "helm upgrade --install" in readme and "deploy/kubernetes/values.yaml" in readme, (
         "deploy/kubernetes/README.md should give the helm command with this values file"
     )
+
+
+def test_the_admin_account_cannot_be_claimed_by_signing_up(values: dict[str, Any]) -> None:
+    """NativeAuthenticator authorizes a sign-up whose name is an admin's at once; the hub creates the admin first.
+
+    The snippet subclasses NativeAuthenticator (1.3: user_exists, create_user, minimum_password_length)
+    and reads the password from a Secret; checked here offline, for real on a cluster (README).
+    """
+    admins = dig(values, "hub.config.Authenticator.admin_users")
+    snippet = dig(values, "hub.extraConfig")["10-dl-lab-admin-account"]
+    compile(snippet, "10-dl-lab-admin-account", "exec")
+    assert "class DLLabNativeAuthenticator(NativeAuthenticator)" in snippet, "no NativeAuthenticator subclass"
+    assert "c.JupyterHub.authenticator_class = DLLabNativeAuthenticator" in snippet, "the subclass is not used"
+    secret = dig(values, "hub.extraEnv.DL_LAB_ADMIN_PASSWORD.valueFrom.secretKeyRef")
+    assert secret == {"name": "dl-lab-admin", "key": "password"}, f"the admin's password comes from {secret}"
+    assert admins, "name at least one admin user"
+    allowed = values["hub"]["config"]["Authenticator"].get("allowed_users", [])
+    assert not allowed, f"allowed_users {allowed} would be authorized at their first sign-up, by whoever makes it"
+    assert dig(values, "hub.config.Authenticator.allow_all") is True, (
+        "without allow_all, JupyterHub 5 lets no approved student in (NativeAuthenticator's approval is the gate)"
+    )
+
+
+class FakeGroup:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class FakeUser:
+    def __init__(self, groups: list[str]) -> None:
+        self.groups = [FakeGroup(name) for name in groups]
+
+
+class FakeSpawner:
+    def __init__(self, groups: list[str]) -> None:
+        self.user = FakeUser(groups)
+
+
+@pytest.mark.parametrize(
+    ("groups", "slugs"),
+    [
+        (["gpu"], ["cpu", "gpu"]),
+        (["gpu", "lab2"], ["cpu", "gpu"]),
+        ([], ["cpu"]),
+        (["cnn-2025"], ["cpu"]),
+    ],
+)
+def test_the_gpu_profile_is_for_the_gpu_group(values: dict[str, Any], groups: list[str], slugs: list[str]) -> None:
+    """The snippet run as the chart runs it: after c.KubeSpawner.profile_list is set from singleuser.profileList."""
+    config = Config()
+    config.KubeSpawner.profile_list = dig(values, "singleuser.profileList")
+    exec(dig(values, "hub.extraConfig")["20-dl-lab-gpu-profile-group"], {"c": config})
+    profiles_for = config.KubeSpawner.profile_list
+    assert callable(profiles_for), "the snippet does not make profile_list depend on the user"
+    got = [profile["slug"] for profile in profiles_for(FakeSpawner(groups))]
+    assert got == slugs, f"a user in {groups} is offered {got}, expected {slugs}"
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("singleuser.networkPolicy.enabled", True),
+        ("singleuser.networkPolicy.egressAllowRules.cloudMetadataServer", False),
+        ("singleuser.networkPolicy.egressAllowRules.privateIPs", False),  # not each other
+        ("singleuser.cloudMetadata.blockWithIptables", True),
+    ],
+)
+def test_students_pods_are_fenced_in(values: dict[str, Any], key: str, expected: object) -> None:
+    assert dig(values, key) == expected, f"{key} is {dig(values, key)!r}: students' pods would reach more"

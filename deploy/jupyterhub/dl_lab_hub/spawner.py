@@ -1,0 +1,268 @@
+"""DockerSpawner for a class: GPUs handed out fairly, a private network and a labelled volume per student.
+
+- **GPUs**: a GPU server gets `gpus_per_student` of `gpu_ids` (GPU ids or MIG device UUIDs),
+  round-robin and least-loaded first (allocation.GpuPool), as a device request for exactly those
+  devices. The assignment is written to the hub's log, kept in the spawner's state (so a restarted
+  hub knows who holds what) and shown in the admin panel's "Profile" column ("gpu 1").
+- **Who gets a GPU**: with `gpu_group` set, only that JupyterHub group's members may start a GPU
+  server (they choose in a form; via the API, user_options {"profile": "gpu"|"cpu"}); everyone
+  else gets a CPU server, whatever they ask. Without it, every server is a GPU server when the hub
+  has GPUs.
+- **Network**: each student's server is alone on an `internal` bridge network with the hub, a
+  bridge on which the host has no address: it reaches the hub's proxy (port 8000, the only way to
+  the hub's API) and nothing else: not the other students, not the host or its networks, not
+  link-local or cloud metadata addresses, not the internet.
+- **Volume**: ~/work is a named volume, labelled like everything the hub creates, of at most
+  `work_size` where Docker's volume folder has quotas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+
+import docker.errors
+import docker.types
+from dockerspawner import DockerSpawner
+from tornado import web
+from traitlets import Dict, Integer, List, Unicode
+
+from dl_lab_hub.allocation import GpuPool, free_subnet
+
+PROFILES = ("gpu", "cpu")
+# One pool for all the hub's spawners (one per student), built from the configuration on first use.
+_POOLS: dict[tuple[tuple[str, ...], int], GpuPool] = {}
+# Subnets being set up by spawns in progress (the engine only knows them once created).
+_RESERVED_SUBNETS: set[str] = set()
+NETWORK_REMOVE_TRIES = 20
+
+
+class DLLabSpawner(DockerSpawner):
+    gpu_ids = List(Unicode(), config=True, help="GPU ids or MIG device UUIDs to hand out; empty: no GPUs")
+    gpus_per_student = Integer(1, config=True, help="devices each GPU server gets")
+    gpu_group = Unicode("", config=True, help="the group whose members may start GPU servers; empty: everyone")
+    gpu_memory_fraction = Unicode("", config=True, help="per-process GPU memory cap (0-1) passed to the image")
+    student_subnets = Unicode(config=True, help="the range the students' /29 networks are taken from")
+    hub_container = Unicode(config=True, help="the hub container, connected to every student's network")
+    labels = Dict(config=True, help="labels of every container, volume and network the spawner creates")
+    volume_template = Unicode(config=True, help="the work volume's name, with DockerSpawner's {prefix} and {username}")
+    work_size = Unicode("", config=True, help="size limit of a new work volume (needs xfs pquota); empty: none")
+
+    assigned_gpus: tuple[str, ...] = ()
+    student_network = ""
+    profile = "cpu"
+
+    # ---- GPUs ----------------------------------------------------------------------------------
+    @property
+    def gpu_pool(self) -> GpuPool:
+        key = (tuple(self.gpu_ids), self.gpus_per_student)
+        if key not in _POOLS:
+            _POOLS[key] = GpuPool(key[0], per_server=key[1])
+        return _POOLS[key]
+
+    @property
+    def server_key(self) -> str:
+        return f"{self.user.name}/{self.name}"
+
+    def may_use_gpu(self) -> bool:
+        if not self.gpu_ids:
+            return False
+        if not self.gpu_group:
+            return True
+        return self.gpu_group in {group.name for group in self.user.groups}
+
+    def choose_profile(self, user_options: dict) -> str:
+        """'gpu' or 'cpu' from user_options ('gpu 1', as saved from the last start, reads as 'gpu').
+
+        Whoever may not have a GPU gets a CPU server, also when they ask for a GPU (or their saved
+        options do, from before they left the group).
+        """
+        asked = str(user_options.get("profile", "")).split(" ")[0].strip().lower()
+        if asked and asked not in PROFILES:
+            raise web.HTTPError(400, f"unknown profile {asked!r}: choose gpu or cpu")
+        if not self.may_use_gpu():
+            if asked == "gpu":
+                self.log.warning("%s asked for a GPU server but %s: CPU server", self.user.name,
+                                 f"is not in the group {self.gpu_group!r}" if self.gpu_ids else "the hub has no GPUs")
+            return "cpu"
+        return asked or "gpu"
+
+    def profile_label(self) -> str:
+        return f"gpu {','.join(self.assigned_gpus)}" if self.assigned_gpus else "cpu"
+
+    def gpu_host_config(self) -> dict:
+        if not self.assigned_gpus:
+            return {}
+        request = docker.types.DeviceRequest(driver="nvidia", device_ids=list(self.assigned_gpus),
+                                             capabilities=[["gpu"]])
+        return {"device_requests": [request]}
+
+    # ---- the student's network --------------------------------------------------------------------
+    async def taken_subnets(self) -> set[str]:
+        taken = set(_RESERVED_SUBNETS)
+        for network in await self.docker("networks"):
+            for config in (network.get("IPAM") or {}).get("Config") or []:
+                if config.get("Subnet"):
+                    taken.add(config["Subnet"])
+        return taken
+
+    async def ensure_student_network(self) -> str:
+        """The student's internal network (created when missing), with the hub connected to it."""
+        name = f"{self.object_name}-net"
+        try:
+            await self.docker("inspect_network", name)
+        except docker.errors.NotFound:
+            await self.create_student_network(name)
+        try:
+            await self.docker("connect_container_to_network", self.hub_container, name)
+        except docker.errors.APIError as error:
+            if "already exists" not in str(error):
+                raise
+        return name
+
+    async def create_student_network(self, name: str) -> None:
+        for _ in range(10):  # another process may take a subnet between our look and our create
+            subnet = free_subnet(self.student_subnets, await self.taken_subnets())
+            _RESERVED_SUBNETS.add(subnet)
+            try:
+                ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+                # internal: no route out of the host. inhibit_ipv4: the host has no address on this
+                # bridge, so nothing listening on the host is reachable from it either.
+                await self.docker("create_network", name, driver="bridge", internal=True, ipam=ipam,
+                                  options={"com.docker.network.bridge.inhibit_ipv4": "true"},
+                                  labels={**self.labels, "org.dl-lab.hub-user": self.user.name},
+                                  check_duplicate=True)
+                self.log.info("created network %s (%s) for %s", name, subnet, self.user.name)
+                return
+            except docker.errors.APIError as error:
+                if "overlaps" not in str(error):
+                    raise
+            finally:
+                _RESERVED_SUBNETS.discard(subnet)
+        raise RuntimeError(f"could not find a free subnet in {self.student_subnets} for {name}")
+
+    async def remove_student_network(self) -> None:
+        """Disconnect the hub and remove the network once the student's container has left it."""
+        name = self.student_network or f"{self.object_name}-net"
+        for _ in range(NETWORK_REMOVE_TRIES):
+            with contextlib.suppress(docker.errors.APIError):  # not connected (any more), or no such network
+                await self.docker("disconnect_container_from_network", self.hub_container, name, force=True)
+            try:
+                await self.docker("remove_network", name)
+                return
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError:
+                await asyncio.sleep(0.5)  # the auto-removed container may still hold its endpoint
+        self.log.warning("network %s still in use; `make hub-down` removes it", name)
+
+    # ---- the student's volume ---------------------------------------------------------------------
+    async def ensure_work_volume(self) -> None:
+        name = self.format_volume_name(self.volume_template, self)
+        try:
+            await self.docker("inspect_volume", name)
+            return
+        except docker.errors.NotFound:
+            pass
+        options = {"size": self.work_size} if self.work_size else None
+        await self.docker("create_volume", name=name, driver="local", driver_opts=options,
+                          labels={**self.labels, "org.dl-lab.hub-user": self.user.name})
+        self.log.info("created volume %s for %s%s", name, self.user.name,
+                      f" (at most {self.work_size})" if self.work_size else "")
+
+    # ---- lifecycle ----------------------------------------------------------------------------------
+    async def start(self):
+        self.profile = self.choose_profile(self.user_options or {})
+        self.assigned_gpus = self.gpu_pool.assign(self.server_key) if self.profile == "gpu" else ()
+        if self.assigned_gpus:
+            self.log.info("GPU assignment: %s gets %s (servers per device: %s)", self.user.name,
+                          ",".join(self.assigned_gpus), json.dumps(self.gpu_pool.load()))
+        # Shown in the admin panel's "Profile" column, and saved with the server.
+        self.user_options = {**(self.user_options or {}), "profile": self.profile_label()}
+        self.orm_spawner.user_options = self.user_options
+        # The same spawner object serves every start of this server: rebuild what depends on the profile.
+        host_config = {key: value for key, value in self.extra_host_config.items() if key != "device_requests"}
+        self.extra_host_config = {**host_config, **self.gpu_host_config()}
+        environment = {key: value for key, value in self.environment.items() if key != "DL_LAB_GPU_MEMORY_FRACTION"}
+        if self.assigned_gpus and self.gpu_memory_fraction:
+            environment["DL_LAB_GPU_MEMORY_FRACTION"] = self.gpu_memory_fraction
+        self.environment = environment
+        gpu_label = {"org.dl-lab.gpus": ",".join(self.assigned_gpus)} if self.assigned_gpus else {}
+        self.extra_create_kwargs = {**self.extra_create_kwargs,
+                                    "labels": {**self.labels, "org.dl-lab.hub-user": self.user.name, **gpu_label}}
+        try:
+            await self.ensure_work_volume()
+            self.student_network = self.network_name = await self.ensure_student_network()
+            return await super().start()
+        except Exception:
+            self.release_gpus()
+            raise
+
+    async def create_object(self):
+        created = await super().create_object()
+        if self.assigned_gpus:
+            info = await self.docker("inspect_container", created["Id"])
+            cap = [item.split("=", 1)[1] for item in info["Config"]["Env"] or []
+                   if item.startswith("DL_LAB_GPU_MEMORY_FRACTION=")]
+            record = {"DeviceRequests": info["HostConfig"].get("DeviceRequests"), "memory_fraction": cap[0] if cap else ""}
+            self.log.info("GPU server %s as the engine recorded it: %s", self.object_name, json.dumps(record))
+        return created
+
+    async def stop(self, now=False):
+        try:
+            await super().stop(now=now)
+        finally:
+            self.release_gpus()
+            await self.remove_student_network()
+
+    def release_gpus(self) -> None:
+        released = self.gpu_pool.release(self.server_key)
+        if released:
+            self.log.info("GPU assignment: %s released %s", self.user.name, ",".join(released))
+
+    def get_state(self):
+        state = super().get_state()
+        if self.assigned_gpus:
+            state["gpus"] = list(self.assigned_gpus)
+        if self.student_network:
+            state["network"] = self.student_network
+        return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        self.assigned_gpus = tuple(state.get("gpus", ()))
+        self.student_network = state.get("network", "")
+        if self.student_network:
+            self.network_name = self.student_network
+        if self.assigned_gpus:
+            self.gpu_pool.adopt(self.server_key, self.assigned_gpus)
+
+    def clear_state(self):
+        super().clear_state()
+        self.assigned_gpus = ()
+        self.student_network = ""
+
+
+def profile_form(spawner: DLLabSpawner) -> str:
+    """The spawn form: a choice of GPU or CPU server for those who may have a GPU, none for the others."""
+    if not spawner.may_use_gpu():
+        return ""
+    gpus = ", ".join(html.escape(device) for device in spawner.gpu_ids)
+    return (
+        '<label for="profile">Servidor</label>'
+        '<select class="form-control" name="profile" id="profile">'
+        f'<option value="gpu" selected>GPU (una de: {gpus})</option>'
+        '<option value="cpu">CPU</option>'
+        "</select>"
+    )
+
+
+def profile_from_form(formdata: dict) -> dict:
+    return {"profile": formdata.get("profile", [""])[0]}
+
+
+def check_profile(spawner: DLLabSpawner, user_options: dict) -> None:
+    """Spawner.apply_user_options: an unknown profile is refused (400) before anything starts."""
+    spawner.choose_profile(user_options)
