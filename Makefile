@@ -56,13 +56,13 @@ wheels-cuda: venv ## fetch the CUDA image's locked wheels (about 3 GB) into buil
 	$(HARNESS) wheels fetch cuda
 
 .PHONY: lock
-lock: venv ## re-resolve docker/requirements.in into the two lock files
+lock: venv ## re-resolve docker/requirements.in, torch and torchvision into the lock files (CUDA_LINE=12.6: that line's)
 	$(HARNESS) wheels lock cpu cuda
 
 .PHONY: image-cpu image-cuda images
 image-cpu: engine venv ## build the CPU image (dl-lab:cpu-COURSE_VERSION)
 	$(HARNESS) build cpu
-image-cuda: engine venv ## build the CUDA image (dl-lab:cuda-COURSE_VERSION)
+image-cuda: engine venv ## build the CUDA image (dl-lab:cuda-COURSE_VERSION; make CUDA_LINE=12.6 image-cuda: dl-lab:cuda126-...)
 	$(HARNESS) build cuda
 images: engine venv ## build both images
 	$(HARNESS) build cpu cuda
@@ -87,6 +87,16 @@ grade: engine venv ## grade students' notebooks: make grade LAB=00 SUBMISSIONS='
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=00 SUBMISSIONS='entregas/*.ipynb' [JOBS=2]" >&2; exit 2; }
 	$(HARNESS) grade $(SUBMISSIONS) --lab $(LAB) $(if $(JOBS),--jobs $(JOBS))
 
+# The instructor's loop on the hub: collect and grade, then export for the LMS and hand back feedback.
+DEADLINE ?=
+ROSTER ?=
+HUB_NAME ?=
+.PHONY: collect export
+collect: engine venv ## copy every student's LAB notebook from the hub (read-only) and grade them: make collect LAB=00 [DEADLINE=2026-12-01T23:59] [ROSTER=roster.csv]
+	$(HARNESS) collect $(LAB) $(if $(DEADLINE),--deadline '$(DEADLINE)') $(if $(ROSTER),--roster '$(ROSTER)') $(if $(HUB_NAME),--hub '$(HUB_NAME)') $(if $(JOBS),--jobs $(JOBS))
+export: venv ## Moodle and Canvas grade CSVs, statistics and feedback from reports/grade-LAB.json: make export LAB=00 [ROSTER=roster.csv]
+	$(HARNESS) export $(LAB) $(if $(ROSTER),--roster '$(ROSTER)')
+
 bench-harness: engine venv ## harness timings: lab 00 run in the CPU container, grading 30 notebooks with --jobs 1 and 2
 	$(HARNESS) figures grading
 
@@ -94,7 +104,8 @@ bench-harness: engine venv ## harness timings: lab 00 run in the CPU container, 
 # The local variant runs in this machine's Python and needs no engine.
 BENCH_ENGINE = $(if $(filter local,$(VARIANT)),,engine)
 
-.PHONY: bench bench-pytest smoke
+.PHONY: bench bench-pytest smoke gpu-check
+LEVEL ?=
 bench: $(BENCH_ENGINE) venv ## CPU vs GPU benchmark in the image: table, reports/bench.json, bench.md, bench.png
 	$(HARNESS) bench $(if $(VARIANT),--variant $(VARIANT))
 
@@ -102,17 +113,25 @@ bench-pytest: venv ## pytest-benchmark suite (tests/bench, this Python): reports
 	@mkdir -p reports
 	DL_LAB_BENCH=1 $(VENV)/bin/pytest tests/bench --benchmark-only --benchmark-json=reports/bench-pytest.json $(PYTEST_ARGS)
 
-smoke: $(BENCH_ENGINE) venv ## seconds-long GPU node check: reports/smoke.junit.xml; exit 0 ok, 1 failed, 3 no GPU
-	$(HARNESS) smoke $(if $(VARIANT),--variant $(VARIANT))
+smoke: $(BENCH_ENGINE) venv ## GPU node check (LEVEL=2: about 2 minutes, ECC/Xid/PCIe/memory/GEMM): exit 0 ok, 1 failed, 3 no GPU
+	$(HARNESS) smoke $(if $(VARIANT),--variant $(VARIANT)) $(if $(LEVEL),--level $(LEVEL))
+
+# A GPU machine without Docker: its Python with torch (GPU_PYTHON: .venv's when there is one, else python3),
+# nothing installed by make; every report in reports/gpu-check/.
+GPU_PYTHON ?= $(if $(wildcard $(PY)),$(PY),python3)
+gpu-check: ## on a GPU machine without Docker: smoke 1+2, bench, torch.compile, labs, bench-pytest (exit 3: no GPU)
+	$(GPU_PYTHON) -m harness gpu-check
 
 ## Class deployments (deploy/: JupyterHub on one server, Kubernetes, Slurm)
 HUB_ARGS ?=
 STUDENTS ?=
-.PHONY: hub hub-down hub-lock bench-hub sif
+.PHONY: hub hub-down hub-backup hub-lock bench-hub sif
 hub: engine venv ## JupyterHub on 127.0.0.1:HUB_PORT, one lab container per student (GPU=0|1, HUB_ARGS="--mem-limit 8G ...")
 	@$(HARNESS) hub up --port $(HUB_PORT) $(if $(VARIANT),--variant $(VARIANT)) $(if $(GPU),--gpu $(GPU)) $(HUB_ARGS)
-hub-down: engine venv ## stop the hub and the students' servers; their work stays (HUB_ARGS=--volumes deletes it)
+hub-down: engine venv ## stop the hub and the students' servers; their work and accounts stay (`harness hub purge` deletes them)
 	@$(HARNESS) hub down $(HUB_ARGS)
+hub-backup: engine venv ## every student's work and the hub's accounts into backups/dl-lab-hub-DATE.tar.gz (harness hub restore puts it back)
+	@$(HARNESS) hub backup $(HUB_ARGS)
 hub-lock: venv ## re-resolve the hub image's wheels into deploy/jupyterhub/requirements.lock
 	$(HARNESS) hub lock
 bench-hub: engine venv ## time 1 and 10 (STUDENTS="1 10 20") concurrent spawns on a throw-away hub

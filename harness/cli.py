@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from harness.errors import HarnessError
 
@@ -24,8 +24,11 @@ COMMAND_MODULES = (
     "harness.commands.check",
     "harness.commands.run",
     "harness.commands.grade",
+    "harness.commands.collect",
+    "harness.commands.export",
     "harness.commands.bench",
     "harness.commands.smoke",
+    "harness.commands.gpu_check",
     "harness.commands.hub",
     "harness.commands.sif",
     "harness.commands.figures",
@@ -45,8 +48,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name is None or error.name.split(".")[0] not in HOST_PACKAGES:
+                raise
+            _register_unavailable(subparsers, name, error.name)
+            continue
+        module.register(subparsers)
     return parser
+
+
+# Host packages some commands need and others do not: a GPU machine without Docker runs `harness gpu-check`,
+# `smoke` and `bench` with --variant local without docker-py; the commands that need it say so when called.
+HOST_PACKAGES = frozenset({"docker", "requests", "nbformat", "nbclient", "jupyter_client", "rich"})
+
+
+def _register_unavailable(subparsers: Any, module: str, missing: str) -> None:
+    command = module.rsplit(".", 1)[-1].replace("_", "-")
+    parser = subparsers.add_parser(command, help=f"(unavailable here: needs the {missing} package)", add_help=False)
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def unavailable(args: argparse.Namespace) -> int:
+        raise HarnessError(f"`harness {command}` needs the {missing} package, missing from this Python "
+                           f"({sys.executable}): pip install -e '.[local]'")
+
+    parser.set_defaults(handler=unavailable)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,8 +32,9 @@ from docker.models.volumes import Volume
 from docker.types import LogConfig, Ulimit
 
 from harness.config import Variant, facts
-from harness.engine.containers import docker_client, first_line, image_exists, remove_container
-from harness.engine.gpu import all_gpus, engine_gpu_support
+from harness.engine.containers import docker_client, image_exists, not_built, remove_container
+from harness.engine.gpu import gpu_decision
+from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 from harness.grading.jobs import JOB_DIR, GradingJob, job_archive, job_files
 from harness.grading.pool import interpret
@@ -72,14 +73,11 @@ class ContainerExecutor:
             if image:
                 raise HarnessError(f"image {image} is not in this Docker engine: check --image against 'docker images' "
                                    f"(or leave it out to use {facts().image(variant)})")
-            raise HarnessError(f"image {self.image} is not built: build it with 'make image-{variant}' "
-                               f"(or '.venv/bin/harness build {variant}')")
-        if gpu:
-            support = engine_gpu_support(self.client)
-            if not support.available:
-                raise HarnessError(f"the cuda variant passes the GPUs in, but {support.reason}: use --variant cpu")
+            raise not_built(self.image, make_target=f"image-{variant}")
+        # The one GPU decision (driver, compute capability, runtime): a cuda variant that cannot use them says why.
+        self.device_requests = gpu_decision(self.client, want_gpu=True, otherwise="use --variant cpu").device_requests() \
+            if gpu else None
         self.limits = limits
-        self.gpu = gpu
         self.description = f"{self.image}{' with GPUs' if gpu else ''}"
         self._active: dict[str, tuple[Container, Volume]] = {}
         self._lock = threading.Lock()
@@ -110,8 +108,8 @@ class ContainerExecutor:
             # A flood on the container's stdout must not fill the host's disk.
             "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
         }
-        if self.gpu:
-            options["device_requests"] = all_gpus()
+        if self.device_requests:
+            options["device_requests"] = self.device_requests
         return options
 
     def run(self, job: GradingJob) -> SubmissionResult:

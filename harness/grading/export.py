@@ -50,7 +50,6 @@ ROSTER_COLUMNS = ("user", "identifier", "email", "name", "section", "canvas_id",
 STATUS_ES = {
     "passed": "✅ superado", "partial": "🟡 parcial", "failed": "❌ no superado", "error": "⚠️ error",
     "not_attempted": "⏳ sin hacer", "timeout": "⏱️ tiempo agotado", "crashed": "💥 el cuaderno se interrumpió",
-    "tampered": "🚫 manipulación detectada",
 }
 
 

@@ -45,6 +45,7 @@ class SubmissionResult:
     time_s: float
     startup_s: float | None = None
     torch_version: str | None = None
+    torchvision_version: str | None = None  # or "absent: <why>"
     device: str | None = None
     message: str = ""
     attempts: int = 0
@@ -68,7 +69,8 @@ class SubmissionResult:
             "lab": self.lab, "notebook": self.notebook, "name": self.name, "status": self.status,
             "score": round(self.score, 4), "max_score": self.max_score, "time_s": round(self.time_s, 3),
             "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
-            "torch_version": self.torch_version, "device": self.device, "message": self.message,
+            "torch_version": self.torch_version, "torchvision_version": self.torchvision_version, "device": self.device,
+            "message": self.message,
             "attempts": self.attempts, "evidence": self.evidence, "output_truncated": self.output_truncated,
             "executed_notebook": self.executed_notebook, "cell_errors": self.cell_errors,
             "skipped_cells": self.skipped_cells, "timeline": [[label, t] for label, t in self.timeline],
@@ -93,7 +95,8 @@ def from_judge(raw: dict[str, Any], *, lab: str, notebook: Path, name: str, time
     return SubmissionResult(
         lab=lab, notebook=str(notebook), name=name, status="ok",
         score=sum(e["score"] for e in exercises), max_score=sum(float(e["max_score"]) for e in exercises),
-        exercises=exercises, time_s=time_s, startup_s=startup_s, torch_version=raw.get("torch"), device=raw.get("device"),
+        exercises=exercises, time_s=time_s, startup_s=startup_s, torch_version=raw.get("torch"),
+        torchvision_version=raw.get("torchvision"), device=raw.get("device"),
         message=str(raw.get("message", "")), attempts=int(raw.get("attempts", 0)),
         evidence=[str(item) for item in raw.get("evidence", [])], cell_errors=list(raw.get("cell_errors", [])),
         skipped_cells=list(raw.get("skipped_cells", [])), output_truncated=bool(raw.get("output_truncated", False)),

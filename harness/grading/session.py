@@ -11,9 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.text import Text
 
 from harness.config import REPORTS_DIR, Variant
-from harness.engine.containers import sigterm_as_interrupt
+from harness.engine.waiting import sigterm_as_interrupt
 from harness.errors import HarnessError
-from harness.grading.container import ContainerExecutor
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
 from harness.grading.pool import Executor, grade_all
@@ -70,6 +69,8 @@ def make_executor(variant: str, limits: Limits, *, image: str | None = None) -> 
         if image:
             raise HarnessError("--image needs a container: use --variant cpu or cuda with it, not local")
         return LocalExecutor(limits=limits)
+    from harness.grading.container import ContainerExecutor  # noqa: PLC0415 (--variant local needs no docker-py)
+
     chosen: Variant = "cuda" if variant == "cuda" else "cpu"
     return ContainerExecutor(variant=chosen, limits=limits, gpu=chosen == "cuda", image=image)
 

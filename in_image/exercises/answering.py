@@ -99,12 +99,15 @@ def answer(lab: str, exercise: str, request: str) -> None:
 
 
 def environment() -> None:
-    """Publish the kernel's facts: Python, torch and the device the notebook computes on."""
+    """Publish the kernel's facts: Python, torch, torchvision and the device the notebook computes on."""
     import platform  # noqa: PLC0415 (only this call needs it)
 
     torch = sys.modules.get("torch") or importlib.import_module("torch")
     device = f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "cpu"
-    _publish({"environment": {"python": platform.python_version(), "torch": torch.__version__, "device": device}})
+    from in_image.packages import torchvision_status  # noqa: PLC0415 (only this call needs it)
+
+    _publish({"environment": {"python": platform.python_version(), "torch": torch.__version__,
+                              "torchvision": torchvision_status(), "device": device}})
 
 
 def evidence(lab: str) -> None:

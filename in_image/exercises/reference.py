@@ -46,8 +46,9 @@ def mlp_forward(x: Array, layers: Layers, *, relu: Sequence[bool]) -> Array:
 
 
 def softmax(logits: Array) -> Array:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    shifted: Array = np.exp(logits - logits.max(axis=1, keepdims=True))
+    result: Array = shifted / shifted.sum(axis=1, keepdims=True)
+    return result
 
 
 def accuracy(logits: Array, labels: Array) -> float:

@@ -14,12 +14,14 @@ RESULT_FILE, EXECUTED_FILE = "result.json", "executed.ipynb"
 
 @dataclass(frozen=True)
 class JudgeSettings:
+    """Every limit comes from the host (harness.grading.results.Limits, the one place of their defaults)."""
+
     lab: str
     nonce: str
-    cell_timeout_s: float = 60.0
-    exercise_timeout_s: float = 30.0
-    budget_s: float = 300.0
-    output_limit_bytes: int = 1_000_000
+    cell_timeout_s: float
+    exercise_timeout_s: float
+    budget_s: float
+    output_limit_bytes: int
     parameters: dict[str, Any] = field(default_factory=dict)  # injected after the `parameters` cell; empty: none
     kernel_user: list[int] | None = None  # [uid, gid]: the kernel runs as this user (in the container)
     workdir: str = ""  # the kernel's working folder (empty: a fresh temporary one)

@@ -9,7 +9,6 @@ the kernel can see it (reported for the instructor, never graded).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -20,13 +20,14 @@ import pytest
 from harness.cli import main
 from harness.config import REPO_ROOT, facts
 from harness.course import versions
-from harness.engine.containers import wait_until
 from harness.engine.gpu import engine_gpu_support
+from harness.engine.waiting import wait_until
 from harness.grading.container import owner_label
 from harness.grading.results import Limits
 from in_image.exercises import tags
 from tests.answers.broken import BROKEN, CANARY, SANDBOX, build
 from tests.answers.notebooks import submission, write
+from tests.utils.jupyter import run_in_image
 
 pytestmark = pytest.mark.docker
 # Short limits so that the hanging submissions cost seconds, not minutes.
@@ -46,11 +47,10 @@ def report(path: Path) -> dict[str, Any]:
 
 
 def test_image_holds_no_hidden_tests(docker_engine: docker.DockerClient, cpu_image: str) -> None:
-    output = docker_engine.containers.run(
-        cpu_image, entrypoint=["sh", "-c"], command=[f"grep -rl '{CANARY}' / --include='*' 2>/dev/null "
-                                                     "--exclude-dir=proc --exclude-dir=sys || true"],
-        remove=True, network_disabled=True, labels=facts().labels("test"))
-    assert not output.strip(), f"the hidden tests reached the image: {output.decode()}"
+    status, output = run_in_image(docker_engine, cpu_image, [f"grep -rl '{CANARY}' / --include='*' 2>/dev/null "
+                                                             "--exclude-dir=proc --exclude-dir=sys || true"],
+                                  entrypoint=["sh", "-c"], network_disabled=True)
+    assert status == 0 and not output.strip(), f"the hidden tests reached the image: {output}"
 
 
 @pytest.mark.parametrize("command", [["run", "00"], ["grade", "{notebook}", "--lab", "00"]], ids=["run", "grade"])

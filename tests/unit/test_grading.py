@@ -22,6 +22,7 @@ from harness.grading.reports import SCHEMA_FILE, junit_cases, print_details, pri
 from harness.grading.results import Limits, SubmissionResult, from_judge
 from in_image.exercises import tags
 from in_image.junit import junit_xml
+from tests.answers.notebooks import submission, write
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +69,6 @@ def test_an_unreadable_notebook_is_graded_as_error(tmp_path: Path) -> None:
 
 def test_the_notebook_is_graded_as_the_student_left_it(tmp_path: Path) -> None:
     """A student who followed the lab's advice (lower rate, more epochs) is graded on that run, not the CI one."""
-    from tests.answers.notebooks import submission, write
-
     path = write(submission("01", parameters={"EPOCAS": 9, "TASA_APRENDIZAJE": 1e-3}), tmp_path / "entrega.ipynb")
     result = _local(path, "01", tmp_path, ci=False)
     executed = nbformat.writes(nbformat.read(tmp_path / "executed.ipynb", as_version=4))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from harness.config import REPO_ROOT
+from harness.engine.waiting import port_is_free
 
 HARNESS = [sys.executable, "-m", "harness"]
+START_TIMEOUT_S = 180  # the image may be built first
 
 
 @dataclass
@@ -25,10 +28,28 @@ class LabProcess:
     url: str
 
 
+PORTS_PER_WORKER = 500
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A free port that no other pytest-xdist worker hands out: each worker owns a range below the ephemeral ports.
+
+    (A port the OS picks and the test then closes could go to another worker before the lab binds it.)
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = 20000 + int(worker or 0) * PORTS_PER_WORKER
+    for port in range(base, base + PORTS_PER_WORKER):
+        if port not in _handed_out and port_is_free(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port left in {base}-{base + PORTS_PER_WORKER - 1}")
+
+
+def read_line(stream: IO[str], *, timeout_s: float) -> str:
+    """The next line of a process's output, or "" when none comes within timeout_s (never blocks for ever)."""
+    ready, _, _ = select.select([stream], [], [], timeout_s)
+    return stream.readline() if ready else ""
 
 
 def http_status(url: str) -> int:
@@ -56,7 +77,7 @@ def lab_process(work: Path, *extra: str) -> Iterator[LabProcess]:
     )
     try:
         assert process.stdout is not None
-        url = process.stdout.readline().strip()
+        url = read_line(process.stdout, timeout_s=START_TIMEOUT_S).strip()
         assert url, f"harness lab printed no URL; stderr: {process.stderr.read() if process.stderr else ''}"
         yield LabProcess(process, url)
     finally:
