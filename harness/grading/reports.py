@@ -16,12 +16,11 @@ from rich.table import Table
 from rich.text import Text
 
 from harness import __version__
-from harness.config import REPO_ROOT, facts
+from harness.config import facts
 from harness.grading.results import SubmissionResult
 from in_image.junit import JUnitCase, Outcome, write_junit
 
 SCHEMA_ID = "dl-lab.grading-report/1"
-SCHEMA_FILE = REPO_ROOT / "schemas" / "grading-report.schema.json"
 _OUTCOMES: dict[str, Outcome] = {
     "passed": "passed", "partial": "failed", "failed": "failed", "not_attempted": "failed",
     "error": "error", "timeout": "error", "crashed": "error",

@@ -1,4 +1,7 @@
-"""The benchmark report's schema, tables and markdown: no torch, no matplotlib (the host imports this)."""
+"""The benchmark report's tables and markdown: no torch, no matplotlib (the host imports this).
+
+Its schema is schemas/bench-report.schema.json.
+"""
 
 from __future__ import annotations
 
@@ -8,75 +11,6 @@ from typing import Any
 _NUMBER = {"type": "number"}
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
 
-# The shape of bench.json, for CI tools that read it (validated in the tests with jsonschema).
-JSON_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["schema", "created", "quick", "environment", "results", "fidelity", "timing"],
-    "properties": {
-        "schema": {"const": "dl-lab.bench/1"},
-        "created": {"type": "string"},
-        "quick": {"type": "boolean"},
-        "duration_s": _NUMBER,
-        "timing": {"type": "object", "required": ["warmup_calls", "repeats", "min_block_s"]},
-        "environment": {
-            "type": "object",
-            "required": ["torch", "torch_cuda", "cpu", "precision", "gpus", "gpu_absent_reason"],
-            "properties": {
-                "torch": {"type": "string"},
-                "torch_cuda": {"type": ["string", "null"]},
-                "torchvision": {"type": "string"},
-                "driver": {"type": ["string", "null"]},
-                "cpu": {
-                    "type": "object",
-                    "required": ["model", "threads", "simd_flags", "clock_ghz", "peak_fp32_gflops", "peak_formula"],
-                },
-                "precision": {"type": "object", "required": ["cuda_matmul_fp32_precision", "cudnn_conv_fp32_precision"]},
-                "gpus": {
-                    "type": "array",
-                    "items": {"type": "object", "required": ["index", "name", "capability", "peaks"]},
-                },
-                "gpu_absent_reason": {"type": ["string", "null"]},
-            },
-        },
-        "results": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": [
-                    "workload",
-                    "device",
-                    "precision",
-                    "size",
-                    "unit",
-                    "median_s",
-                    "iqr_s",
-                    "repeats",
-                    "throughput",
-                    "fraction_of_peak",
-                    "speedup_vs_cpu",
-                ],
-                "properties": {
-                    "workload": {
-                        "enum": ["matmul", "elementwise_add", "conv2d_fwd_bwd", "mlp_train_step", "copy_h2d", "copy_d2h"]
-                    },
-                    "device": {"type": "string", "pattern": "^(cpu|cuda:[0-9]+)$"},
-                    "precision": {"enum": ["fp32", "tf32", "bf16"]},
-                    "size": {"type": "integer", "minimum": 1},
-                    "unit": {"enum": ["GFLOP/s", "GB/s", "samples/s"]},
-                    "median_s": {"type": "number", "exclusiveMinimum": 0},
-                    "iqr_s": {"type": "number", "minimum": 0},
-                    "repeats": {"type": "integer", "minimum": 1},
-                    "throughput": _NUMBER,
-                    "fraction_of_peak": _NULLABLE_NUMBER,
-                    "speedup_vs_cpu": _NULLABLE_NUMBER,
-                },
-            },
-        },
-        "fidelity": {"type": "array", "items": {"type": "object", "required": ["check", "passed"]}},
-    },
-}
 
 
 def _fmt_time(seconds: float) -> str:

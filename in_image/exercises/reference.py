@@ -55,6 +55,14 @@ def accuracy(logits: Array, labels: Array) -> float:
     return float(np.mean(np.asarray(logits).argmax(axis=1) == np.asarray(labels)))
 
 
+def cross_entropy(logits: Array, labels: Array) -> float:
+    """Mean cross-entropy of logits against integer labels (nn.CrossEntropyLoss's default)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-np.mean(log_probabilities[np.arange(len(logits)), np.asarray(labels)]))
+
+
 def _loss_and_gradients(x: Array, y: Array, layers: Layers) -> tuple[float, Layers]:
     """Mean cross-entropy of a batch and its gradients, for Linear-ReLU-...-Linear."""
     activations, pre = [x], []

@@ -9,32 +9,6 @@ from typing import Any
 from in_image.junit import write_junit
 from in_image.smoke.cases import SUITE, CaseResult
 
-JSON_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["schema", "created", "exit_code", "verdict", "gpu_found", "gpu_absent_reason", "environment", "cases"],
-    "properties": {
-        "schema": {"const": "dl-lab.smoke/1"},
-        "exit_code": {"enum": [0, 1, 3]},
-        "gpu_found": {"type": "boolean"},
-        "gpu_absent_reason": {"type": ["string", "null"]},
-        "cases": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["name", "outcome", "message", "time_s"],
-                "properties": {
-                    "name": {"type": "string"},
-                    "outcome": {"enum": ["passed", "failed", "error", "skipped"]},
-                    "message": {"type": "string"},
-                    "time_s": {"type": "number", "minimum": 0},
-                },
-            },
-        },
-    },
-}
-
 
 def write_smoke_reports(report: dict[str, Any], out: Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)

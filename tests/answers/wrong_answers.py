@@ -67,6 +67,18 @@ def sin_gradiente(body: str) -> str:
     return _function("cuadrado_sin_gradiente", body, "x")
 
 
+def difusion(centrar: str = "return m - m.mean(dim=0)", normalizar: str = "return m / m.sum(dim=1, keepdim=True)",
+             tabla: str = "return a[:, None] + b[None, :]") -> str:
+    return "\n\n".join((_function("centrar_columnas", centrar, "m"), _function("normalizar_filas", normalizar, "m"),
+                        _function("tabla_de_sumas", tabla, "a, b")))
+
+
+def puente(compartido: str = "return torch.from_numpy(a)", copia: str = "return torch.tensor(a)",
+           a_numpy: str = "return t.detach().cpu().numpy()") -> str:
+    return "\n\n".join((_function("a_tensor_compartido", compartido, "a"), _function("a_tensor_copia", copia, "a"),
+                        _function("a_numpy", a_numpy, "t")))
+
+
 def dispositivo(elegir: str, mover: str = "return t.to(elegir_dispositivo())") -> str:
     return _function("elegir_dispositivo", elegir, "") + "\n\n" + _function("mover", mover, "t")
 
@@ -108,6 +120,23 @@ LAB00: tuple[Answer, ...] = (
     Answer("suma-any-exception", "suma_segura", suma("try:\n    return a + b\nexcept Exception:\n    return None"), "full"),
     Answer("suma-torch-add", "suma_segura", suma("try:\n    return torch.add(a, b)\nexcept RuntimeError:\n    return None"),
            "full"),
+    # difusion
+    Answer("difusion-global-mean", "difusion", difusion(centrar="return m - m.mean()"), "partial", "toda la matriz"),
+    Answer("difusion-row-mean", "difusion", difusion(centrar="return m - m.mean(dim=1, keepdim=True)"), "partial",
+           "cada fila"),
+    Answer("difusion-no-keepdim", "difusion", difusion(normalizar="return m / m.sum(dim=1)"), "partial", "keepdim=True"),
+    Answer("difusion-column-sums", "difusion", difusion(normalizar="return m / m.sum(dim=0, keepdim=True)"), "partial",
+           "suma de cada columna"),
+    Answer("difusion-elementwise-table", "difusion", difusion(tabla="return a + b"), "partial", "a[:, None]"),
+    Answer("difusion-transposed-table", "difusion", difusion(tabla="return b[:, None] + a[None, :]"), "partial",
+           "traspuesta"),
+    # only the hidden inputs (a of 5 and 1 elements) reveal a column of three
+    Answer("difusion-hardcoded-column", "difusion", difusion(tabla="return a.view(3, 1) + b"), "partial",
+           "invalid for input of size", hidden_only=True),
+    Answer("difusion-unsqueeze", "difusion", difusion(centrar="return m - m.mean(dim=0, keepdim=True)",
+                                                      normalizar="return m / m.sum(1).unsqueeze(1)",
+                                                      tabla="return a.unsqueeze(1) + b"), "full"),
+    Answer("difusion-loops", "difusion", difusion(tabla="return torch.stack([a[i] + b for i in range(len(a))])"), "full"),
     # primera_columna
     Answer("columna-first-row", "primera_columna", columna("return m[0]"), "zero", "m[:, 0]"),
     Answer("columna-second", "primera_columna", columna("return m[:, 1]"), "zero", "se indexa desde 0"),
@@ -153,6 +182,24 @@ LAB00: tuple[Answer, ...] = (
            "set_grad_enabled"),
     Answer("no-grad-detach", "no_grad", sin_gradiente("return x.detach() ** 2"), "full"),
     Answer("no-grad-forgotten", "no_grad", sin_gradiente("return x**2"), "partial", "torch.no_grad()"),
+    # puente_numpy
+    Answer("puente-shared-is-a-copy", "puente_numpy", puente(compartido="return torch.tensor(a)"), "partial",
+           "no comparte la memoria"),
+    Answer("puente-copy-is-shared", "puente_numpy", puente(copia="return torch.from_numpy(a)"), "partial",
+           "comparte su memoria"),
+    Answer("puente-copy-Tensor", "puente_numpy", puente(copia="return torch.Tensor(a)"), "partial",
+           "torch.Tensor(a) convierte"),
+    Answer("puente-shared-float", "puente_numpy", puente(compartido="return torch.from_numpy(a).float()"), "partial",
+           "convertir el tipo"),
+    # only the hidden inputs (float32 and integer arrays) reveal that .double() copies them
+    Answer("puente-shared-double", "puente_numpy", puente(compartido="return torch.from_numpy(a).double()"), "partial",
+           "convertir el tipo", hidden_only=True),
+    Answer("puente-numpy-without-detach", "puente_numpy", puente(a_numpy="return t.numpy()"), "partial", "detach"),
+    Answer("puente-numpy-returns-tensor", "puente_numpy", puente(a_numpy="return t.detach()"), "partial",
+           "array de NumPy"),
+    Answer("puente-alternatives", "puente_numpy", puente(compartido="return torch.as_tensor(a)",
+                                                         copia="return torch.from_numpy(a).clone()",
+                                                         a_numpy="return np.array(t.tolist())"), "full"),
     # dispositivo
     Answer("dispositivo-string", "dispositivo", dispositivo('return "cuda" if torch.cuda.is_available() else "cpu"'),
            "partial", "torch.device"),
@@ -175,14 +222,19 @@ def notebooks(answers: Sequence[Answer]) -> list[dict[str, Answer]]:
     return packed + lonely
 
 
-def datos(*, scaling: str, split: str = "test_size=0.25, random_state=SEMILLA, stratify=y") -> str:
-    return (f"X_ent, X_pru, y_ent, y_pru = train_test_split(X, y, {split})\n{scaling}\n"
-            "y_entrenamiento = torch.tensor(y_ent, dtype=torch.long)\ny_prueba = torch.tensor(y_pru, dtype=torch.long)\n")
-
-
+SPLIT = ("X_resto, X_pru, y_resto, y_pru = train_test_split(X, y, test_size=0.2, random_state=SEMILLA, stratify=y)\n"
+         "X_ent, X_val, y_ent, y_val = train_test_split(X_resto, y_resto, test_size=0.25, random_state=SEMILLA, "
+         "stratify=y_resto)")
 RIGHT_SCALING = ("escalador = StandardScaler()\n"
                  "X_entrenamiento = torch.tensor(escalador.fit_transform(X_ent), dtype=torch.float32)\n"
+                 "X_validacion = torch.tensor(escalador.transform(X_val), dtype=torch.float32)\n"
                  "X_prueba = torch.tensor(escalador.transform(X_pru), dtype=torch.float32)")
+LABELS = ("y_entrenamiento = torch.tensor(y_ent, dtype=torch.long)\ny_validacion = torch.tensor(y_val, dtype=torch.long)\n"
+          "y_prueba = torch.tensor(y_pru, dtype=torch.long)\n")
+
+
+def datos(*, scaling: str = RIGHT_SCALING, split: str = SPLIT) -> str:
+    return f"{split}\n{scaling}\n{LABELS}"
 
 
 def model(body: str) -> str:
@@ -238,22 +290,56 @@ return Perceptron()""")
 
 FINAL = "exactitud_prueba"
 
+def evaluation(body: str) -> str:
+    return _function("evaluar", body, "modelo, X, y, funcion_perdida, dispositivo")
+
+
+EVALUATION = """{mode}with {context}:
+    X, y = X.to(dispositivo), y.to(dispositivo)
+    logits = modelo(X)
+    return {result}
+"""
+
+
+def evaluation_body(*, mode: str = "modelo.eval()\n", context: str = "torch.no_grad()",
+                    result: str = "funcion_perdida(logits, y).item(), exactitud(logits, y)") -> str:
+    return evaluation(EVALUATION.format(mode=mode, context=context, result=result))
+
+
+def confusion(body: str) -> str:
+    return _function("matriz_confusion", body, "predicciones, etiquetas, clases")
+
+
+def saving(*, guardar: str = "torch.save(modelo.state_dict(), ruta)",
+           cargar: str = "modelo = crear_modelo(entradas, ocultas, clases)\n"
+                         "modelo.load_state_dict(torch.load(ruta, map_location='cpu', weights_only=True))\n"
+                         "modelo.eval()\nreturn modelo") -> str:
+    return _function("guardar", guardar, "modelo, ruta") + "\n\n" + _function("cargar", cargar,
+                                                                              "ruta, entradas, ocultas, clases")
+
+
+FRESH_MODEL = "modelo = crear_modelo(entradas, ocultas, clases)\n"
+
 LAB01: tuple[Answer, ...] = (
     # datos
     Answer("datos-test-own-statistics", "datos", datos(scaling=RIGHT_SCALING.replace("escalador.transform(X_pru)",
                                                                                        "StandardScaler().fit_transform(X_pru)")),
            "partial", "su propia media"),
-    Answer("datos-no-stratify", "datos", datos(scaling=RIGHT_SCALING, split="test_size=0.25, random_state=SEMILLA"),
-           "partial", "stratify=y"),
+    Answer("datos-no-stratify", "datos", datos(split=SPLIT.replace(", stratify=y)", ")")), "partial", "stratify"),
+    Answer("datos-validation-20-of-the-rest", "datos", datos(split=SPLIT.replace("test_size=0.25", "test_size=0.2")),
+           "partial", "1077 / 360 / 360"),
     Answer("datos-scaled-before-split", "datos",
-           "X_todo = StandardScaler().fit_transform(X)\n"
-           "X_ent, X_pru, y_ent, y_pru = train_test_split(X_todo, y, test_size=0.25, random_state=SEMILLA, stratify=y)\n"
-           "X_entrenamiento = torch.tensor(X_ent, dtype=torch.float32)\nX_prueba = torch.tensor(X_pru, dtype=torch.float32)\n"
-           "y_entrenamiento = torch.tensor(y_ent, dtype=torch.long)\ny_prueba = torch.tensor(y_pru, dtype=torch.long)\n",
+           "X = StandardScaler().fit_transform(X)\n" + datos(scaling=RIGHT_SCALING.replace("escalador.fit_transform(X_ent)",
+                                                                                          "X_ent").replace(
+               "escalador.transform(X_val)", "X_val").replace("escalador.transform(X_pru)", "X_pru")),
            "partial", "fit_transform"),
+    Answer("datos-scaler-fitted-with-validation", "datos", datos(scaling=RIGHT_SCALING.replace(
+        "escalador = StandardScaler()", "escalador = StandardScaler().fit(X_resto)").replace(
+        "escalador.fit_transform(X_ent)", "escalador.transform(X_ent)")), "partial", "sin los datos de validación"),
     Answer("datos-manual-standardisation", "datos", datos(scaling=(
         "media, desviacion = X_ent.mean(0), X_ent.std(0)\ndesviacion[desviacion == 0] = 1\n"
         "X_entrenamiento = torch.tensor((X_ent - media) / desviacion, dtype=torch.float32)\n"
+        "X_validacion = torch.tensor((X_val - media) / desviacion, dtype=torch.float32)\n"
         "X_prueba = torch.tensor((X_pru - media) / desviacion, dtype=torch.float32)")), "full"),
     # cargador
     Answer("cargador-not-shuffled", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
@@ -262,24 +348,25 @@ LAB01: tuple[Answer, ...] = (
            "y_entrenamiento), batch_size=32, shuffle=True)", "partial", "TAM_LOTE"),
     Answer("cargador-positional", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
            "y_entrenamiento), TAM_LOTE, True)", "full"),
-    # modelo
+    # modelo (guardar_cargar copies its weights into crear_modelo's layers: it needs the three nn.Linear)
     Answer("modelo-one-relu", "modelo", sequential(a2=""), "partial", "segunda capa oculta",
            effects={FINAL: "zero"}),
     Answer("modelo-softmax", "modelo", sequential(end=", nn.Softmax(dim=1)"), "partial", "Softmax",
            effects={FINAL: "full"}),
     Answer("modelo-one-hidden-layer", "modelo", model("return nn.Sequential(nn.Linear(entradas, ocultas), nn.ReLU(), "
                                                       "nn.Linear(ocultas, clases))"), "partial", "tres nn.Linear",
-           effects={FINAL: "zero"}),
+           effects={FINAL: "zero", "guardar_cargar": "zero"}),
     Answer("modelo-tanh", "modelo", sequential(a1="nn.Tanh(), ", a2="nn.Tanh(), "), "partial", "nn.ReLU",
            effects={FINAL: "zero"}),
     Answer("modelo-class", "modelo", CLASS_MLP, "full"),
-    # exactitud
+    # exactitud (evaluar uses it: its accuracy is wrong too)
     Answer("exactitud-tensor", "exactitud", accuracy("return (logits.argmax(dim=1) == etiquetas).float().mean()"),
-           "partial", ".item()"),
+           "partial", ".item()", effects={"evaluar": "partial"}),
+    # the training cell's own accuracy call fails too, after the first epoch
     Answer("exactitud-dim-0", "exactitud", accuracy("return (logits.argmax(dim=0) == etiquetas).float().mean().item()"),
-           "zero", "RuntimeError", effects={FINAL: "zero"}),  # the training cell's own accuracy call fails too
+           "zero", "RuntimeError", effects={FINAL: "zero", "evaluar": "partial"}),
     Answer("exactitud-count", "exactitud", accuracy("return float((logits.argmax(dim=1) == etiquetas).sum())"),
-           "partial", "número de aciertos"),
+           "partial", "número de aciertos", effects={"evaluar": "partial"}),
     Answer("exactitud-float-mean", "exactitud", accuracy("return float(torch.mean((logits.argmax(1) == etiquetas).float()))"),
            "full"),
     # entrenar_una_epoca
@@ -288,9 +375,53 @@ LAB01: tuple[Answer, ...] = (
     Answer("epoca-last-batch-loss", "entrenar_una_epoca", epoch_loop(result="ultima"), "partial", "último lote"),
     Answer("epoca-no-train-mode", "entrenar_una_epoca", epoch_loop(train=False), "partial", "modelo.train()"),
     Answer("epoca-sum-of-losses", "entrenar_una_epoca", epoch_loop(result="total"), "partial", "suma de las pérdidas"),
-    Answer("final-untrained", FINAL, "torch.manual_seed(SEMILLA)\nmodelo = crear_modelo(64, NEURONAS_OCULTAS, 10)"
-           ".to(dispositivo)\nhistoria = []", "zero", "la exactitud en prueba"),
     Answer("epoca-zero-grad-after-step", "entrenar_una_epoca", epoch_loop(zero_grad="",
                                                                           after_step="    optimizador.zero_grad()\n"),
            "full"),
+    # evaluar
+    Answer("evaluar-no-eval", "evaluar", evaluation_body(mode=""), "partial", "modelo.eval()"),
+    Answer("evaluar-with-gradient", "evaluar", evaluation_body(context="torch.enable_grad()"), "partial",
+           "torch.no_grad()"),
+    Answer("evaluar-tensors", "evaluar", evaluation_body(result="funcion_perdida(logits, y), exactitud(logits, y)"),
+           "partial", ".item()"),
+    Answer("evaluar-swapped", "evaluar", evaluation_body(result="exactitud(logits, y), funcion_perdida(logits, y).item()"),
+           "partial", "primero la exactitud"),
+    Answer("evaluar-inference-mode", "evaluar", evaluation_body(mode="modelo.train(False)\n",
+                                                                 context="torch.inference_mode()"), "full"),
+    # exactitud_prueba
+    Answer("final-untrained", FINAL, "torch.manual_seed(SEMILLA)\nmodelo = crear_modelo(64, NEURONAS_OCULTAS, 10)"
+           ".to(dispositivo)\nfuncion_perdida = nn.CrossEntropyLoss()\n"
+           "historia = {'perdida': [], 'perdida_validacion': [], 'exactitud_validacion': []}", "zero",
+           "la exactitud en prueba"),
+    # matriz_confusion
+    Answer("confusion-transposed", "matriz_confusion", confusion(
+        "return torch.bincount(predicciones * clases + etiquetas, minlength=clases * clases).view(clases, clases)"),
+        "partial", "traspuesta"),
+    Answer("confusion-no-minlength", "matriz_confusion", confusion(
+        "return torch.bincount(etiquetas * clases + predicciones).view(clases, clases)"), "zero", "minlength"),
+    Answer("confusion-normalised", "matriz_confusion", confusion(
+        "m = torch.bincount(etiquetas * clases + predicciones, minlength=clases * clases).view(clases, clases)\n"
+        "return m / m.sum(dim=1, keepdim=True)"), "partial", "sin normalizar"),
+    Answer("confusion-numpy", "matriz_confusion", confusion(
+        "from sklearn.metrics import confusion_matrix\n"
+        "return confusion_matrix(etiquetas, predicciones, labels=list(range(clases)))"), "partial", "torch.Tensor"),
+    Answer("confusion-sklearn", "matriz_confusion", confusion(
+        "from sklearn.metrics import confusion_matrix\n"
+        "return torch.as_tensor(confusion_matrix(etiquetas, predicciones, labels=list(range(clases))))"), "full"),
+    Answer("confusion-loop", "matriz_confusion", confusion(
+        "m = torch.zeros(clases, clases, dtype=torch.long)\nfor verdad, prediccion in zip(etiquetas, predicciones):\n"
+        "    m[verdad, prediccion] += 1\nreturn m"), "full"),
+    # guardar_cargar (saving the whole model needs a class pickle can find: not with modelo-class, packed first)
+    Answer("cargar-without-loading", "guardar_cargar", saving(cargar=FRESH_MODEL + "modelo.eval()\nreturn modelo"),
+           "partial", "load_state_dict"),
+    Answer("guardar-whole-model", "guardar_cargar", saving(
+        guardar="torch.save(modelo, ruta)",
+        cargar="modelo = torch.load(ruta, weights_only=False)\nmodelo.eval()\nreturn modelo"), "partial", "state_dict"),
+    Answer("cargar-returns-load-result", "guardar_cargar", saving(
+        cargar=FRESH_MODEL + "return modelo.load_state_dict(torch.load(ruta))"), "partial", "nn.Module"),
+    Answer("cargar-train-mode", "guardar_cargar", saving(
+        cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta))\nreturn modelo"), "partial", "modo evaluación"),
+    Answer("guardar-cpu-copies", "guardar_cargar", saving(
+        guardar="torch.save({nombre: t.cpu() for nombre, t in modelo.state_dict().items()}, ruta)",
+        cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta))\nreturn modelo.eval()"), "full"),
 )

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from harness.cli import main as cli_main
-from in_image.bench.tables import JSON_SCHEMA
+from tests.utils.schemas import schema
 
 pytestmark = pytest.mark.docker
 
@@ -25,7 +25,7 @@ def test_bench_in_the_cpu_image(cpu_image: str, tmp_path: Path, capsys: pytest.C
     owners = {name: p.stat().st_uid for name, p in files.items()}
     assert set(owners.values()) == {os.getuid()}, f"the container must write as the caller (uid {os.getuid()}): {owners}"
     report = json.loads(files["bench.json"].read_text())
-    jsonschema.validate(report, JSON_SCHEMA)
+    jsonschema.validate(report, schema("bench-report"))
     env = report["environment"]
     assert env["in_container"], "the figures must come from inside the image"
     assert env["torch_cuda"] is None and env["gpus"] == [], "the CPU image has a CPU-only torch"

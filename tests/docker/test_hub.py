@@ -397,29 +397,35 @@ def cli(*arguments: str) -> subprocess.CompletedProcess[str]:
                           check=False, cwd=REPO_ROOT)
 
 
-@pytest.mark.parametrize("problem", ["port taken", "GPU without runtime"])
-def test_hub_up_says_what_to_fix(docker_engine: docker.DockerClient, cpu_image: str, problem: str) -> None:
-    name = f"dl-lab-hubtest-{secrets.token_hex(3)}"
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        arguments = ["hub", "up", "--name", name, "--port", str(taken.getsockname()[1]), "--variant", "cpu"]
-        if problem == "GPU without runtime":
-            if engine_gpu_support(docker_engine).available:
-                pytest.skip("this engine does give containers a GPU")
-            taken.close()
-            arguments += ["--gpu", "1"]
-        try:
-            result = cli(*arguments)
-        finally:
-            purge_hub(name)
-    expected = {"port taken": "is taken", "GPU without runtime": "GPU=1 but"}[problem]
+def _refused_in_one_line(client: docker.DockerClient, name: str, arguments: list[str], expected: str) -> None:
+    try:
+        result = cli(*arguments)
+    finally:
+        purge_hub(name)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and expected in lines[0], (
         f"`harness {' '.join(arguments)}` should fail with one line saying {expected!r}: "
         f"exit {result.returncode}, {result.stderr!r}"
     )
-    assert not instance_resources(docker_engine, name), "a refused `hub up` still started something"
+    assert not instance_resources(client, name), "a refused `hub up` still started something"
+
+
+def test_hub_up_on_a_taken_port_says_what_to_fix(docker_engine: docker.DockerClient, cpu_image: str) -> None:
+    name = f"dl-lab-hubtest-{secrets.token_hex(3)}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        arguments = ["hub", "up", "--name", name, "--port", str(taken.getsockname()[1]), "--variant", "cpu"]
+        _refused_in_one_line(docker_engine, name, arguments, "is taken")
+
+
+def test_hub_up_asking_for_a_gpu_where_there_is_none_says_what_to_fix(docker_engine: docker.DockerClient,
+                                                                      cpu_image: str) -> None:
+    if engine_gpu_support(docker_engine).available:
+        pytest.skip("this engine gives containers a GPU: the refusal cannot be observed here")
+    name = f"dl-lab-hubtest-{secrets.token_hex(3)}"
+    arguments = ["hub", "up", "--name", name, "--port", "0", "--variant", "cpu", "--gpu", "1"]
+    _refused_in_one_line(docker_engine, name, arguments, "a GPU was asked for but")
 
 
 def test_backup_of_a_running_hub_holds_every_students_work(hub: Hub, tokens: dict[str, str], tmp_path: Path) -> None:

@@ -13,11 +13,12 @@ import torch
 
 from in_image.bench.report import write_bench_reports
 from in_image.bench.runner import add_speedups
-from in_image.bench.tables import JSON_SCHEMA, markdown, plain_table
+from in_image.bench.tables import markdown, plain_table
 from in_image.bench.workloads import Result
 from in_image.measure.peaks import CpuInfo, cpu_info, cpu_peak, gpu_peak, gpu_peak_for, parse_cpuinfo, simd_bits
 from in_image.measure.stats import Summary, quantile, summarize
 from in_image.measure.timing import TimingPolicy, measure
+from tests.utils.schemas import schema
 
 
 @pytest.mark.parametrize(
@@ -254,7 +255,7 @@ def synthetic_report(*, with_gpu: bool) -> dict[str, Any]:
 
 def _written(tmp_path: Path, *, with_gpu: bool) -> tuple[dict[str, Any], str]:
     report = synthetic_report(with_gpu=with_gpu)
-    jsonschema.validate(report, JSON_SCHEMA)
+    jsonschema.validate(report, schema("bench-report"))
     paths = write_bench_reports(report, tmp_path)
     assert json.loads(paths["json"].read_text()) == report, "bench.json must round-trip the report"
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "bench.png must be a PNG"
@@ -288,7 +289,7 @@ def test_schema_rejects_malformed_reports(change: Any, path: str) -> None:
     report = synthetic_report(with_gpu=False)
     change(report)
     with pytest.raises(jsonschema.ValidationError) as rejected:
-        jsonschema.validate(report, JSON_SCHEMA)
+        jsonschema.validate(report, schema("bench-report"))
     where = [str(part) for part in rejected.value.absolute_path]
     assert path in where or path in rejected.value.message, f"the schema should reject {path!r}, not: {rejected.value.message}"
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from in_image.bench.__main__ import main as bench_main
-from in_image.bench.tables import JSON_SCHEMA
+from tests.utils.schemas import schema
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
 def test_report_follows_the_schema(quick_run: tuple[Path, dict[str, Any]]) -> None:
     out, report = quick_run
-    jsonschema.validate(report, JSON_SCHEMA)
+    jsonschema.validate(report, schema("bench-report"))
     assert {p.name for p in out.iterdir()} >= {"bench.json", "bench.md", "bench.png"}
 
 

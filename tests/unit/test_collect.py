@@ -8,15 +8,12 @@ escapism for these users.
 from __future__ import annotations
 
 import datetime as dt
-import shlex
-import subprocess
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from harness.commands.collect import print_collection
-from harness.config import REPO_ROOT
 from harness.course import catalog
 from harness.errors import HarnessError
 from harness.grading.collect import (
@@ -87,19 +84,6 @@ def test_engine_times_keep_nanoseconds(text: str, ns: int) -> None:
 def test_copies_get_safe_file_names(users: list[str], expected: list[str]) -> None:
     taken: set[str] = set()
     assert [file_stem(u, taken) for u in users] == expected
-
-
-@pytest.mark.parametrize(("variables", "expected"), [
-    (["LAB=00", "DEADLINE=2026-12-01T23:59"], "-m harness collect 00 --deadline '2026-12-01T23:59'"),
-    (["LAB=01", "ROSTER=clase.csv", "JOBS=2"], "-m harness collect 01 --roster 'clase.csv' --jobs 2"),
-    (["LAB=00", "HUB_NAME=otro-hub"], "-m harness collect 00 --hub 'otro-hub'"),
-])
-def test_make_collect_calls_the_harness(variables: list[str], expected: str) -> None:
-    result = subprocess.run(["make", "-n", "--no-print-directory", "collect", *variables], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
-    lines = [shlex.split(line) for line in result.stdout.splitlines() if "-m harness collect" in line]
-    assert result.returncode == 0 and lines, f"make collect {variables} calls no harness: {result.stdout[-500:]}"
-    assert lines[-1][lines[-1].index("-m"):] == shlex.split(expected), f"make collect {variables}: {lines[-1]}"
 
 
 def test_the_table_shows_names_verbatim(tmp_path: Path) -> None:

@@ -20,8 +20,6 @@ import csv
 import html.parser
 import io
 import json
-import shlex
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,6 @@ from rich.text import Text
 
 from harness.cli import main
 from harness.commands.export import print_statistics
-from harness.config import REPO_ROOT
 from harness.errors import HarnessError
 from harness.grading import export as ex
 
@@ -336,18 +333,6 @@ def test_export_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     code = main([*args, "--reports", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and expected in err, f"exit {code}: {err!r}"
-
-
-@pytest.mark.parametrize(("variables", "expected"), [
-    (["LAB=00"], "-m harness export 00"),
-    (["LAB=00", "ROSTER=roster.csv"], "-m harness export 00 --roster 'roster.csv'"),
-])
-def test_make_export_calls_the_harness(variables: list[str], expected: str) -> None:
-    result = subprocess.run(["make", "-n", "--no-print-directory", "export", *variables], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
-    lines = [shlex.split(line) for line in result.stdout.splitlines() if "-m harness export" in line]
-    assert result.returncode == 0 and lines, f"make export {variables} calls no harness: {result.stdout[-500:]}"
-    assert lines[-1][lines[-1].index("-m"):] == shlex.split(expected), f"make export {variables}: {lines[-1]}"
 
 
 def test_export_command_for_canvas_with_an_assignment_id(tmp_path: Path) -> None:

@@ -18,11 +18,12 @@ from harness.commands.grade import file_name, names
 from harness.course import catalog, versions
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
-from harness.grading.reports import SCHEMA_FILE, junit_cases, print_details, print_summary, report_dict
+from harness.grading.reports import junit_cases, print_details, print_summary, report_dict
 from harness.grading.results import Limits, SubmissionResult, from_judge
 from in_image.exercises import tags
 from in_image.junit import junit_xml
 from tests.answers.notebooks import submission, write
+from tests.utils.schemas import schema
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +110,7 @@ def test_hostile_names_and_messages_give_valid_reports(text: str) -> None:
         document = junit_xml("suite", junit_cases([result], kind=kind))
         ET.fromstring(document.encode())  # raises on invalid XML
     report = report_dict([result], kind="grade", variant="cpu", image=None)
-    jsonschema.validate(json.loads(json.dumps(report)), json.loads(SCHEMA_FILE.read_text()))
+    jsonschema.validate(json.loads(json.dumps(report)), schema("grading-report"))
     console = Console(file=io.StringIO(), width=300, color_system=None)
     print_summary(console, [result], title="resumen [x]")
     print_details(console, result)
@@ -158,5 +159,5 @@ def test_run_local_writes_reports_that_follow_the_schema(tmp_path: Path) -> None
     reports = tmp_path / "reports"
     assert main(["run", "00", "--variant", "local", "--reports", str(reports)]) == 0
     report: dict[str, Any] = json.loads((reports / "run-local.json").read_text())
-    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+    jsonschema.validate(report, schema("grading-report"))
     ET.parse(reports / "run-local.junit.xml")

@@ -16,7 +16,8 @@ from in_image.smoke import codes
 from in_image.smoke.__main__ import main as smoke_main
 from in_image.smoke.cases import CaseResult, exit_code, with_verdict
 from in_image.smoke.numerics import MATMUL_TOLERANCE, arch_supported, relative_error, round_to_tf32
-from in_image.smoke.report import JSON_SCHEMA, write_smoke_reports
+from in_image.smoke.report import write_smoke_reports
+from tests.utils.schemas import schema
 
 ARCHS = ["sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90", "compute_90"]
 
@@ -97,7 +98,7 @@ def test_junit_report_is_valid(tmp_path: Path) -> None:
     report = with_verdict(
         {"schema": "dl-lab.smoke/1", "created": "t", "gpu_found": True, "gpu_absent_reason": None, "environment": {}}, cases
     )
-    jsonschema.validate(report, JSON_SCHEMA)
+    jsonschema.validate(report, schema("smoke-report"))
     paths = write_smoke_reports(report, tmp_path)
     suite = ET.parse(paths["junit"]).getroot()
     assert suite.tag == "testsuite"
@@ -115,7 +116,7 @@ def test_local_run_without_gpu_exits_no_gpu(tmp_path: Path) -> None:
         pytest.skip("this machine has a GPU: see tests/test_smoke_gpu.py")
     code = smoke_main(["--reports", str(tmp_path)])
     report = json.loads((tmp_path / "smoke.json").read_text())
-    jsonschema.validate(report, JSON_SCHEMA)
+    jsonschema.validate(report, schema("smoke-report"))
     assert code == codes.NO_GPU, f"no GPU must exit {codes.NO_GPU}, got {code}: {report['verdict']}"
     outcomes = {case["name"]: case["outcome"] for case in report["cases"]}
     assert outcomes["matmul_fp32[cpu]"] == "passed" and outcomes["training_step[cpu]"] == "passed", outcomes
