@@ -21,6 +21,11 @@ LOG_DIR = BUILD_DIR / "logs"
 REPORTS_DIR = REPO_ROOT / "reports"
 
 
+def labs_dir() -> Path:
+    """The course's labs (source/, practica/, hidden/): labs/ here, or DL_LAB_LABS_DIR (a course kept elsewhere)."""
+    return Path(os.environ.get("DL_LAB_LABS_DIR") or REPO_ROOT / "labs").resolve()
+
+
 def parse_env_file(path: Path) -> dict[str, str]:
     """KEY=value lines; '#' comments and blank lines are skipped (the same syntax make and bash read)."""
     facts: dict[str, str] = {}

@@ -22,7 +22,7 @@ import docker.errors
 from rich.console import Console
 
 from harness.build import wheels
-from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, Variant, facts
+from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, Variant, facts, labs_dir
 from harness.course import versions
 from harness.engine.containers import docker_client, image_exists
 from harness.engine.waiting import first_line
@@ -146,7 +146,7 @@ def stage_context(variant: Variant) -> Path:
     for part in ("scripts", "jupyter"):
         link_tree(REPO_ROOT / "docker" / part, context / "docker" / part)
     link_tree(REPO_ROOT / "in_image", context / "in_image")
-    link_tree(REPO_ROOT / "labs" / "practica", context / "practica")
+    link_tree(labs_dir() / "practica", context / "practica")
     # Only the student notebooks enter the context; the instructor versions stay outside it.
     generated = Path(tempfile.mkdtemp(prefix="labs-", dir=BUILD_DIR / "context"))
     try:

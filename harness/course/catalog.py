@@ -15,12 +15,9 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from harness.config import REPO_ROOT
+from harness.config import labs_dir
 from harness.errors import HarnessError
 
-SOURCE_DIR = REPO_ROOT / "labs" / "source"
-HIDDEN_DIR = REPO_ROOT / "labs" / "hidden"
-PRACTICA_DIR = REPO_ROOT / "labs" / "practica"
 _LAB_FILE = re.compile(r"^(\d\d)-[a-z0-9-]+\.ipynb$")
 
 
@@ -33,13 +30,18 @@ class Lab:
     ci_parameters: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def root(self) -> Path:
+        """The labs folder this lab belongs to (source/, practica/, hidden/)."""
+        return self.source.parent.parent
+
+    @property
     def hidden_tests(self) -> Path:
-        return HIDDEN_DIR / f"lab{self.id}.py"
+        return self.root / "hidden" / f"lab{self.id}.py"
 
     @property
     def checks(self) -> Path:
         """The exercises' criteria, points and public cases (in the image, with the students' package)."""
-        return PRACTICA_DIR / f"lab{self.id}_checks.py"
+        return self.root / "practica" / f"lab{self.id}_checks.py"
 
     @property
     def notebook_name(self) -> str:
@@ -49,7 +51,7 @@ class Lab:
 def all_labs() -> dict[str, Lab]:
     """The labs of labs/source, by id ("00", "01", ...)."""
     found: dict[str, Lab] = {}
-    for path in sorted(SOURCE_DIR.glob("*.ipynb")):
+    for path in sorted((labs_dir() / "source").glob("*.ipynb")):
         match = _LAB_FILE.match(path.name)
         if not match:
             raise HarnessError(f"{path}: lab sources are named NN-nombre.ipynb (two digits, then the name)")

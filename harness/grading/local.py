@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.config import REPO_ROOT
+from harness.config import REPO_ROOT, labs_dir
 from harness.grading.jobs import GradingJob, job_files
 from harness.grading.pool import interpret
 from harness.grading.results import Limits, SubmissionResult
@@ -57,7 +57,7 @@ class LocalExecutor:
 
     def _judge(self, folder: Path) -> tuple[str, str]:
         """Run the judge on folder; (the timeout message or "", its stderr)."""
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "labs"), str(REPO_ROOT)])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(labs_dir()), str(REPO_ROOT)])}
         process = subprocess.Popen([sys.executable, "-m", "in_image.judge", str(folder)], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         with self._lock:
