@@ -20,6 +20,12 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
     def matrix(rows: int, columns: int, dtype: Any = np.float32) -> np.ndarray:
         return rng.standard_normal((rows, columns)).astype(dtype)
 
+    def vector(size: int) -> np.ndarray:
+        return rng.standard_normal(size).astype(np.float32)
+
+    def positive(rows: int, columns: int) -> np.ndarray:
+        return rng.uniform(0.5, 3.0, (rows, columns)).astype(np.float32)
+
     rank_two = (matrix(4, 2, np.float64) @ matrix(2, 4, np.float64))
     return {
         "pinv": [Case("una matriz 2x4 en float64", {"A": matrix(2, 4, np.float64)}),
@@ -28,6 +34,17 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
         "suma_segura": [Case("4x1 + 1x3, 3x3 + 3x3 y 4x2 + un vector de 3", {"pares": [
             (matrix(4, 1), matrix(1, 3)), (matrix(3, 3), matrix(3, 3)), (matrix(4, 2), rng.standard_normal(3).astype(np.float32)),
         ]})],
+        "difusion": [
+            Case("centrar_columnas de una matriz 4x4", {"funcion": "centrar_columnas", "m": matrix(4, 4) * 2 + 5},
+                 ("columnas",)),
+            Case("centrar_columnas de una matriz 6x2", {"funcion": "centrar_columnas", "m": matrix(6, 2)}, ("columnas",)),
+            Case("normalizar_filas de una matriz 4x4", {"funcion": "normalizar_filas", "m": positive(4, 4)}, ("filas",)),
+            Case("normalizar_filas de una matriz 2x5", {"funcion": "normalizar_filas", "m": positive(2, 5)}, ("filas",)),
+            Case("tabla_de_sumas con a y b de 5 elementos", {"funcion": "tabla_de_sumas", "a": vector(5), "b": vector(5)},
+                 ("tabla",)),
+            Case("tabla_de_sumas con a de 1 y b de 3 elementos", {"funcion": "tabla_de_sumas", "a": vector(1),
+                                                                 "b": vector(3)}, ("tabla",)),
+        ],
         "primera_columna": [Case("una matriz 6x1", {"m": matrix(6, 1)}), Case("una matriz 5x7", {"m": matrix(5, 7)})],
         "cambiar_forma": [
             Case("filas_de_ocho de una matriz 2x12", {"funcion": "filas_de_ocho", "m": matrix(2, 12)}, ("filas", "vista")),
@@ -39,5 +56,11 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
         "grad_fn": [Case("torch.sqrt(x), x.mean(), x ** 2 y una hoja", {"operaciones": ["raiz", "media", "potencia", "hoja"]})],
         "backward": [Case("x 4x3 aleatorio", {"x": matrix(4, 3)})],
         "no_grad": [Case("x 3x3 con requires_grad", {"x": matrix(3, 3)})],
+        "puente_numpy": [
+            Case("a = un vector de 5 en float32 y t = una matriz 2x2 en float64 con requires_grad",
+                 {"a": vector(5), "t": matrix(2, 2, np.float64), "gradiente": True}),
+            Case("a = una matriz 3x2 de enteros y t = un vector de enteros",
+                 {"a": rng.integers(-5, 5, (3, 2)), "t": rng.integers(0, 9, 4), "gradiente": False}),
+        ],
         "dispositivo": [Case("t = un vector aleatorio", {"t": rng.standard_normal(5).astype(np.float32)})],
     }

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import tensor
+from in_image.exercises.wire import ArrayData
 from practica import crear_comprobar
 from practica.lab00_checks import EXERCISES, LAB
 
@@ -35,6 +37,13 @@ def _datos(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 def _suma(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     function = ns.function("suma_segura")
     return [attempt(function, tensor(a), tensor(b)) for a, b in inputs["pares"]]
+
+
+def _difusion(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    function = ns.function(inputs["funcion"])
+    if inputs["funcion"] == "tabla_de_sumas":
+        return attempt(function, tensor(inputs["a"]), tensor(inputs["b"]))
+    return attempt(function, tensor(inputs["m"]))
 
 
 def _columna(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
@@ -90,6 +99,28 @@ def _no_grad(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     return {"resultado": result, "gradiente_activo": torch.is_grad_enabled()}
 
 
+def _array(value: Any) -> np.ndarray[Any, Any]:
+    """A fresh, writable NumPy array with the values and dtype of a case's array."""
+    return np.array(value.values if isinstance(value, ArrayData) else value, copy=True)
+
+
+def _snapshot(value: Any) -> Any:
+    return value.detach().clone() if isinstance(value, torch.Tensor) else value
+
+
+def _puente(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    a = _array(inputs["a"])
+    shared = attempt(ns.function("a_tensor_compartido"), a)
+    copied = attempt(ns.function("a_tensor_copia"), a)
+    before = {"compartido": _snapshot(shared), "copia": _snapshot(copied)}
+    a += 1  # a tensor that shares a's memory sees this; a copy does not
+    t = tensor(inputs["t"])
+    if inputs.get("gradiente"):
+        t.requires_grad_(True)
+    return {**before, "compartido_despues": shared, "copia_despues": copied,
+            "a_numpy": attempt(ns.function("a_numpy"), t)}
+
+
 def _dispositivo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     chosen = attempt(ns.function("elegir_dispositivo"))
     moved = attempt(ns.function("mover"), tensor(inputs["t"]))
@@ -98,9 +129,9 @@ def _dispositivo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 
 PROBES: dict[str, Probe] = {
     "pinv": _pinv, "tensor_aleatorio": _variable("aleatorio"), "ceros_enteros": _variable("ceros"),
-    "tensor_de_datos": _datos, "suma_segura": _suma, "primera_columna": _columna, "cambiar_forma": _forma,
-    "normalizar": _normalizar, "modulo": _modulo, "grad_fn": _grad_fn, "backward": _backward, "no_grad": _no_grad,
-    "dispositivo": _dispositivo,
+    "tensor_de_datos": _datos, "suma_segura": _suma, "difusion": _difusion, "primera_columna": _columna,
+    "cambiar_forma": _forma, "normalizar": _normalizar, "modulo": _modulo, "grad_fn": _grad_fn, "backward": _backward,
+    "no_grad": _no_grad, "puente_numpy": _puente, "dispositivo": _dispositivo,
 }
 
 comprobar = crear_comprobar(LAB, EXERCISES, PROBES)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe
-from in_image.exercises.wire import ArrayData, DeviceData, SizeData
+from in_image.exercises.wire import ArrayData, DeviceData, Raised, SizeData
 
 LAB = "00"
 _RNG = np.random.default_rng(2026)
@@ -109,6 +109,83 @@ def _compare_suma(c: CaseChecks, case: Case, answer: Any) -> None:
         c.check("suma", r is not None and close(r, a + b), f"{where} debe dar a + b")
     c.check("incompatibles", returned_sums, "devolver siempre None no es capturar el error: con tamaños compatibles "
             "debe devolver la suma")
+
+
+# ---- difusión ------------------------------------------------------------------------------------
+_KEEPDIM = " (m.sum(dim=1) y m.mean(dim=1) quitan esa dimensión; con keepdim=True la dejan con tamaño 1 y se difunde bien)"
+
+
+def _broadcast_failure(c: CaseChecks, criterion: str, answer: Any, what: str) -> ArrayData | None:
+    """The answer as a tensor; when the call raised a size mismatch, the failure says how broadcasting aligns shapes."""
+    if isinstance(answer, Raised) and "must match the size" in answer.message:
+        c.check(criterion, False, f"{what} falla: {answer.message}: la difusión alinea las formas por la derecha"
+                f"{_KEEPDIM}"[:400])
+        return None
+    return c.tensor(answer, criterion=criterion, what=what)
+
+
+def _compare_centrar(c: CaseChecks, m: np.ndarray[Any, Any], answer: Any) -> None:
+    r = _broadcast_failure(c, "columnas", answer, "centrar_columnas(m)")
+    if r is None:
+        return
+    hint = ""
+    if close(r, m - m.mean(), rtol=1e-4, atol=1e-5):
+        hint = ": resta la media de toda la matriz, no la de cada columna (m.mean(dim=0))"
+    elif close(r, m - m.mean(axis=1, keepdims=True), rtol=1e-4, atol=1e-5) or (
+            m.shape[0] == m.shape[1] and close(r, m - m.mean(axis=1), rtol=1e-4, atol=1e-5)):
+        hint = ": resta la media de cada fila; la de cada columna es m.mean(dim=0)"
+    c.check("columnas", close(r, m - m.mean(axis=0), rtol=1e-4, atol=1e-5),
+            f"de una matriz {_shape_text(m.shape)}, centrar_columnas(m) debe restar a cada columna su media "
+            f"(m - m.mean(dim=0)){hint}")
+
+
+def _compare_filas(c: CaseChecks, m: np.ndarray[Any, Any], answer: Any) -> None:
+    r = _broadcast_failure(c, "filas", answer, "normalizar_filas(m)")
+    if r is None:
+        return
+    hint = ""
+    if m.shape[0] == m.shape[1] and close(r, m / m.sum(axis=1), rtol=1e-4, atol=1e-5):
+        hint = (": m.sum(dim=1) tiene forma (N,) y se difunde como una fila, así que divide cada columna j por la "
+                "suma de la fila j, sin dar error; con keepdim=True es (N, 1) y se difunde por columnas")
+    elif close(r, m / m.sum(axis=0, keepdims=True), rtol=1e-4, atol=1e-5):
+        hint = ": divide por la suma de cada columna; la de cada fila es m.sum(dim=1, keepdim=True)"
+    elif close(r, m / m.sum(), rtol=1e-4, atol=1e-5):
+        hint = ": divide por la suma de toda la matriz, no por la de cada fila"
+    c.check("filas", close(r, m / m.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-5),
+            f"de una matriz {_shape_text(m.shape)}, normalizar_filas(m) debe dividir cada fila por su suma "
+            f"(m / m.sum(dim=1, keepdim=True)){hint}")
+
+
+def _compare_tabla(c: CaseChecks, case: Case, answer: Any) -> None:
+    a, b = (np.asarray(case.inputs[name], dtype=np.float64) for name in ("a", "b"))
+    wanted = a[:, None] + b[None, :]
+    where = f"con a de {a.size} y b de {b.size} elementos"
+    if isinstance(answer, Raised) and "must match the size" in answer.message:
+        c.check("tabla", False, f"tabla_de_sumas(a, b) falla {where} ({answer.message}): a + b suma elemento a "
+                "elemento; convierte a en columna, a[:, None] (o a.unsqueeze(1)), y difunde con b"[:400])
+        return
+    if isinstance(answer, Raised):
+        c.check("tabla", False, f"tabla_de_sumas(a, b) falla {where}: {answer.message}"[:400])
+        return
+    r = c.tensor(answer, criterion="tabla", what="tabla_de_sumas(a, b)")
+    if r is None:
+        return
+    hint = f" (es {_shape_text(r.shape)})" if r.shape != wanted.shape else ""
+    if r.shape == a.shape and close(r, a + b, rtol=1e-4, atol=1e-5):
+        hint += ": a + b suma elemento a elemento; la tabla es a[:, None] + b[None, :]"
+    elif close(r, wanted.T, rtol=1e-4, atol=1e-5) and not close(r, wanted, rtol=1e-4, atol=1e-5):
+        hint += ": está traspuesta; las filas son los elementos de a y las columnas los de b"
+    c.check("tabla", close(r, wanted, rtol=1e-4, atol=1e-5), f"{where}, tabla_de_sumas(a, b) debe ser la matriz "
+            f"{a.size}x{b.size} con a[i] + b[j] en la fila i, columna j{hint}")
+
+
+def _compare_difusion(c: CaseChecks, case: Case, answer: Any) -> None:
+    function = case.inputs["funcion"]
+    if function == "tabla_de_sumas":
+        _compare_tabla(c, case, answer)
+        return
+    m = np.asarray(case.inputs["m"], dtype=np.float64)
+    (_compare_centrar if function == "centrar_columnas" else _compare_filas)(c, m, answer)
 
 
 def _compare_columna(c: CaseChecks, case: Case, answer: Any) -> None:
@@ -221,6 +298,57 @@ def _compare_no_grad(c: CaseChecks, case: Case, answer: Any) -> None:
             "torch.set_grad_enabled(False)")
 
 
+# ---- NumPy y PyTorch -----------------------------------------------------------------------------
+def _compare_compartido(c: CaseChecks, a: np.ndarray[Any, Any], before: Any, after: Any) -> None:
+    t = c.tensor(before, criterion="compartido", what="a_tensor_compartido(a)")
+    if t is None:
+        return
+    wanted_type = f"torch.{a.dtype.name}"
+    if not c.check("compartido", t.torch_dtype == wanted_type, f"a_tensor_compartido(a) debe conservar el tipo de a "
+                   f"({wanted_type}), no {t.torch_dtype}: convertir el tipo (.float(), .double(), torch.Tensor) hace "
+                   "una copia") or not c.check("compartido", close(t, a), "a_tensor_compartido(a) debe tener los valores "
+                                               "de a"):
+        return
+    c.check("compartido", isinstance(after, ArrayData) and close(after, a + 1),
+            "a_tensor_compartido(a) no comparte la memoria de a: al cambiar a, el tensor no cambió (torch.tensor(a) "
+            "copia; torch.from_numpy(a) comparte)")
+
+
+def _compare_copia(c: CaseChecks, a: np.ndarray[Any, Any], before: Any, after: Any) -> None:
+    t = c.tensor(before, criterion="copia", what="a_tensor_copia(a)")
+    if t is None:
+        return
+    wanted_type = f"torch.{a.dtype.name}"
+    hint = " (torch.Tensor(a) convierte siempre a torch.float32; torch.tensor(a) conserva el tipo)" \
+        if t.torch_dtype == "torch.float32" else ""
+    if not c.check("copia", close(t, a) and t.torch_dtype == wanted_type,
+                   f"a_tensor_copia(a) debe tener los valores y el tipo de a ({wanted_type}), no {t.torch_dtype}{hint}"):
+        return
+    c.check("copia", isinstance(after, ArrayData) and close(after, a),
+            "a_tensor_copia(a) cambió al cambiar a: comparte su memoria (torch.from_numpy); haz una copia "
+            "(torch.tensor(a), o torch.from_numpy(a).clone())")
+
+
+def _compare_a_numpy(c: CaseChecks, t: np.ndarray[Any, Any], result: Any) -> None:
+    if isinstance(result, Raised):
+        c.check("a_numpy", False, f"a_numpy(t) falla con un tensor que requiere gradiente: {result.message}"[:300])
+    elif not isinstance(result, ArrayData) or result.torch_dtype is not None:
+        c.check("a_numpy", False, f"a_numpy(t) debe devolver un array de NumPy (t.detach().numpy()), no "
+                f"{describe(result)}")
+    else:
+        c.check("a_numpy", close(result, t), "a_numpy(t) debe tener los valores de t")
+
+
+def _compare_puente(c: CaseChecks, case: Case, answer: Any) -> None:
+    if not isinstance(answer, dict):
+        c.fail_rest(("compartido", "copia", "a_numpy"), f"respuesta inesperada: {describe(answer)}")
+        return
+    a = np.asarray(case.inputs["a"])
+    _compare_compartido(c, a, answer.get("compartido"), answer.get("compartido_despues"))
+    _compare_copia(c, a, answer.get("copia"), answer.get("copia_despues"))
+    _compare_a_numpy(c, np.asarray(case.inputs["t"]), answer.get("a_numpy"))
+
+
 def _compare_dispositivo(c: CaseChecks, case: Case, answer: Any) -> None:
     if not isinstance(answer, dict):
         c.fail_rest(("dispositivo", "mover"), f"respuesta inesperada: {describe(answer)}")
@@ -239,6 +367,11 @@ def _matrix(rows: int, columns: int, *, dtype: Any = np.float32) -> np.ndarray[A
     return _RNG.standard_normal((rows, columns)).astype(dtype)
 
 
+def _positive(rows: int, columns: int) -> np.ndarray[Any, Any]:
+    """A matrix of positive values, whose row sums are far from zero."""
+    return _RNG.uniform(0.5, 3.0, (rows, columns)).astype(np.float32)
+
+
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("pinv", "pseudoinversa", ("tensor", "forma", "pseudoinversa"), _compare_pinv, (
         Case("la matriz 3x2 del enunciado", {"A": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)}),
@@ -255,6 +388,15 @@ EXERCISES: tuple[Exercise, ...] = (
             (np.ones((2, 3), np.float32), np.full((2, 3), 2.0, np.float32)),
             (_matrix(3, 4), _RNG.standard_normal(4).astype(np.float32)),
             (np.ones((5, 3), np.float32), np.ones((2, 3), np.float32))]}),
+    )),
+    Exercise("difusion", "difusión (broadcasting)", ("columnas", "filas", "tabla"), _compare_difusion, (
+        Case("centrar_columnas de una matriz 3x4", {"funcion": "centrar_columnas", "m": _matrix(3, 4) * 3 + 1},
+             ("columnas",)),
+        Case("normalizar_filas de una matriz 3x4", {"funcion": "normalizar_filas", "m": _positive(3, 4)}, ("filas",)),
+        Case("tabla_de_sumas con a de 3 y b de 4 elementos", {"funcion": "tabla_de_sumas",
+                                                             "a": np.array([0.0, 10.0, 20.0], np.float32),
+                                                             "b": np.array([1.0, 2.0, 3.0, 4.0], np.float32)},
+             ("tabla",)),
     )),
     Exercise("primera_columna", "slicing: la primera columna", ("forma", "valores"), _compare_columna, (
         Case("arange(12).reshape(4, 3)", {"m": np.arange(12.0, dtype=np.float32).reshape(4, 3)}),
@@ -284,6 +426,12 @@ EXERCISES: tuple[Exercise, ...] = (
     )),
     Exercise("no_grad", "torch.no_grad()", ("valores", "sin_historia", "gradiente_activo"), _compare_no_grad, (
         Case("x con requires_grad", {"x": _RNG.standard_normal(4).astype(np.float32)}),
+    )),
+    Exercise("puente_numpy", "NumPy y PyTorch: compartir o copiar", ("compartido", "copia", "a_numpy"),
+             _compare_puente, (
+        Case("a = un array 2x3 de float64 y t = un tensor de 4 con requires_grad",
+             {"a": np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]]), "t": _RNG.standard_normal(4).astype(np.float32),
+              "gradiente": True}),
     )),
     Exercise("dispositivo", "CPU o GPU", ("dispositivo", "mover"), _compare_dispositivo, (
         Case("t = arange(4.0)", {"t": np.arange(4.0, dtype=np.float32)}),

@@ -6,6 +6,8 @@ pesos, números); los criterios que lo juzgan están en `practica.lab01_checks`.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +16,7 @@ from torch import nn
 
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import tensor
+from in_image.exercises.wire import Raised
 from practica import crear_comprobar
 from practica.lab01_checks import EXERCISES, LAB
 
@@ -27,7 +30,7 @@ def linear_layers(model: Any) -> list[list[torch.Tensor]]:
 
 
 def _datos(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    names = ("X_entrenamiento", "y_entrenamiento", "X_prueba", "y_prueba")
+    names = ("X_entrenamiento", "y_entrenamiento", "X_validacion", "y_validacion", "X_prueba", "y_prueba")
     return {**{name: ns.value(name) for name in names}, "SEMILLA": ns.get("SEMILLA", 0)}
 
 
@@ -55,14 +58,30 @@ def _exactitud(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     return ns.function("exactitud")(tensor(inputs["logits"]), tensor(inputs["etiquetas"]))
 
 
-def _epoca(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    train = ns.function("entrenar_una_epoca")
-    (w1, _), (w2, _) = inputs["capas"]
+def _two_layers(capas: Any) -> nn.Sequential:
+    """Linear-ReLU-Linear with a case's weights."""
+    (w1, _), (w2, _) = capas
     model = nn.Sequential(nn.Linear(w1.shape[1], w1.shape[0]), nn.ReLU(), nn.Linear(w2.shape[1], w2.shape[0]))
+    _set_layers(model, capas)
+    return model
+
+
+def _set_layers(model: nn.Module, capas: Any) -> None:
+    """Copy a case's [weight, bias] pairs into a model's nn.Linear layers, in order; ValueError if they do not fit."""
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    shapes = [tuple(tensor(weight).shape) for weight, _ in capas]
+    if [tuple(m.weight.shape) for m in layers] != shapes or any(m.bias is None for m in layers):
+        raise ValueError("crear_modelo no da las capas del enunciado (tres nn.Linear con sesgo): corrige antes el "
+                         "ejercicio «modelo»")
     with torch.no_grad():
-        for layer, (weight, bias) in zip((model[0], model[2]), inputs["capas"], strict=True):
+        for layer, (weight, bias) in zip(layers, capas, strict=True):
             layer.weight.copy_(tensor(weight))
             layer.bias.copy_(tensor(bias))
+
+
+def _epoca(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    train = ns.function("entrenar_una_epoca")
+    model = _two_layers(inputs["capas"])
     dataset = torch.utils.data.TensorDataset(tensor(inputs["x"]), tensor(inputs["y"]))
     loader = torch.utils.data.DataLoader(dataset, batch_size=inputs["lote"], shuffle=False)
     optimizer = torch.optim.SGD(model.parameters(), lr=inputs["lr"])
@@ -71,13 +90,59 @@ def _epoca(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     return {"perdidas": losses, "capas": linear_layers(model), "entrenando": model.training}
 
 
+def _evaluar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    evaluate = ns.function("evaluar")
+    model = _two_layers(inputs["capas"])
+    calls: list[list[bool]] = []
+    model.register_forward_hook(lambda module, args, output: calls.append([torch.is_grad_enabled(), module.training]))
+    model.train()  # the student's function must switch it to evaluation
+    result = attempt(evaluate, model, tensor(inputs["x"]), tensor(inputs["y"]), nn.CrossEntropyLoss(),
+                     torch.device("cpu"))
+    return {"resultado": result, "llamadas": calls}
+
+
 def _final(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     return {"capas": linear_layers(ns.value("modelo")), "SEMILLA": ns.get("SEMILLA", 0)}
 
 
+def _confusion(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    return attempt(ns.function("matriz_confusion"), tensor(inputs["predicciones"]), tensor(inputs["etiquetas"]),
+                   int(inputs["clases"]))
+
+
+def _saved(path: str, done: Any) -> Any:
+    """What guardar left in the file, as torch.load(weights_only=True) reads it (a state_dict), or why it cannot."""
+    if isinstance(done, Raised):
+        return done
+    if not os.path.isfile(path):
+        return Raised("guardar no creó el fichero «ruta»")
+    return attempt(lambda: torch.load(path, map_location="cpu", weights_only=True))
+
+
+def _loaded(model: Any) -> Any:
+    if isinstance(model, Raised):
+        return model
+    return {"es_modulo": isinstance(model, nn.Module), "tipo": type(model).__name__, "capas": linear_layers(model),
+            "entrenando": getattr(model, "training", None)}
+
+
+def _guardar_cargar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
+    entradas, ocultas, clases = inputs["tamanos"]
+    save, load = ns.function("guardar"), ns.function("cargar")
+    model = ns.function("crear_modelo")(entradas, ocultas, clases)
+    _set_layers(model, inputs["capas"])
+    model.train()
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "modelo.pt")
+        saved = _saved(path, attempt(save, model, path))
+        loaded = _loaded(attempt(load, path, entradas, ocultas, clases))
+    return {"guardado": saved, "cargado": loaded}
+
+
 PROBES: dict[str, Probe] = {
     "datos": _datos, "cargador": _cargador, "modelo": _modelo, "exactitud": _exactitud,
-    "entrenar_una_epoca": _epoca, "exactitud_prueba": _final,
+    "entrenar_una_epoca": _epoca, "evaluar": _evaluar, "exactitud_prueba": _final, "matriz_confusion": _confusion,
+    "guardar_cargar": _guardar_cargar,
 }
 
 comprobar = crear_comprobar(LAB, EXERCISES, PROBES)

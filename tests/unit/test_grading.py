@@ -44,10 +44,11 @@ def test_local_judge_gives_the_solutions_full_marks(generated: Path, tmp_path: P
     result = _local(generated / "instructor" / "00-introduccion.ipynb", "00", tmp_path)
     failing = [(e["id"], e["status"], e["message"]) for e in result.exercises if e["status"] != "passed"]
     assert result.passed and not failing, f"the solutions must pass every exercise: {failing} {result.message}"
-    assert result.score == result.max_score == 13 and not result.evidence, result.evidence
+    assert result.score == result.max_score == 15 and not result.evidence, result.evidence
     expected_error = [e for e in result.cell_errors if e["expected"]]
     assert len(expected_error) == 1 and expected_error[0]["ename"] == "RuntimeError", (
         "the shape-mismatch cell (tagged raises-exception) raises, as the lab explains")
+    assert len(result.cell_errors) == 1, f"no other cell may fail (the GPU cells run on the CPU): {result.cell_errors}"
     executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
     assert "SqrtBackward0" in nbformat.writes(executed), "the lab prints today's grad_fn name"
     assert "application/vnd.dl-lab" not in nbformat.writes(executed), "the judge's requests never enter the notebook"
@@ -70,12 +71,16 @@ def test_an_unreadable_notebook_is_graded_as_error(tmp_path: Path) -> None:
 
 def test_the_notebook_is_graded_as_the_student_left_it(tmp_path: Path) -> None:
     """A student who followed the lab's advice (lower rate, more epochs) is graded on that run, not the CI one."""
-    path = write(submission("01", parameters={"EPOCAS": 9, "TASA_APRENDIZAJE": 1e-3}), tmp_path / "entrega.ipynb")
+    path = write(submission("01", parameters={"EPOCAS": 12, "TASA_APRENDIZAJE": 1e-3}), tmp_path / "entrega.ipynb")
     result = _local(path, "01", tmp_path, ci=False)
     executed = nbformat.writes(nbformat.read(tmp_path / "executed.ipynb", as_version=4))
-    assert "época   9:" in executed and "época  10:" not in executed, "the student's EPOCAS = 9 must be the one that ran"
+    assert "época  12:" in executed and "época  13:" not in executed, "the student's EPOCAS = 12 must be the one that ran"
     assert "parámetros inyectados" not in executed, "nothing may be injected without --ci-parameters"
     assert result.passed, [(e["id"], e["message"]) for e in result.exercises if e["status"] != "passed"]
+    assert not [e for e in result.cell_errors if not e["expected"]], f"no cell may fail: {result.cell_errors}"
+    if result.device == "cpu":
+        assert "No hay GPU en esta máquina" in executed and "GPU: no hay" in executed, (
+            "without a GPU the GPU section says so and measures the CPU only")
 
 
 # ---- results and reports ---------------------------------------------------------------------------
