@@ -124,7 +124,11 @@ c.DLLabSpawner.options_form = profile_form
 c.DLLabSpawner.options_from_form = profile_from_form
 c.DLLabSpawner.apply_user_options = check_profile
 # Idle kernels hold memory (GPU memory on a shared GPU); the image's Jupyter config shuts them down.
-c.Spawner.environment = {"DL_LAB_KERNEL_CULL_TIMEOUT": setting("DL_LAB_KERNEL_CULL_TIMEOUT")}
+# As many torch/BLAS threads as the student's CPUs: with one per host core, threads fight over the CPU quota
+# and training runs many times slower.
+_threads = str(max(1, int(float(setting("DL_LAB_CPU_LIMIT")))))
+c.Spawner.environment = {"DL_LAB_KERNEL_CULL_TIMEOUT": setting("DL_LAB_KERNEL_CULL_TIMEOUT"),
+                         "OMP_NUM_THREADS": _threads, "MKL_NUM_THREADS": _threads}
 # 10+ servers starting at once on a small server take a while: wait, but not forever.
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300

@@ -126,7 +126,10 @@ class ContainerExecutor:
             container = self.client.containers.create(self.image, **self.options(job, volume=volume.name))
             with self._lock:
                 self._active[container.id] = (container, volume)
-            files = job_files(job, nonce=nonce, limits=self.limits, container=True, workdir=f"/home/{facts().nb_user}/work")
+            # As many torch threads as the container's CPUs: more threads than its CPU quota spin against each
+            # other and run a convolutional network's training 20 times slower.
+            files = job_files(job, nonce=nonce, limits=self.limits, container=True, workdir=f"/home/{facts().nb_user}/work",
+                              threads=max(1, int(self.limits.cpus)))
             container.put_archive(JOB_DIR, job_archive(files))
             container.start()
             self._wait(container, outcome)

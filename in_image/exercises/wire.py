@@ -186,7 +186,7 @@ def _array_fields(array: np.ndarray[Any, Any]) -> dict[str, Any]:
     if array.dtype.name not in ARRAY_DTYPES:
         # float16 -> float64, uint32/uint64 -> int64 (may wrap: never in a lab's answers); anything else as float64
         array = array.astype(np.int64 if array.dtype.kind in "iu" else np.float64)
-    contiguous = np.ascontiguousarray(array)
+    contiguous = np.array(array, order="C", copy=True)  # keeps 0-d arrays 0-d (ascontiguousarray would not)
     data = contiguous.astype(contiguous.dtype.newbyteorder("<"), copy=False).tobytes()
     return {"dtype": contiguous.dtype.name, "shape": list(contiguous.shape), "data": base64.b64encode(data).decode("ascii")}
 

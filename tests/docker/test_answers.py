@@ -9,6 +9,8 @@ the student-facing verdict of comprobar in the executed notebook, which must agr
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -17,39 +19,53 @@ import pytest
 from harness.cli import main
 from tests.answers.notebooks import comprobar_output, submission, write
 from tests.answers.wrong_answers import LAB00, LAB01, Answer, notebooks
+from tests.answers.wrong_answers_lab02 import LAB02
 
 pytestmark = pytest.mark.docker
-SUITES = {"00": LAB00, "01": LAB01}
+SUITES = {"00": LAB00, "01": LAB01, "02": LAB02}
+CI_PARAMETERS = {"01", "02"}  # graded with their CI parameters (fewer epochs)
+CASES = [pytest.param(lab, answer, id=f"lab{lab}-{answer.name}") for lab, answers in SUITES.items() for answer in answers]
+Graded = Callable[[str], dict[str, dict[str, Any]]]
 
 
 def _verdict(row: dict[str, Any]) -> str:
     return "full" if row["score"] == row["max_score"] else "zero" if row["score"] == 0 else "partial"
 
 
-@pytest.fixture(scope="module")
-def graded(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Per lab: {answer name: (its notebook's report row, its executed notebook, the notebook's answers)}."""
+def _grade(lab: str, answers: tuple[Answer, ...], folder: Path) -> dict[str, dict[str, Any]]:
+    """{answer name: (its notebook's report row, its executed notebook, the notebook's answers)} for one lab."""
     found: dict[str, dict[str, Any]] = {}
-    for lab, answers in SUITES.items():
-        folder = tmp_path_factory.mktemp(f"answers{lab}")
-        packed = notebooks(answers)
-        paths = [write(submission(lab, replace={e: a.code for e, a in group.items()}), folder / f"respuestas{i:02d}.ipynb")
-                 for i, group in enumerate(packed)]
-        reports = folder / "reports"
-        extra = ["--ci-parameters"] if lab == "01" else []
-        code = main(["grade", *map(str, paths), "--lab", lab, "--jobs", "2", "--reports", str(reports), *extra])
-        assert code in (0, 1), f"grading lab {lab}'s answers failed to run (exit {code})"
-        report = json.loads((reports / f"grade-{lab}.json").read_text())
-        for group, row in zip(packed, report["submissions"], strict=True):
-            executed = nbformat.read(row["executed_notebook"], as_version=4)
-            for answer in group.values():
-                found[answer.name] = {"row": row, "executed": executed, "group": group}
+    packed = notebooks(answers)
+    paths = [write(submission(lab, replace={e: a.code for e, a in group.items()}), folder / f"respuestas{i:02d}.ipynb")
+             for i, group in enumerate(packed)]
+    reports = folder / "reports"
+    extra = ["--ci-parameters"] if lab in CI_PARAMETERS else []
+    code = main(["grade", *map(str, paths), "--lab", lab, "--jobs", "2", "--reports", str(reports), *extra])
+    assert code in (0, 1), f"grading lab {lab}'s answers failed to run (exit {code})"
+    report = json.loads((reports / f"grade-{lab}.json").read_text())
+    for group, row in zip(packed, report["submissions"], strict=True):
+        executed = nbformat.read(row["executed_notebook"], as_version=4)
+        for answer in group.values():
+            found[answer.name] = {"row": row, "executed": executed, "group": group}
     return found
 
 
-@pytest.mark.parametrize("answer", [*LAB00, *LAB01], ids=lambda a: a.name)
-def test_answer_gets_its_verdict_and_comprobar_agrees(graded: dict[str, dict[str, Any]], answer: Answer) -> None:
-    entry = graded[answer.name]
+@pytest.fixture(scope="module")
+def graded(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    """graded(lab): that lab's answers, graded the first time a test asks for them (-k selects labs)."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def lab_answers(lab: str) -> dict[str, dict[str, Any]]:
+        if lab not in found:
+            found[lab] = _grade(lab, SUITES[lab], tmp_path_factory.mktemp(f"answers{lab}"))
+        return found[lab]
+
+    return lab_answers
+
+
+@pytest.mark.parametrize(("lab", "answer"), CASES)
+def test_answer_gets_its_verdict_and_comprobar_agrees(graded: Graded, lab: str, answer: Answer) -> None:
+    entry = graded(lab)[answer.name]
     rows = {row["id"]: row for row in entry["row"]["exercises"]}
     row = rows[answer.exercise]
     assert _verdict(row) == answer.verdict, (
@@ -63,9 +79,9 @@ def test_answer_gets_its_verdict_and_comprobar_agrees(graded: dict[str, dict[str
         assert answer.message in said, f"{answer.name}: comprobar must give the grade's reason {answer.message!r}: {said!r}"
 
 
-@pytest.mark.parametrize("answer", [*LAB00, *LAB01], ids=lambda a: a.name)
-def test_other_exercises_keep_their_marks(graded: dict[str, dict[str, Any]], answer: Answer) -> None:
-    entry = graded[answer.name]
+@pytest.mark.parametrize(("lab", "answer"), CASES)
+def test_other_exercises_keep_their_marks(graded: Graded, lab: str, answer: Answer) -> None:
+    entry = graded(lab)[answer.name]
     touched = set(entry["group"])
     effects = {k: v for a in entry["group"].values() for k, v in a.effects.items()}
     for row in entry["row"]["exercises"]:

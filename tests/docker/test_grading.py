@@ -90,6 +90,12 @@ def test_run_cpu_solutions_score_full_marks(cpu_image: str, tmp_path: Path) -> N
         assert graded["torch_version"].startswith(facts().torch_version), graded["torch_version"]
         assert graded["device"] == "cpu" and graded["startup_s"] is not None
         assert all(e["status"] == "passed" for e in graded["exercises"]), graded["exercises"]
+        unexpected = [e for e in graded["cell_errors"] if not e["expected"]]
+        assert not unexpected, f"{graded['name']}: no cell may fail, the GPU cells included: {unexpected}"
+        executed = Path(graded["executed_notebook"]).read_text()
+        if graded["lab"] in ("00", "01"):
+            assert "No hay GPU en esta máquina" in executed and "GPU: no hay" in executed, (
+                f"{graded['name']}: without a GPU, the timing cells say so and measure the CPU only")
 
 
 def test_grade_student_version_fails_every_exercise_with_its_placeholder(cpu_image: str, tmp_path: Path) -> None:

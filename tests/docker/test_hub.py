@@ -20,7 +20,7 @@ import stat
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -233,26 +233,36 @@ def test_each_container_mounts_only_its_own_volume(docker_engine: docker.DockerC
         assert mounts[0]["Destination"] == f"/home/{facts().nb_user}/work", f"{student}: {mounts[0]}"
 
 
+def _cpus(host: dict[str, Any]) -> float:
+    return float(host["NanoCpus"] / 1e9 if host.get("NanoCpus") else host["CpuQuota"] / host["CpuPeriod"])
+
+
 @pytest.mark.parametrize(
-    ("setting", "expected"),
+    ("setting", "read", "expected"),
     [
-        ("Memory", 1024**3),
-        ("MemorySwap", 1024**3),  # = Memory: no swap
-        ("NanoCpus or CpuQuota/CpuPeriod", 1.0),
-        ("ShmSize", 1024**3),
-        ("CapDrop", ["ALL"]),
-        ("DeviceRequests", None),  # a hub without GPUs gives none
+        ("Memory", lambda host: host["Memory"], 1024**3),
+        ("MemorySwap", lambda host: host["MemorySwap"], 1024**3),  # = Memory: no swap
+        ("CPUs", _cpus, 1.0),
+        ("ShmSize", lambda host: host["ShmSize"], 1024**3),
+        ("CapDrop", lambda host: host["CapDrop"], ["ALL"]),
+        ("DeviceRequests", lambda host: host["DeviceRequests"], None),  # a hub without GPUs gives none
     ],
+    ids=lambda value: value if isinstance(value, str) else "",
 )
-def test_limits_of_every_students_container(docker_engine: docker.DockerClient, hub: Hub, tokens: dict[str, str],
-                                            setting: str, expected: object) -> None:
+def test_limits_of_every_students_container(docker_engine: docker.DockerClient, hub: Hub, tokens: dict[str, str], *,
+                                            setting: str, read: Callable[[dict[str, Any]], object],
+                                            expected: object) -> None:
     for student in tokens:
-        host = container_of(docker_engine, hub, student).attrs["HostConfig"]
-        if setting.startswith("NanoCpus"):
-            value: object = host["NanoCpus"] / 1e9 if host.get("NanoCpus") else host["CpuQuota"] / host["CpuPeriod"]
-        else:
-            value = host[setting]
+        value = read(container_of(docker_engine, hub, student).attrs["HostConfig"])
         assert value == expected, f"{student}'s container has {setting}={value!r}, expected {expected!r}"
+
+
+def test_every_students_torch_threads_fit_its_cpus(docker_engine: docker.DockerClient, hub: Hub,
+                                                   tokens: dict[str, str]) -> None:
+    for student in tokens:
+        environment = container_of(docker_engine, hub, student).attrs["Config"]["Env"]
+        assert {"OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1"} <= set(environment), (
+            f"{student}'s server has 1 CPU: torch must run 1 thread, not one per host core: {environment}")
 
 
 def test_every_students_kernels_are_culled_when_idle(docker_engine: docker.DockerClient, hub: Hub,

@@ -53,6 +53,11 @@ def test_tensors_cross_with_their_values_and_facts(dtype: torch.dtype) -> None:
     assert np.array_equal(got.values.astype(np.complex128), tensor.to(torch.complex128).numpy()), f"{dtype} values changed"
 
 
+def test_a_zero_dimensional_tensor_stays_zero_dimensional() -> None:
+    got = _round_trip(torch.tensor(3.5))
+    assert isinstance(got, wire.ArrayData) and got.shape == () and float(got.values) == 3.5, got
+
+
 def test_autograd_facts_cross() -> None:
     x = torch.ones(2, requires_grad=True)
     got = _round_trip({"leaf": x, "result": torch.sqrt(x)})

@@ -1,0 +1,169 @@
+"""Lab 02 (redes convolucionales) without Docker: the judge's references agree with torch, the judge rebuilds the
+notebook's own test set, the solutions pass the public and hidden cases, every wrong answer of
+tests/answers/wrong_answers_lab02.py gets its verdict and message in-process, and the student version is pending."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.config import REPO_ROOT
+from harness.course import catalog, versions
+from harness.grading.jobs import GradingJob
+from harness.grading.local import LocalExecutor
+from harness.grading.results import Limits
+from in_image.exercises import reference, tags, wire
+from in_image.exercises.answering import run_cases
+from in_image.exercises.framework import NOT_ATTEMPTED, Verdict, outcome_from, verdict
+from in_image.judge.lab_tests import load_lab_tests
+from tests.answers.wrong_answers_lab02 import FINAL, LAB02, Answer
+
+sys.path.insert(0, str(REPO_ROOT / "labs"))
+matplotlib.use("Agg")
+LAB = catalog.find_lab("02")
+SOURCE = catalog.read_notebook(LAB.source)
+
+
+def _cells(marker: str) -> list[str]:
+    return [c.source for c in SOURCE.cells if c.cell_type == "code" and marker in c.source]
+
+
+def _notebook_namespace(monkeypatch: pytest.MonkeyPatch, *markers: str) -> dict[str, Any]:
+    """The namespace after the imports and the code cells that contain each marker (solutions kept)."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)
+    instructor = versions.make_version(SOURCE, student=False, origin=str(LAB.source))
+    namespace: dict[str, Any] = {}
+    for marker in ("from practica.lab02 import comprobar", "EPOCAS = ", *markers):
+        cell = next(c for c in instructor.cells if c.cell_type == "code" and marker in c.source)
+        exec(compile(cell.source, f"<{marker}>", "exec"), namespace)
+    plt.close("all")
+    return namespace
+
+
+SOLUTIONS = ("def tamano_salida", "def crear_convolucion", "def agrupar", "class LeNet(nn.Module)", "def entrenar_una_epoca",
+             "def evaluar", "def guardar_punto_control")
+
+
+def _judge(exercise_id: str, namespace: dict[str, Any]) -> Verdict:
+    """The verdict the judge gives: the public and hidden cases, through the wire, the probe and the criteria."""
+    from practica.lab02 import PROBES  # noqa: PLC0415 (labs/ is on the path once this module is imported)
+
+    tests = load_lab_tests("02", LAB.hidden_tests.read_text())
+    exercise = next(e for e in tests.exercises if e.id == exercise_id)
+    cases = tests.cases[exercise_id]
+    inputs = [wire.decode(wire.encode(dict(case.inputs))) for case in cases]
+    # the answers travel as JSON, as from the kernel to the judge
+    outcomes = [outcome_from(json.loads(json.dumps(d))) for d in run_cases(PROBES[exercise_id], namespace, inputs)]
+    return verdict(exercise, cases, outcomes)
+
+
+def _grade(result: Verdict) -> str:
+    return "full" if result.score == result.max_score else "zero" if result.score == 0 else "partial"
+
+
+# ---- the references ------------------------------------------------------------------------------
+def test_reference_convolution_pooling_and_resizing_agree_with_torch() -> None:
+    rng = np.random.default_rng(0)
+    x, weight, bias = rng.standard_normal((2, 3, 11, 9)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    for stride, padding in ((1, 0), (1, 1), (2, 0), (3, 2)):
+        wanted = F.conv2d(torch.tensor(x), torch.tensor(weight), torch.tensor(bias), stride=stride, padding=padding)
+        assert np.allclose(reference.conv2d(x, weight, bias, stride=stride, padding=padding), wanted.numpy())
+    for size, stride in ((2, None), (3, None), (2, 1)):
+        assert np.allclose(reference.pool2d(x, size, stride=stride), F.max_pool2d(torch.tensor(x), size, stride).numpy())
+        assert np.allclose(reference.pool2d(x, size, stride=stride, kind="avg"),
+                           F.avg_pool2d(torch.tensor(x), size, stride).numpy())
+    images = rng.random((3, 8, 8))
+    matrix = reference.bilinear_matrix(8, 26)
+    wanted = F.interpolate(torch.tensor(images)[:, None], size=(26, 26), mode="bilinear", align_corners=False)[:, 0]
+    assert np.allclose(np.einsum("ij,njk,lk->nil", matrix, images, matrix), wanted.numpy())
+
+
+def test_reference_lenet_is_the_statements_lenet(monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace = _notebook_namespace(monkeypatch, "class LeNet(nn.Module)")
+    torch.manual_seed(0)
+    model = namespace["LeNet"]()
+    x = torch.rand(4, 1, 32, 32)
+    convs = [(m.weight.detach().double().numpy(), m.bias.detach().double().numpy()) for m in (model.conv1, model.conv2)]
+    linears = [(m.weight.detach().double().numpy(), m.bias.detach().double().numpy()) for m in (model.fc1, model.fc2, model.fc3)]
+    with torch.no_grad():
+        assert np.allclose(reference.lenet_forward(x.double().numpy(), convs, linears), model(x).numpy(), atol=1e-5)
+
+
+def test_reference_training_with_a_softmax_before_the_loss_agrees_with_torch() -> None:
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((30, 5)), rng.integers(0, 3, 30)
+    layers = [(rng.standard_normal((4, 5)) * 0.5, rng.standard_normal(4) * 0.1),
+              (rng.standard_normal((3, 4)) * 0.5, rng.standard_normal(3) * 0.1)]
+    run = reference.train_epochs(x, y, layers, lr=0.5, batch=8, epochs=2, mistake="softmax")
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3)).double()
+    with torch.no_grad():
+        for layer, (weight, bias) in zip((model[0], model[2]), layers, strict=True):
+            layer.weight.copy_(torch.tensor(weight))
+            layer.bias.copy_(torch.tensor(bias))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    for _ in range(2):
+        for start in range(0, 30, 8):
+            loss = F.cross_entropy(torch.softmax(model(torch.tensor(x[start:start + 8])), 1), torch.tensor(y[start:start + 8]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    assert np.allclose(model[0].weight.detach().numpy(), run.layers[0][0]) and np.allclose(model[2].bias.detach().numpy(),
+                                                                                           run.layers[1][1])
+
+
+# ---- the data ------------------------------------------------------------------------------------
+def test_the_judge_rebuilds_the_notebooks_test_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from practica.lab02_checks import test_set  # noqa: PLC0415
+
+    namespace = _notebook_namespace(monkeypatch, "TAMANO_DIGITO = 26", "indices_resto, indices_prueba")
+    images, labels = test_set()
+    assert namespace["X_prueba"].shape == (360, 1, 32, 32) and len(namespace["X_entrenamiento"]) == 1077
+    assert np.array_equal(namespace["y_prueba"].numpy(), labels), "the judge's test labels are the notebook's"
+    assert np.allclose(namespace["X_prueba"].numpy(), images, atol=1e-6), "the judge's test images are the notebook's"
+
+
+def test_lab_02_has_a_parameters_cell_and_shorter_ci_parameters() -> None:
+    tagged = [c for c in SOURCE.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "EPOCAS = 30" in tagged[0].source, "one cell tagged `parameters` with EPOCAS"
+    assert LAB.ci_parameters["EPOCAS"] < 30 and LAB.ci_parameters["REPETICIONES_GPU"] < 10, LAB.ci_parameters
+
+
+# ---- the exercises -------------------------------------------------------------------------------
+@pytest.mark.parametrize("exercise", [e for e in versions.exercise_ids(SOURCE) if e != FINAL])
+def test_the_solutions_pass_the_public_and_hidden_cases(monkeypatch: pytest.MonkeyPatch, exercise: str) -> None:
+    result = _judge(exercise, _notebook_namespace(monkeypatch, *SOLUTIONS))
+    assert result.status == "passed", f"«{exercise}»: {result.message}"
+
+
+@pytest.mark.parametrize("answer", [a for a in LAB02 if a.exercise != FINAL], ids=lambda a: a.name)
+def test_each_answer_gets_its_verdict_and_message(monkeypatch: pytest.MonkeyPatch, answer: Answer) -> None:
+    namespace = _notebook_namespace(monkeypatch, *SOLUTIONS)
+    exec(compile(answer.code, f"<{answer.name}>", "exec"), namespace)
+    result = _judge(answer.exercise, namespace)
+    assert _grade(result) == answer.verdict, f"{answer.name}: {result.score}/{result.max_score} ({result.message})"
+    assert answer.message in result.message, f"{answer.name}: the message should say {answer.message!r}: {result.message}"
+
+
+def test_the_student_version_is_pending_everywhere(tmp_path: Path) -> None:
+    notebook = versions.make_version(SOURCE, student=True, origin=str(LAB.source))
+    path = tmp_path / "alumno.ipynb"
+    import nbformat  # noqa: PLC0415
+
+    nbformat.write(notebook, path)
+    job = GradingJob(lab=LAB, notebook=path, name="alumno", parameters=dict(LAB.ci_parameters))
+    result = LocalExecutor(limits=Limits()).run(job)
+    assert [e["id"] for e in result.exercises] == versions.exercise_ids(SOURCE)
+    for exercise in result.exercises:
+        assert exercise["status"] == NOT_ATTEMPTED and exercise["score"] == 0, exercise
+        assert exercise["message"].startswith(tags.PLACEHOLDER.split("«")[0]), exercise
