@@ -93,6 +93,14 @@ def running_container(client: docker.DockerClient, image: str, *, component: str
         remove_container(container, timeout_s=5)
 
 
+def run_in(container: Container, command: list[str], *, timeout_s: int, user: str = "",
+           environment: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run command in a running container; (exit code, output). docker-py's exec_run has no timeout of its
+    own, so the command runs under coreutils' `timeout` inside the container (exit 124 when it ran out)."""
+    result = container.exec_run(["timeout", str(timeout_s), *command], user=user, environment=environment)
+    return int(result.exit_code), (result.output or b"").decode(errors="replace")
+
+
 def labelled_resources(client: docker.DockerClient, filters: dict[str, Any]) -> list[str]:
     """'container NAME', 'volume NAME', 'network NAME' for every resource the label filter matches."""
     found = [f"container {c.name}" for c in client.containers.list(all=True, filters=filters)]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import docker.errors
 
+from harness.engine.containers import run_in
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 from harness.hub.client import Hub
@@ -59,12 +60,11 @@ def store_passwords(hub: Hub, passwords: dict[str, str], *, replace: bool) -> li
     """
     request = json.dumps({"passwords": passwords, "replace": replace})
     try:
-        code, output = hub.container.exec_run(
-            ["timeout", str(EXEC_TIMEOUT_S), "python3", "-m", "dl_lab_hub.auth", PASSWORD_DB],
-            environment={"DL_LAB_PASSWORDS": request}, demux=False)
+        code, output = run_in(hub.container, ["python3", "-m", "dl_lab_hub.auth", PASSWORD_DB], timeout_s=EXEC_TIMEOUT_S,
+                              environment={"DL_LAB_PASSWORDS": request})
     except docker.errors.APIError as error:
         raise HarnessError(f"could not reach the hub container to set passwords: {first_line(error)}") from None
-    text = (output or b"").decode(errors="replace").strip()
+    text = output.strip()
     if code != 0:
         raise HarnessError(f"setting passwords in the hub failed (exit {code}): {text.splitlines()[-1] if text else ''}"
                            "; is the hub image current? (`make hub` rebuilds it)")

@@ -18,7 +18,7 @@ import pytest
 from docker.models.containers import Container
 
 from harness.config import facts
-from harness.engine.containers import running_container
+from harness.engine.containers import run_in, running_container
 from harness.engine.waiting import wait_until
 from tests.utils.jupyter import COMPONENT, jupyter_server, run_in_image
 
@@ -30,9 +30,7 @@ HOOKS = "/usr/local/bin"
 
 
 def exec_in(container: Container, command: list[str], *, user: str = "") -> tuple[int, str]:
-    """exec_run has no timeout: the command runs under coreutils' timeout inside the container."""
-    result = container.exec_run(["timeout", str(EXEC_TIMEOUT_S), *command], user=user)
-    return int(result.exit_code), result.output.decode(errors="replace")
+    return run_in(container, command, timeout_s=EXEC_TIMEOUT_S, user=user)
 
 
 def last_lines(output: str, count: int) -> list[str]:

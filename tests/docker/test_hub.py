@@ -30,6 +30,7 @@ import pytest
 import requests
 
 from harness.config import REPO_ROOT, facts
+from harness.engine.containers import run_in
 from harness.engine.gpu import engine_gpu_support
 from harness.errors import HarnessError
 from harness.hub.accounts import Accounts, create_accounts
@@ -143,10 +144,9 @@ def probe(container: Any, host: str, port: int) -> str:
         "except OSError as error:\n"
         "    print(type(error).__name__, error)\n"
     )
-    exit_code, output = container.exec_run(["timeout", str(EXEC_TIMEOUT_S), "python", "-c", code],
-                                           user=str(facts().nb_uid))
-    assert exit_code == 0, f"the probe itself failed in {container.name}: {output.decode()}"
-    return str(output.decode().strip())
+    exit_code, output = run_in(container, ["python", "-c", code], timeout_s=EXEC_TIMEOUT_S, user=str(facts().nb_uid))
+    assert exit_code == 0, f"the probe itself failed in {container.name}: {output}"
+    return output.strip()
 
 
 def address_of(container: Any) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from harness.build import wheels
 from harness.config import Variant, facts
+from harness.engine.containers import run_in
 from harness.engine.waiting import wait_until
 from tests.utils.jupyter import jupyter_server, run_in_image
 
@@ -84,7 +85,7 @@ def test_server_refuses_requests_without_the_token(docker_engine: docker.DockerC
         assert statuses == {"no token": 403, "wrong token": 403, "right token": 200}, f"API statuses by token: {statuses}"
         # Started as the image's user, nothing in the container runs as root.
         list_root = "for d in /proc/[0-9]*; do [ \"$(awk '/^Uid/{print $2}' $d/status)\" = 0 ] && cat $d/comm; done; true"
-        root_processes = server.container.exec_run(["sh", "-c", list_root], user="jovyan").output.decode().split()
+        root_processes = run_in(server.container, ["sh", "-c", list_root], timeout_s=30, user="jovyan")[1].split()
         assert root_processes == [], f"processes running as root: {root_processes}"
 
 
@@ -212,7 +213,7 @@ def test_cuda_image_labels(docker_engine: docker.DockerClient, cuda_image: str) 
 @pytest.mark.parametrize("jupyter_cmd", ["lab", "server"])
 def test_docker_stacks_jupyter_cmd_picks_the_server(docker_engine: docker.DockerClient, cpu_image: str, jupyter_cmd: str) -> None:
     with jupyter_server(docker_engine, cpu_image, environment={"DOCKER_STACKS_JUPYTER_CMD": jupyter_cmd}) as server:
-        listing = server.container.exec_run(["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"]).output.decode()
+        listing = run_in(server.container, ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"], timeout_s=30)[1]
         assert f"jupyter-{jupyter_cmd}" in listing, f"DOCKER_STACKS_JUPYTER_CMD={jupyter_cmd} did not start jupyter-{jupyter_cmd}"
 
 
