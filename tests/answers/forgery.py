@@ -1,7 +1,7 @@
 """Notebooks that try to forge their grade, each with the score its honest part earns.
 
 Built on lab 00's student version (nothing solved: the honest part earns 0) or its instructor version
-(everything solved: 13), with cells that attack the grader: IPython hooks and transformers, threads and
+(everything solved: full marks), with cells that attack the grader: IPython hooks and transformers, threads and
 atexit handlers printing result-looking output, patched comparison functions of every kind of
 callable, a torch.Tensor subclass that lies through __torch_function__, frame inspection, a startup
 file planted before a deliberate kernel crash, files written where results might go, signals to the
@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.course import catalog
 from in_image.exercises.answering import ANSWERS_MIME
+from in_image.exercises.declared import declared_in
 
 REQUEST = "__import__('in_image.exercises.answering', fromlist=['answer']).answer("
 
@@ -22,12 +24,12 @@ REQUEST = "__import__('in_image.exercises.answering', fromlist=['answer']).answe
 class Forgery:
     name: str
     cells: tuple[str, ...]
-    solved: bool = False  # False: on the student version (honest part 0); True: on the solutions (13)
+    solved: bool = False  # False: on the student version (honest part 0); True: on the solutions (full marks)
     evidence: str = ""
 
     @property
     def honest_score(self) -> float:
-        return 13.0 if self.solved else 0.0
+        return sum(d.points for d in declared_in(catalog.find_lab("00").checks)) if self.solved else 0.0
 
 
 POST_RUN_HOOK = ("get_ipython().events.register('post_run_cell', lambda r: globals().__setitem__("

@@ -1,7 +1,7 @@
 """Forged grades through the real grader: each forgery gets exactly what its honest part earns.
 
 Every notebook of tests/answers/forgery.py graded in the CPU image (real containers, two at a time):
-the score must equal the honest part's (0 on the unsolved student version, 13 on the solutions),
+the score must equal the honest part's (0 on the unsolved student version, full marks on the solutions),
 every exercise row must stay within its points, and the interference is reported as evidence where
 the kernel can see it (reported for the instructor, never graded).
 """
@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from harness.cli import main
+from harness.course import catalog
+from in_image.exercises.declared import declared_in
 from tests.answers.forgery import FORGERIES, Forgery
 from tests.answers.notebooks import submission, write
 
@@ -40,7 +42,8 @@ def test_forgery_earns_only_its_honest_part(graded: dict[str, dict[str, Any]], f
         f"{forgery.name}: scored {row['score']}, its honest part earns {forgery.honest_score}; points from {earned}")
     for exercise in row["exercises"]:
         assert 0 <= exercise["score"] <= exercise["max_score"], f"{forgery.name}: unclamped score {exercise}"
-    assert len(row["exercises"]) == 13, f"{forgery.name}: one result per exercise, got {len(row['exercises'])}"
+    declared = declared_in(catalog.find_lab("00").checks)
+    assert [e["id"] for e in row["exercises"]] == [d.id for d in declared], f"{forgery.name}: one result per exercise"
 
 
 @pytest.mark.parametrize("forgery", [f for f in FORGERIES if f.evidence], ids=lambda f: f.name)
