@@ -1,7 +1,7 @@
 """Build the lab images: stage a small build context per variant and run the classic builder.
 
 The context holds only what the Dockerfile copies: this variant's wheelhouse (hard links, so
-staging is instant), its lock file, docker/, the harness, the students' helper package and the
+staging is instant), its lock file, docker/, the in-image code (in_image/), the students' helper package and the
 student notebooks. Build output goes to build/logs/image-<variant>.log; the terminal shows the
 current step.
 """

@@ -21,7 +21,7 @@ from in_image.packages import torchvision_status
 log = logging.getLogger(__name__)
 
 SCHEMA = "dl-lab.bench/1"
-# The fidelity bars: the harness's CPU figure within 10 % of a bare torch.utils.benchmark
+# The fidelity bars: the harness's CPU figure within 10 % of a bare torch.utils.benchmark
 # measurement, and GPU bf16 at the largest size at least 70 % of the datasheet peak.
 CPU_FIDELITY_TOLERANCE = 0.10
 GPU_BF16_MIN_FRACTION = 0.70

@@ -94,6 +94,9 @@ BROKEN: tuple[Broken, ...] = (
            expected={"primera_columna": "timeout"}, skipped_cells=1),
     Broken("exits-kernel", insert=("import os\nos._exit(3)",), skipped_cells=1),
     Broken("floods-output", insert=('for i in range(3000):\n    print("x" * 10_000)',), truncated=True),
+    # Display updates replace an output instead of adding one: they count toward the cap all the same.
+    Broken("floods-display-updates", insert=('from IPython.display import display\nsalida = display("x", display_id=True)\n'
+                                             'for i in range(3000):\n    salida.update("y" * 10_000)',), truncated=True),
     Broken("fills-memory", insert=('bloques = []\nwhile True:\n    bloques.append(b"x" * 50_000_000)',), skipped_cells=1),
     Broken("fork-bomb", insert=("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",),
            skipped_cells=1),
