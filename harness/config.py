@@ -145,6 +145,10 @@ class Facts:
         """Labels for every container, volume and network the project starts."""
         return {self.project_label: component}
 
+    def label(self, name: str) -> str:
+        """Another label key in the project's namespace: label("hub-user") is org.dl-lab.hub-user."""
+        return f"{self.project_label.rsplit('.', 1)[0]}.{name}"
+
 
 @functools.cache
 def facts() -> Facts:

@@ -11,6 +11,8 @@ the defaults live in harness/hub/settings.py and the image tag in docker/version
   DL_LAB_GPU_MEMORY_FRACTION per-process GPU memory cap the image applies (0: none)
   DL_LAB_PREFIX              name prefix of the students' containers, volumes and networks
   DL_LAB_LABELS              JSON labels put on every container, volume and network the hub creates
+  DL_LAB_STUDENT_LABEL       the label naming the student a container or volume belongs to
+  DL_LAB_GPUS_LABEL          the label naming the GPUs a student's server was handed
   DL_LAB_HUB_HOST            the hub container's name (connected to every student's network)
   DL_LAB_STUDENT_SUBNETS     the address range the students' private networks are taken from
   DL_LAB_ADMIN_USERS         comma-separated admin accounts
@@ -101,6 +103,8 @@ c.DLLabSpawner.volumes = {VOLUME_TEMPLATE: WORK_DIR}
 c.DLLabSpawner.work_size = setting("DL_LAB_WORK_SIZE")
 c.DLLabSpawner.remove = True
 c.DLLabSpawner.labels = json.loads(setting("DL_LAB_LABELS"))
+c.DLLabSpawner.student_label = setting("DL_LAB_STUDENT_LABEL")
+c.DLLabSpawner.gpus_label = setting("DL_LAB_GPUS_LABEL")
 c.DLLabSpawner.cpu_limit = float(setting("DL_LAB_CPU_LIMIT"))
 MEM_LIMIT = setting("DL_LAB_MEM_LIMIT")
 c.DLLabSpawner.mem_limit = MEM_LIMIT

@@ -123,7 +123,7 @@ def ensure_wheelhouse(variant: Variant, console: Console) -> None:
     wheels.fetch_lab(variant)
 
 
-DIGEST_LABEL = "org.dl-lab.context-digest"
+DIGEST_LABEL = facts().label("context-digest")
 
 
 def link_tree(source: Path, target: Path) -> None:

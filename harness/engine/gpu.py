@@ -202,14 +202,3 @@ def gpu_decision(
         raise HarnessError(f"a GPU was asked for but {decision.reason}; {otherwise}")
     return decision
 
-
-@dataclass(frozen=True)
-class GpuSupport:
-    available: bool
-    reason: str
-
-
-def engine_gpu_support(client: docker.DockerClient) -> GpuSupport:
-    """gpu_decision's verdict as (available, reason): whether the CUDA image can use this host's GPUs."""
-    decision = gpu_decision(client)
-    return GpuSupport(decision.use_gpu, decision.reason)

@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from harness.config import REPORTS_DIR, facts
-from harness.hub.instance import HubSettings, purge_hub, start_hub
+from harness.hub.instance import purge_hub, start_hub
+from harness.hub.settings import HubSettings
 
 SPAWN_TIMEOUT_S = 600
 

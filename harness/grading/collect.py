@@ -41,8 +41,7 @@ from harness.course.catalog import Lab
 from harness.engine.containers import docker_client, image_exists
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
-from harness.hub.instance import STUDENT_LABEL
-from harness.hub.settings import HubSettings, hub_setting_of, instance_label
+from harness.hub.settings import HubSettings, hub_setting_of, instance_label, student_label
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +136,9 @@ def hub_volumes(client: docker.DockerClient, hub: str) -> HubVolumes:
     for volume in client.volumes.list(filters={"label": f"{instance_label()}={hub}"}):
         name = str(volume.name)
         if name.startswith(start) and name.endswith(end) and len(name) > len(start) + len(end):
-            # The spawner labels each volume with its student (STUDENT_LABEL); older volumes have only their name.
+            # The spawner labels each volume with its student (student_label()); older volumes have only their name.
             labels = (volume.attrs or {}).get("Labels") or {}
-            found[labels.get(STUDENT_LABEL) or unescape_username(name[len(start):-len(end)])] = name
+            found[labels.get(student_label()) or unescape_username(name[len(start):-len(end)])] = name
     return HubVolumes(hub=hub, prefix=prefix, volumes=found,
                       admins=frozenset(a.strip() for a in admins.split(",") if a.strip()))
 

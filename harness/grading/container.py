@@ -45,7 +45,7 @@ COMPONENT = "grading"
 
 def owner_label() -> str:
     """org.dl-lab.owner-pid: the process that started a grading container (tell concurrent runs apart)."""
-    return f"{facts().project_label.rsplit('.', 1)[0]}.owner-pid"
+    return facts().label("owner-pid")
 
 
 def owner_labels() -> dict[str, str]:

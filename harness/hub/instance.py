@@ -45,11 +45,8 @@ from harness.hub.settings import (
     hub_setting_of,
     instance_label,
     instance_labels,
+    student_label,
 )
-
-# Re-exported: what `harness collect` and the tests use to find an instance's resources.
-__all__ = ["DEFAULT_NAME", "Hub", "HubPlan", "HubSettings", "hub_setting_of", "instance_label", "instance_resources",
-           "plan_hub", "purge_hub", "running_hub", "start_hub", "stop_hub"]
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +54,6 @@ HUB_START_TIMEOUT_S = 90
 DATA_DIR = "/srv/jupyterhub/data"
 # Read by jupyterhub_config.py (dl_lab_hub.auth.apply_pending) before the hub answers anyone.
 PENDING_PASSWORDS = "pending-passwords.json"
-STUDENT_LABEL = "org.dl-lab.hub-user"
 
 
 def engine_socket(client: docker.DockerClient) -> str:
@@ -102,7 +98,7 @@ def ensure_volume(client: docker.DockerClient, name: str, labels: dict[str, str]
 
 def student_networks(client: docker.DockerClient, name: str) -> list[Network]:
     """The private networks of the instance's students (the hub must be on each of them)."""
-    flt = {"label": [f"{instance_label()}={name}", STUDENT_LABEL]}
+    flt = {"label": [f"{instance_label()}={name}", student_label()]}
     return list(client.networks.list(filters=flt))
 
 

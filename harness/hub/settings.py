@@ -23,7 +23,17 @@ DEFAULT_STUDENT_SUBNETS = "172.30.0.0/16"
 
 def instance_label() -> str:
     """org.dl-lab.hub-instance: beside the project label, names the instance a resource belongs to."""
-    return f"{facts().project_label.rsplit('.', 1)[0]}.hub-instance"
+    return facts().label("hub-instance")
+
+
+def student_label() -> str:
+    """org.dl-lab.hub-user: the student a server or work volume belongs to (the spawner sets it)."""
+    return facts().label("hub-user")
+
+
+def gpus_label() -> str:
+    """org.dl-lab.gpus: the GPUs a student's server was handed (the spawner sets it)."""
+    return facts().label("gpus")
 
 
 def instance_labels(name: str) -> dict[str, str]:
@@ -88,6 +98,8 @@ def hub_environment(settings: HubSettings, *, image: str, gpu_ids: tuple[str, ..
         "DL_LAB_GPU_MEMORY_FRACTION": f"{settings.gpu_memory_fraction:g}",
         "DL_LAB_PREFIX": settings.prefix,
         "DL_LAB_LABELS": json.dumps(instance_labels(settings.name)),
+        "DL_LAB_STUDENT_LABEL": student_label(),
+        "DL_LAB_GPUS_LABEL": gpus_label(),
         "DL_LAB_HUB_HOST": settings.name,
         "DL_LAB_STUDENT_SUBNETS": settings.student_subnets,
         "DL_LAB_ADMIN_USERS": settings.admin,

@@ -37,8 +37,8 @@ from harness.ui import stderr_console
 log = logging.getLogger(__name__)
 
 COMPONENT = "lab"
-WORKDIR_LABEL = "org.dl-lab.workdir"
-URL_LABEL = "org.dl-lab.url"
+WORKDIR_LABEL = facts().label("workdir")
+URL_LABEL = facts().label("url")
 PORT_SEARCH = 100  # ports tried after the default one when it is taken
 # DataLoader workers pass batches through /dev/shm; Docker's default 64 MB breaks them.
 SHM_SIZE = "2g"

@@ -20,7 +20,7 @@ import pytest
 from harness.cli import main
 from harness.config import REPO_ROOT, facts
 from harness.course import versions
-from harness.engine.gpu import engine_gpu_support
+from harness.engine.gpu import gpu_decision
 from harness.engine.waiting import wait_until
 from harness.grading.container import owner_label
 from harness.grading.results import Limits
@@ -71,8 +71,8 @@ def test_an_image_not_in_the_engine_gets_one_clear_line(
 def test_cuda_variant_without_gpu_support_says_to_use_cpu(
     docker_engine: docker.DockerClient, cuda_image: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    support = engine_gpu_support(docker_engine)
-    if support.available:
+    support = gpu_decision(docker_engine)
+    if support.use_gpu:
         pytest.skip(f"this engine gives containers GPUs ({support.reason}): the GPU path is tested by make check")
     code = main(["run", "00", "--variant", "cuda", "--reports", str(tmp_path)])
     err = capsys.readouterr().err.strip()

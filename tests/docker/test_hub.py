@@ -31,12 +31,13 @@ import requests
 
 from harness.config import REPO_ROOT, facts
 from harness.engine.containers import run_in
-from harness.engine.gpu import engine_gpu_support
+from harness.engine.gpu import gpu_decision
 from harness.errors import HarnessError
 from harness.hub.accounts import Accounts, create_accounts
 from harness.hub.client import Hub, login
 from harness.hub.credentials import admin_password_file
-from harness.hub.instance import HubSettings, instance_label, instance_resources, purge_hub, start_hub
+from harness.hub.instance import instance_resources, purge_hub, start_hub
+from harness.hub.settings import HubSettings, instance_label
 from tests.utils.kernel_client import execute
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -431,7 +432,7 @@ def test_hub_up_on_a_taken_port_says_what_to_fix(docker_engine: docker.DockerCli
 
 def test_hub_up_asking_for_a_gpu_where_there_is_none_says_what_to_fix(docker_engine: docker.DockerClient,
                                                                       cpu_image: str) -> None:
-    if engine_gpu_support(docker_engine).available:
+    if gpu_decision(docker_engine).use_gpu:
         pytest.skip("this engine gives containers a GPU: the refusal cannot be observed here")
     name = f"dl-lab-hubtest-{secrets.token_hex(3)}"
     arguments = ["hub", "up", "--name", name, "--port", "0", "--variant", "cpu", "--gpu", "1"]

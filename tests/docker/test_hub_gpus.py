@@ -23,7 +23,9 @@ from harness.engine.containers import running_container
 from harness.engine.waiting import wait_until
 from harness.hub.accounts import store_passwords
 from harness.hub.client import Hub, login
-from harness.hub.instance import HubPlan, HubSettings, instance_resources, purge_hub, start_hub
+from harness.hub.instance import instance_resources, purge_hub, start_hub
+from harness.hub.plan import HubPlan
+from harness.hub.settings import HubSettings
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -10,7 +10,7 @@ import docker
 import pytest
 
 from harness.cli import main as cli_main
-from harness.engine.gpu import engine_gpu_support
+from harness.engine.gpu import gpu_decision
 from in_image.smoke import codes
 
 pytestmark = pytest.mark.docker
@@ -39,7 +39,7 @@ def test_smoke_in_the_cpu_image_exits_no_gpu(cpu_image: str, tmp_path: Path, cap
 def test_smoke_in_the_cuda_image_without_nvidia_runtime(
     docker_engine: docker.DockerClient, cuda_image: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if engine_gpu_support(docker_engine).available:
+    if gpu_decision(docker_engine).use_gpu:
         pytest.skip("this engine gives containers a GPU: that path is covered by tests/test_smoke_gpu.py")
     code, report, suite, output = _run("cuda", tmp_path, capsys)
     assert code == codes.NO_GPU, f"no NVIDIA runtime must mean 'no GPU' (exit {codes.NO_GPU}), got {code}\n{output[-3000:]}"

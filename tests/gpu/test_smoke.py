@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from harness.cli import main as cli_main
-from harness.engine.gpu import engine_gpu_support
+from harness.engine.gpu import gpu_decision
 from in_image.bench.runner import run as bench_run
 from in_image.measure.system import gpu_absence_reason, gpus
 from in_image.measure.timing import TimingPolicy, measure
@@ -52,7 +52,7 @@ def test_quick_bench_measures_every_gpu_precision() -> None:
 
 @pytest.mark.docker
 def test_smoke_in_the_cuda_image_passes(docker_engine: docker.DockerClient, cuda_image: str, tmp_path: Path) -> None:
-    if not engine_gpu_support(docker_engine).available:
+    if not gpu_decision(docker_engine).use_gpu:
         pytest.skip("the engine gives containers no GPU here")
     code = cli_main(["smoke", "--variant", "cuda", "--reports", str(tmp_path), "--memory-fraction", "0.3"])
     report = json.loads((tmp_path / "smoke.json").read_text())

@@ -47,12 +47,18 @@ class DLLabSpawner(DockerSpawner):
     student_subnets = Unicode(config=True, help="the range the students' /29 networks are taken from")
     hub_container = Unicode(config=True, help="the hub container, connected to every student's network")
     labels = Dict(config=True, help="labels of every container, volume and network the spawner creates")
+    student_label = Unicode(config=True, help="the label that names the student a container or volume belongs to")
+    gpus_label = Unicode(config=True, help="the label that names the GPUs a server was handed")
     volume_template = Unicode(config=True, help="the work volume's name, with DockerSpawner's {prefix} and {username}")
     work_size = Unicode("", config=True, help="size limit of a new work volume (needs xfs pquota); empty: none")
 
     assigned_gpus: tuple[str, ...] = ()
     student_network = ""
     profile = "cpu"
+
+    def student_labels(self) -> dict[str, str]:
+        """The instance's labels and the student's: on every container, volume and network made for a student."""
+        return {**self.labels, self.student_label: self.user.name}
 
     # ---- GPUs ----------------------------------------------------------------------------------
     @property
@@ -132,7 +138,7 @@ class DLLabSpawner(DockerSpawner):
                 # bridge, so nothing listening on the host is reachable from it either.
                 await self.docker("create_network", name, driver="bridge", internal=True, ipam=ipam,
                                   options={"com.docker.network.bridge.inhibit_ipv4": "true"},
-                                  labels={**self.labels, "org.dl-lab.hub-user": self.user.name},
+                                  labels=self.student_labels(),
                                   check_duplicate=True)
                 self.log.info("created network %s (%s) for %s", name, subnet, self.user.name)
                 return
@@ -168,7 +174,7 @@ class DLLabSpawner(DockerSpawner):
             pass
         options = {"size": self.work_size} if self.work_size else None
         await self.docker("create_volume", name=name, driver="local", driver_opts=options,
-                          labels={**self.labels, "org.dl-lab.hub-user": self.user.name})
+                          labels=self.student_labels())
         self.log.info("created volume %s for %s%s", name, self.user.name,
                       f" (at most {self.work_size})" if self.work_size else "")
 
@@ -189,9 +195,8 @@ class DLLabSpawner(DockerSpawner):
         if self.assigned_gpus and self.gpu_memory_fraction:
             environment["DL_LAB_GPU_MEMORY_FRACTION"] = self.gpu_memory_fraction
         self.environment = environment
-        gpu_label = {"org.dl-lab.gpus": ",".join(self.assigned_gpus)} if self.assigned_gpus else {}
-        self.extra_create_kwargs = {**self.extra_create_kwargs,
-                                    "labels": {**self.labels, "org.dl-lab.hub-user": self.user.name, **gpu_label}}
+        gpu_label = {self.gpus_label: ",".join(self.assigned_gpus)} if self.assigned_gpus else {}
+        self.extra_create_kwargs = {**self.extra_create_kwargs, "labels": {**self.student_labels(), **gpu_label}}
         try:
             await self.ensure_work_volume()
             self.student_network = self.network_name = await self.ensure_student_network()
