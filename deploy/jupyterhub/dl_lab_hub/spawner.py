@@ -107,8 +107,10 @@ class DLLabSpawner(DockerSpawner):
 
     # ---- the student's network --------------------------------------------------------------------
     async def taken_subnets(self) -> set[str]:
+        networks = await self.docker("networks")
+        # Read after the await: the subnets this hub's other spawns reserved meanwhile are taken too.
         taken = set(_RESERVED_SUBNETS)
-        for network in await self.docker("networks"):
+        for network in networks:
             for config in (network.get("IPAM") or {}).get("Config") or []:
                 if config.get("Subnet"):
                     taken.add(config["Subnet"])
