@@ -4,7 +4,7 @@
 (in_image.exercises.isolation), the lab's probe calls the student's functions or reads their
 variables, and what comes back is encoded as wire data (in_image.exercises.wire). `answer` is the
 judge's entry point: it runs the cases the judge sent and publishes the answers as ONE display
-message of type ANSWERS_MIME, which the judge reads from the cell's outputs. The judge trusts
+message of type wire.ANSWERS_MIME, which the judge reads from the cell's outputs. The judge trusts
 nothing here: it compares the answers with what the inputs it chose require, in its own process.
 """
 
@@ -18,8 +18,6 @@ from typing import Any
 
 from in_image.exercises import wire
 from in_image.exercises.isolation import clean_torch_state
-
-ANSWERS_MIME = "application/vnd.dl-lab.answers+json"
 
 
 class Missing(Exception):
@@ -129,4 +127,4 @@ def _shell() -> Any:
 def _publish(payload: Mapping[str, Any]) -> None:
     from IPython.display import publish_display_data  # noqa: PLC0415 (kernel side)
 
-    publish_display_data({ANSWERS_MIME: json.loads(json.dumps(payload))})  # type: ignore[no-untyped-call]
+    publish_display_data({wire.ANSWERS_MIME: json.loads(json.dumps(payload))})  # type: ignore[no-untyped-call]

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+# The display message type that carries the kernel's answers to the judge (one per request).
+ANSWERS_MIME = "application/vnd.dl-lab.answers+json"
 # Raw dtypes an array may travel in (bfloat16/float16 travel as float32: numpy has no bfloat16).
 ARRAY_DTYPES = frozenset({
     "float64", "float32", "int64", "int32", "int16", "int8", "uint8", "bool", "complex64", "complex128",

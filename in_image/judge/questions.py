@@ -14,7 +14,8 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from in_image.exercises.answering import ANSWERS_MIME
+from in_image.exercises import wire
+from in_image.exercises.wire import ANSWERS_MIME
 from in_image.judge.kernel import CappedClient
 
 ANSWER_LIMIT_BYTES = 40_000_000  # what one answer may weigh (a model's weights as base64 JSON)
@@ -72,6 +73,4 @@ def _error_text(cell: NotebookNode) -> str:
 
 def encode_request(cases: list[dict[str, Any]]) -> str:
     """The case inputs as wire JSON (numpy arrays as raw bytes), for answering.answer."""
-    from in_image.exercises import wire  # noqa: PLC0415 (keeps this module's import light)
-
     return json.dumps(wire.encode(cases), separators=(",", ":"))

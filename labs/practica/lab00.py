@@ -15,7 +15,7 @@ import torch
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import tensor
 from in_image.exercises.wire import ArrayData
-from practica import crear_comprobar
+from practica.comprobacion import crear_comprobar
 from practica.lab00_checks import EXERCISES, LAB
 
 

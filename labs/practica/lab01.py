@@ -17,7 +17,7 @@ from torch import nn
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import tensor
 from in_image.exercises.wire import Raised
-from practica import crear_comprobar
+from practica.comprobacion import crear_comprobar
 from practica.lab01_checks import EXERCISES, LAB
 
 

@@ -23,7 +23,7 @@ from torch.utils.data._utils.collate import default_collate
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import tensor
 from in_image.exercises.wire import Raised
-from practica import crear_comprobar
+from practica.comprobacion import crear_comprobar
 from practica.lab02_checks import EXERCISES, LAB
 
 

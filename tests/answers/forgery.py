@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.course import catalog
-from in_image.exercises.answering import ANSWERS_MIME
 from in_image.exercises.declared import declared_in
+from in_image.exercises.wire import ANSWERS_MIME
 
 REQUEST = "__import__('in_image.exercises.answering', fromlist=['answer']).answer("
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
 import sys
 from typing import Any
 
@@ -208,3 +210,15 @@ def test_each_probe_starts_clean_and_the_notebook_gets_its_state_back() -> None:
         torch.set_default_dtype(torch.float32)
     assert inside == (True, torch.float32, seeded), f"the probe must start clean: {inside}"
     assert after == (False, torch.float64, notebook_draw), f"the notebook's state (RNG included) must come back: {after}"
+
+
+def test_the_judge_starts_without_torch() -> None:
+    """The judge imports the criteria, not the kernel side: loading every lab's tests must not import torch (a second)."""
+    code = ("import sys, pathlib\nimport in_image.judge.__main__\nfrom in_image.judge.lab_tests import load_lab_tests\n"
+            "for path in sorted(pathlib.Path('labs/hidden').glob('lab*.py')):\n"
+            "    load_lab_tests(path.stem.removeprefix('lab'), path.read_text())\n"
+            "print(sorted(m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+                          check=False, env={**os.environ, "PYTHONPATH": f"{REPO_ROOT / 'labs'}:{REPO_ROOT}"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]", f"the judge's start-up imported {done.stdout.strip()}"
