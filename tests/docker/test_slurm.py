@@ -25,7 +25,7 @@ import requests
 
 from harness.config import REPO_ROOT, facts
 from harness.engine.waiting import wait_until
-from tests.utils.lab_process import free_port
+from tests.utils.lab_process import free_port, stop
 
 SBATCH_SCRIPT = REPO_ROOT / "deploy" / "slurm" / "dl-lab.sbatch"
 SLURM_TOOLS = ("mungekey", "munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo")
@@ -90,13 +90,7 @@ PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
 
 def stop_daemons(cluster: SlurmCluster) -> None:
     for process in reversed(cluster.daemons):  # slurmd, slurmctld, then munged
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop(process, signal.SIGTERM, timeout_s=20)
 
 
 @pytest.fixture(scope="module")

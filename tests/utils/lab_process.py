@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from harness.config import REPO_ROOT
 from harness.engine.waiting import port_is_free
@@ -44,6 +44,18 @@ def free_port() -> int:
             _handed_out.add(port)
             return port
     raise RuntimeError(f"no free port left in {base}-{base + PORTS_PER_WORKER - 1}")
+
+
+def stop(process: subprocess.Popen[Any], signum: int, *, timeout_s: float) -> None:
+    """Send signum to a process still running, wait timeout_s for it, then kill it."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signum)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def read_line(stream: IO[str], *, timeout_s: float) -> str:
@@ -81,9 +93,4 @@ def lab_process(work: Path, *extra: str) -> Iterator[LabProcess]:
         assert url, f"harness lab printed no URL; stderr: {process.stderr.read() if process.stderr else ''}"
         yield LabProcess(process, url)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(process, signal.SIGINT, timeout_s=60)
