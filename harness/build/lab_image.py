@@ -123,6 +123,12 @@ def ensure_wheelhouse(variant: Variant, console: Console) -> None:
     wheels.fetch_lab(variant)
 
 
+def prepare_build(variant: Variant, console: Console) -> None:
+    """What a build of the lab image needs beside its context: the tools image and the wheelhouse."""
+    ensure_tools(console)
+    ensure_wheelhouse(variant, console)
+
+
 DIGEST_LABEL = facts().label("context-digest")
 
 
@@ -215,8 +221,7 @@ def build_image(variant: Variant, *, console: Console | None = None, prepare: bo
         return tag
     try:
         if prepare:
-            ensure_tools(console)
-            ensure_wheelhouse(variant, console)
+            prepare_build(variant, console)
         link_tree(wheels.lab_wheelhouse(variant), context / "wheelhouse")
     except BaseException:
         shutil.rmtree(context, ignore_errors=True)

@@ -3,7 +3,7 @@
 1. `harness run` of lab 00 in the CPU container with 2 CPUs: wall time, and the container's
    start-up (create to runner start) as a share of it. Median of --repeat runs.
 2. Grading N submissions of lab 00 (solutions and student versions, alternating) with --jobs 1
-   and 2 (1 CPU per container): throughput, and the check that no container is left behind.
+   and 2 (1 CPU per container): throughput, and the check that no container or job volume of the run is left behind.
 
 Results go to the terminal and to build/bench/harness.json.
 """
@@ -16,13 +16,14 @@ import statistics
 import time
 from typing import Any
 
+import docker
 from rich.console import Console
 from rich.table import Table
 
 from harness.config import BUILD_DIR
 from harness.course import catalog, versions
-from harness.engine.containers import docker_client, project_filter
-from harness.grading.container import ContainerExecutor
+from harness.engine.containers import docker_client
+from harness.grading.container import ContainerExecutor, owner_labels
 from harness.grading.jobs import GradingJob
 from harness.grading.pool import grade_all
 from harness.grading.results import Limits
@@ -49,6 +50,12 @@ def run_lab00(*, repeat: int, cpus: float) -> dict[str, Any]:
             "all_runs_s": [round(t, 2) for t in totals]}
 
 
+def resources_of_this_process(client: docker.DockerClient) -> int:
+    """Grading containers and job volumes this process started and has not removed (other runs' do not count)."""
+    filters = {"label": [f"{key}={value}" for key, value in owner_labels().items()]}
+    return len(client.containers.list(all=True, filters=filters)) + len(client.volumes.list(filters=filters))
+
+
 def grade_many(*, count: int, jobs: int) -> dict[str, Any]:
     out = BUILD_DIR / "labs"
     lab = catalog.find_lab("00")
@@ -61,12 +68,12 @@ def grade_many(*, count: int, jobs: int) -> dict[str, Any]:
         path.write_bytes(sources[index % 2].read_bytes())
         paths.append(path)
     client = docker_client()
-    before = len(client.containers.list(all=True, filters=project_filter("grading")))
+    before = resources_of_this_process(client)
     executor = ContainerExecutor(variant="cpu", limits=Limits(cpus=1.0))
     started = time.monotonic()
     results = grade_all([GradingJob(lab=lab, notebook=p, name=p.stem) for p in paths], executor, parallel=jobs)
     elapsed = time.monotonic() - started
-    after = len(client.containers.list(all=True, filters=project_filter("grading")))
+    after = resources_of_this_process(client)
     ok = sum(r.status == "ok" for r in results)
     return {"jobs": jobs, "submissions": count, "graded": ok, "wall_s": round(elapsed, 1),
             "per_minute": round(count / elapsed * 60, 1), "containers_left": after - before}
