@@ -124,7 +124,9 @@ class ContainerExecutor:
             volume = self.client.volumes.create(f"dl-lab-job-{secrets.token_hex(6)}", labels=owner_labels())
             created_at = time.time()
             container = self.client.containers.create(self.image, **self.options(job, volume=volume.name))
-            with self._lock:
+            with self._lock:  # registered, or cancelled already: never a container that cancel_all misses
+                if self._cancelled.is_set():
+                    raise HarnessError("cancelled")
                 self._active[container.id] = (container, volume)
             # As many torch threads as the container's CPUs: more threads than its CPU quota spin against each
             # other and run a convolutional network's training 20 times slower.
@@ -193,8 +195,8 @@ class ContainerExecutor:
                 volume.remove(force=True)
 
     def cancel_all(self) -> None:
-        self._cancelled.set()
         with self._lock:
+            self._cancelled.set()
             active = list(self._active.values())
         for container, volume in active:
             with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):

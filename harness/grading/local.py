@@ -34,6 +34,7 @@ class LocalExecutor:
         self.limits = limits
         self._processes: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
+        self._cancelled = False
 
     def run(self, job: GradingJob) -> SubmissionResult:
         started = time.monotonic()
@@ -60,8 +61,10 @@ class LocalExecutor:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(labs_dir()), str(REPO_ROOT)])}
         process = subprocess.Popen([sys.executable, "-m", "in_image.judge", str(folder)], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        with self._lock:
+        with self._lock:  # registered, or killed at once when cancel_all came first
             self._processes.add(process)
+            if self._cancelled:
+                self._kill(process)
         failure = ""
         try:
             _, stderr = process.communicate(timeout=self.limits.host_timeout_s)
@@ -81,6 +84,7 @@ class LocalExecutor:
 
     def cancel_all(self) -> None:
         with self._lock:
+            self._cancelled = True
             processes = list(self._processes)
         for process in processes:
             self._kill(process)

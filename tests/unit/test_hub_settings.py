@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import random
 import re
 from types import ModuleType
 
@@ -80,6 +81,12 @@ def test_no_gpus_per_student_is_refused() -> None:
 )
 def test_each_student_gets_a_free_subnet(taken: list[str], expected: str) -> None:
     assert allocation.free_subnet("172.30.0.0/16", taken) == expected
+
+
+def test_a_random_subnet_is_free_and_spread_over_the_range() -> None:
+    taken = ["172.30.0.0/29", "172.30.0.16/28"]
+    picks = {allocation.free_subnet("172.30.0.0/26", taken, rng=random.Random(seed)) for seed in range(40)}
+    assert picks == {"172.30.0.8/29", "172.30.0.32/29", "172.30.0.40/29", "172.30.0.48/29", "172.30.0.56/29"}, picks
 
 
 def test_a_full_subnet_range_says_what_to_do() -> None:

@@ -6,6 +6,7 @@ Runs inside the hub image (the standard library only); the host's unit tests imp
 from __future__ import annotations
 
 import ipaddress
+import random
 import re
 from collections.abc import Iterable, Sequence
 
@@ -75,11 +76,13 @@ class GpuPool:
         return self.assigned.pop(server, ())
 
 
-def free_subnet(pool: str, taken: Iterable[str], *, prefix: int = STUDENT_PREFIX) -> str:
-    """The first /29 (by default) of `pool` that overlaps none of the `taken` networks."""
+def free_subnet(pool: str, taken: Iterable[str], *, prefix: int = STUDENT_PREFIX, rng: random.Random | None = None) -> str:
+    """A /29 (by default) of `pool` that overlaps none of the `taken` networks: the first one, or with
+    `rng` one at random (hubs sharing an engine then seldom race for the same one)."""
     network = ipaddress.ip_network(pool, strict=False)
     used = [ipaddress.ip_network(item, strict=False) for item in taken]
-    for candidate in network.subnets(new_prefix=prefix):
-        if not any(candidate.overlaps(other) for other in used):
-            return str(candidate)
-    raise ValueError(f"no free /{prefix} network left in {pool}: give the hub a larger range (--student-subnets)")
+    free = [candidate for candidate in network.subnets(new_prefix=prefix)
+            if not any(candidate.overlaps(other) for other in used)]
+    if not free:
+        raise ValueError(f"no free /{prefix} network left in {pool}: give the hub a larger range (--student-subnets)")
+    return str(rng.choice(free) if rng else free[0])

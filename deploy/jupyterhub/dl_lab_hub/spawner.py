@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import html
 import json
+import random
 
 import docker.errors
 import docker.types
@@ -36,6 +37,8 @@ PROFILES = ("gpu", "cpu")
 _POOLS: dict[tuple[tuple[str, ...], int], GpuPool] = {}
 # Subnets being set up by spawns in progress (the engine only knows them once created).
 _RESERVED_SUBNETS: set[str] = set()
+# Picks a free subnet at random: two hubs on one engine (or a hub and a restore) seldom want the same one.
+_SUBNET_RNG = random.SystemRandom()
 NETWORK_REMOVE_TRIES = 20
 
 
@@ -131,8 +134,10 @@ class DLLabSpawner(DockerSpawner):
         return name
 
     async def create_student_network(self, name: str) -> None:
-        for _ in range(10):  # another process may take a subnet between our look and our create
-            subnet = free_subnet(self.student_subnets, await self.taken_subnets())
+        for attempt in range(10):  # another hub on this engine may take a subnet between our look and our create
+            if attempt:
+                await asyncio.sleep(_SUBNET_RNG.uniform(0.05, 0.5))
+            subnet = free_subnet(self.student_subnets, await self.taken_subnets(), rng=_SUBNET_RNG)
             _RESERVED_SUBNETS.add(subnet)
             try:
                 ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
