@@ -41,6 +41,14 @@ def grading_containers(client: docker.DockerClient, owner: int | None = None) ->
             + [v.name for v in client.volumes.list(filters=filters)])
 
 
+def remove_grading_resources(client: docker.DockerClient, owner: int) -> None:
+    filters = {"label": [f"{owner_label()}={owner}"]}
+    for container in client.containers.list(all=True, filters=filters):
+        container.remove(force=True, v=True)
+    for volume in client.volumes.list(filters=filters):
+        volume.remove(force=True)
+
+
 def report(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())
     return data
@@ -170,5 +178,7 @@ def test_ctrl_c_removes_the_containers(docker_engine: docker.DockerClient, cpu_i
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
+            remove_grading_resources(docker_engine, process.pid)  # a failed run's container must not outlive it
     assert process.returncode == 130, f"Ctrl-C exits 130, got {process.returncode}: {err.decode()[-500:]}"
     assert not grading_containers(docker_engine, process.pid), "Ctrl-C left a grading container or volume behind"
