@@ -105,7 +105,8 @@ c.DLLabSpawner.remove = True
 c.DLLabSpawner.labels = json.loads(setting("DL_LAB_LABELS"))
 c.DLLabSpawner.student_label = setting("DL_LAB_STUDENT_LABEL")
 c.DLLabSpawner.gpus_label = setting("DL_LAB_GPUS_LABEL")
-c.DLLabSpawner.cpu_limit = float(setting("DL_LAB_CPU_LIMIT"))
+CPU_LIMIT = float(setting("DL_LAB_CPU_LIMIT"))
+c.DLLabSpawner.cpu_limit = CPU_LIMIT
 MEM_LIMIT = setting("DL_LAB_MEM_LIMIT")
 c.DLLabSpawner.mem_limit = MEM_LIMIT
 c.DLLabSpawner.extra_host_config = {
@@ -130,7 +131,7 @@ c.DLLabSpawner.apply_user_options = check_profile
 # Idle kernels hold memory (GPU memory on a shared GPU); the image's Jupyter config shuts them down.
 # As many torch/BLAS threads as the student's CPUs: with one per host core, threads fight over the CPU quota
 # and training runs many times slower.
-_threads = str(max(1, int(float(setting("DL_LAB_CPU_LIMIT")))))
+_threads = str(max(1, int(CPU_LIMIT)))
 c.Spawner.environment = {"DL_LAB_KERNEL_CULL_TIMEOUT": setting("DL_LAB_KERNEL_CULL_TIMEOUT"),
                          "OMP_NUM_THREADS": _threads, "MKL_NUM_THREADS": _threads}
 # 10+ servers starting at once on a small server take a while: wait, but not forever.

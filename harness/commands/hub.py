@@ -98,7 +98,7 @@ def settings_from(args: argparse.Namespace) -> HubSettings:
     for option, seconds in (("--cull-timeout", args.cull_timeout), ("--kernel-cull-timeout", args.kernel_cull_timeout)):
         if seconds < 0:
             raise HarnessError(f"{option} is a number of seconds, 0 or more (0: never), not {seconds}")
-    gpu_ids = tuple(item for item in args.gpu_ids.replace(",", " ").split() if item)
+    gpu_ids = tuple(args.gpu_ids.replace(",", " ").split())
     return HubSettings(name=args.name, port=args.port, variant=args.variant,
                        gpu=None if args.gpu is None else bool(args.gpu), gpu_ids=gpu_ids,
                        gpus_per_student=args.gpus_per_student, gpu_group=args.gpu_group,

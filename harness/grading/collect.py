@@ -41,7 +41,7 @@ from harness.course.catalog import Lab
 from harness.engine.containers import docker_client, image_exists
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
-from harness.hub.settings import HubSettings, hub_setting_of, instance_label, student_label
+from harness.hub.settings import HubSettings, hub_setting_of, instance_filter, student_label
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def hub_volumes(client: docker.DockerClient, hub: str) -> HubVolumes:
         log.debug("the hub container %s is not there; its volumes are named with the prefix %s", hub, prefix)
     start, end = f"{prefix}-", "-work"
     found: dict[str, str] = {}
-    for volume in client.volumes.list(filters={"label": f"{instance_label()}={hub}"}):
+    for volume in client.volumes.list(filters=instance_filter(hub)):
         name = str(volume.name)
         if name.startswith(start) and name.endswith(end) and len(name) > len(start) + len(end):
             # The spawner labels each volume with its student (student_label()); older volumes have only their name.

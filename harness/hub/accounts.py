@@ -21,9 +21,10 @@ from harness.engine.containers import run_in
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 from harness.hub.client import Hub
-from harness.hub.credentials import instance_dir, new_password
+from harness.hub.credentials import instance_dir, new_password, private_file
+from harness.hub.settings import DATA_DIR
 
-PASSWORD_DB = "/srv/jupyterhub/data/passwords.dbm"
+PASSWORD_DB = f"{DATA_DIR}/passwords.dbm"
 EXEC_TIMEOUT_S = 60
 # JupyterHub's names are lower-case; FirstUse refuses spaces and commas; '/' would break URLs.
 _INVALID = re.compile(r"[\s,/]")
@@ -79,10 +80,7 @@ def password_list_path(hub: Hub) -> Path:
 
 def write_password_list(path: Path, hub: Hub, passwords: dict[str, str]) -> Path:
     """username,password,url for the instructor: created 0600, never readable by others."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    with path.open("w", newline="") as handle:
+    with private_file(path).open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["username", "password", "url"])
         for name in sorted(passwords):
@@ -94,10 +92,9 @@ def create_accounts(hub: Hub, names: list[str], *, out: Path | None = None, grou
     """Create the accounts that do not exist, each with a random password first; existing accounts
     without a password get one too. `group` (e.g. the one allowed GPU servers) gets every name."""
     names = normalized(names)
-    existing = hub.user_names()
     passwords = {name: new_password() for name in names}
     written = store_passwords(hub, passwords, replace=False)
-    created = hub.create_users([name for name in names if name not in existing])
+    created = hub.create_users(names)
     if group:
         hub.add_to_group(group, names)
     chosen = {name: passwords[name] for name in written}

@@ -27,11 +27,11 @@ import docker.errors
 import requests
 
 from harness.build.hub_image import hub_image
-from harness.config import REPO_ROOT, facts
+from harness.config import REPO_ROOT
 from harness.engine.containers import docker_client, require_image, running_container
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
-from harness.hub.settings import instance_label
+from harness.hub.settings import HubSettings, instance_filter, instance_labels
 
 BACKUP_DIR = REPO_ROOT / "backups"
 COMPONENT = "hub-backup"
@@ -96,7 +96,7 @@ def run_helper(client: docker.DockerClient, *, script: str, environment: dict[st
 
 
 def instance_volumes(client: docker.DockerClient, name: str) -> list[Any]:
-    return sorted(client.volumes.list(filters={"label": f"{instance_label()}={name}"}), key=lambda volume: volume.name)
+    return sorted(client.volumes.list(filters=instance_filter(name)), key=lambda volume: volume.name)
 
 
 def backup(name: str, *, out_dir: Path = BACKUP_DIR) -> Path:
@@ -112,7 +112,7 @@ def backup(name: str, *, out_dir: Path = BACKUP_DIR) -> Path:
         raise HarnessError(f"{archive} exists already: wait a second and run it again")
     manifest = {"schema": SCHEMA, "instance": name, "created": dt.datetime.now().astimezone().isoformat(),
                 "volumes": [{"name": volume.name, "labels": volume.attrs.get("Labels") or {}} for volume in volumes]}
-    data_volume = f"{name}-data"
+    data_volume = HubSettings(name=name).data_volume
     # Read-only, but for the hub's database, which SQLite may have to roll back before copying.
     mounts = {volume.name: {"bind": f"{SOURCE}/{FOLDER}/{volume.name}",
                             "mode": "rw" if volume.name == data_volume else "ro"} for volume in volumes}
@@ -144,7 +144,7 @@ def read_manifest(archive: Path) -> dict[str, Any]:
 
 
 def hub_is_stopped(client: docker.DockerClient, name: str) -> None:
-    running = client.containers.list(filters={"label": f"{instance_label()}={name}"})
+    running = client.containers.list(filters=instance_filter(name))
     if running:
         raise HarnessError(f"the hub {name} is running ({len(running)} container(s)): stop it first with "
                            f"`make hub-down` (students' work is kept), then restore")
@@ -173,7 +173,7 @@ def restore(archive: Path, *, overwrite: bool = False, safety_dir: Path = BACKUP
     safety = backup(name, out_dir=safety_dir) if existing else None
     for volume in volumes:
         if volume["name"] not in existing:
-            labels = {**volume["labels"], **facts().labels("hub"), instance_label(): name}
+            labels = {**volume["labels"], **instance_labels(name)}
             client.volumes.create(volume["name"], labels=labels)
     mounts = {volume["name"]: {"bind": f"{SOURCE}/{FOLDER}/{volume['name']}", "mode": "rw"} for volume in volumes}
     mounts[str(archive.parent)] = {"bind": TARGET, "mode": "ro"}

@@ -25,7 +25,6 @@ class Hub:
     url: str
     api_token: str
     container: Container
-    admin: str
     session: requests.Session = field(default_factory=requests.Session)
 
     def api(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
@@ -46,16 +45,15 @@ class Hub:
 
     def create_users(self, names: list[str]) -> list[str]:
         """Create the accounts that do not exist yet (POST /hub/api/users); returns those created."""
-        missing = [name for name in names if name not in self.user_names()]
+        existing = self.user_names()
+        missing = [name for name in names if name not in existing]
         if missing:
             self.checked("POST", "users", ok=[201], json={"usernames": missing})
         return missing
 
     def add_to_group(self, group: str, names: list[str]) -> None:
         """Put the users in a JupyterHub group (created if needed), e.g. the one allowed GPU servers."""
-        exists = self.api("GET", f"groups/{group}").status_code == 200
-        if not exists:
-            self.checked("POST", f"groups/{group}", ok=[201, 409])
+        self.checked("POST", f"groups/{group}", ok=[201, 409])  # 409: it exists already
         self.checked("POST", f"groups/{group}/users", ok=[200], json={"users": names})
 
     def start_server(self, user: str, *, options: dict[str, str] | None = None) -> requests.Response:

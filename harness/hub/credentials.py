@@ -31,18 +31,21 @@ def new_password() -> str:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
 
-def save_secret(path: Path, value: str) -> None:
-    """Write value to path, readable by its owner only (created 0600: never readable by others, not even briefly)."""
+def private_file(path: Path) -> Path:
+    """path, created 0600 in a 0700 folder before anything is written to it: never readable by others, not even briefly."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.touch(mode=0o600)
     path.chmod(0o600)
-    path.write_text(value + "\n")
+    return path
 
 
-def forget_instance(name: str, *, keep_admin_password: bool) -> None:
-    """Remove the instance's token (and its admin password); the folder goes when nothing is left in it."""
+def save_secret(path: Path, value: str) -> None:
+    """Write value to path, readable by its owner only."""
+    private_file(path).write_text(value + "\n")
+
+
+def forget_instance(name: str) -> None:
+    """Remove the instance's token (the admin password stays); the folder goes when nothing is left in it."""
     token_file(name).unlink(missing_ok=True)
-    if not keep_admin_password:
-        admin_password_file(name).unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # not empty (password lists an instructor keeps), or already gone
         instance_dir(name).rmdir()

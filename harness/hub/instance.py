@@ -35,14 +35,16 @@ from harness.build.hub_image import hub_image
 from harness.engine.containers import docker_client, labelled_resources, remove_container
 from harness.engine.waiting import first_line, port_is_free, wait_until
 from harness.errors import HarnessError
+from harness.hub.backup import instance_volumes
 from harness.hub.client import Hub
 from harness.hub.credentials import admin_password_file, forget_instance, instance_dir, new_password, save_secret, token_file
 from harness.hub.plan import HubPlan, plan_hub
 from harness.hub.settings import (
+    DATA_DIR,
     DEFAULT_NAME,
     HubSettings,
     hub_environment,
-    hub_setting_of,
+    instance_filter,
     instance_label,
     instance_labels,
     student_label,
@@ -51,7 +53,6 @@ from harness.hub.settings import (
 log = logging.getLogger(__name__)
 
 HUB_START_TIMEOUT_S = 90
-DATA_DIR = "/srv/jupyterhub/data"
 # Read by jupyterhub_config.py (dl_lab_hub.auth.apply_pending) before the hub answers anyone.
 PENDING_PASSWORDS = "pending-passwords.json"
 
@@ -116,8 +117,9 @@ def password_archive(passwords: dict[str, str]) -> bytes:
 def admin_password(name: str) -> str:
     """The admin's password of the instance (kept in build/hub/<name>/admin-password; made on first start)."""
     path = admin_password_file(name)
-    if path.exists() and path.read_text().strip():
-        return path.read_text().strip()
+    saved = path.read_text().strip() if path.exists() else ""
+    if saved:
+        return saved
     password = new_password()
     save_secret(path, password)
     return password
@@ -188,7 +190,7 @@ def start_hub(settings: HubSettings, *, plan: HubPlan | None = None) -> Hub:
     except docker.errors.APIError as error:
         remove_container(container, timeout_s=5)
         raise HarnessError(f"could not start the hub container: {first_line(error)}") from None
-    hub = Hub(settings.name, f"http://127.0.0.1:{published_port(container)}", token, container, settings.admin)
+    hub = Hub(settings.name, f"http://127.0.0.1:{published_port(container)}", token, container)
 
     def answers() -> bool:
         container.reload()
@@ -212,8 +214,7 @@ def running_hub(name: str = DEFAULT_NAME) -> Hub:
         raise HarnessError(f"the hub {name} is not running: run 'make hub' first") from None
     if container.status != "running" or not token_file(name).exists():
         raise HarnessError(f"the hub {name} is not running (or was not started by `make hub`): run 'make hub'")
-    hub = Hub(name, f"http://127.0.0.1:{published_port(container)}", token_file(name).read_text().strip(), container,
-              hub_setting_of(container, "DL_LAB_ADMIN_USERS"))
+    hub = Hub(name, f"http://127.0.0.1:{published_port(container)}", token_file(name).read_text().strip(), container)
     if hub.api("GET", "users").status_code != 200:
         raise HarnessError(f"the hub {name} refuses the saved token: restart it with 'make hub'")
     return hub
@@ -221,7 +222,7 @@ def running_hub(name: str = DEFAULT_NAME) -> Hub:
 
 # ---- stopping --------------------------------------------------------------------------------------
 def instance_resources(client: docker.DockerClient, name: str) -> list[str]:
-    return labelled_resources(client, {"label": f"{instance_label()}={name}"})
+    return labelled_resources(client, instance_filter(name))
 
 
 def remove_volume(volume: Volume) -> str:
@@ -252,7 +253,7 @@ def stop_hub(name: str = DEFAULT_NAME) -> int:
     Returns how many resources were removed.
     """
     client = docker_client()
-    flt = {"label": f"{instance_label()}={name}"}
+    flt = instance_filter(name)
     removed = 0
     # The hub first, so that it does not start servers while they are being removed.
     for container in client.containers.list(all=True, filters={**flt, "name": f"^{name}$"}):
@@ -266,7 +267,7 @@ def stop_hub(name: str = DEFAULT_NAME) -> int:
         with contextlib.suppress(docker.errors.NotFound):
             network.remove()
             removed += 1
-    forget_instance(name, keep_admin_password=True)
+    forget_instance(name)
     return removed
 
 
@@ -276,7 +277,7 @@ def purge_hub(name: str) -> int:
     client = docker_client()
     # Auto-removed containers may still hold their volume for a moment: an APIError means "not yet".
     deadline = time.monotonic() + 30  # for all the volumes together
-    for volume in client.volumes.list(filters={"label": f"{instance_label()}={name}"}):
+    for volume in instance_volumes(client, name):
         outcome = wait_until(functools.partial(remove_volume, volume), timeout_s=max(0.0, deadline - time.monotonic()),
                              interval_s=0.5, what=f"volume {volume.name} to be released")
         if outcome == "removed":

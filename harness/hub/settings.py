@@ -19,6 +19,8 @@ COMPONENT = "hub"
 DEFAULT_NAME = "dl-lab-hub"
 # Students' private networks are carved out of this range, one /29 each (hub, student, gateway).
 DEFAULT_STUDENT_SUBNETS = "172.30.0.0/16"
+# The hub's data volume inside its container: database, cookie secret, passwords (jupyterhub_config.py's DATA_DIR).
+DATA_DIR = "/srv/jupyterhub/data"
 
 
 def instance_label() -> str:
@@ -38,6 +40,11 @@ def gpus_label() -> str:
 
 def instance_labels(name: str) -> dict[str, str]:
     return {**facts().labels(COMPONENT), instance_label(): name}
+
+
+def instance_filter(name: str) -> dict[str, str]:
+    """The engine's label filter for every container, volume and network of the instance `name`."""
+    return {"label": f"{instance_label()}={name}"}
 
 
 @dataclass(frozen=True)

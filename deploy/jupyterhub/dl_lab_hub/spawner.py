@@ -57,7 +57,6 @@ class DLLabSpawner(DockerSpawner):
 
     assigned_gpus: tuple[str, ...] = ()
     student_network = ""
-    profile = "cpu"
 
     def student_labels(self) -> dict[str, str]:
         """The instance's labels and the student's: on every container, volume and network made for a student."""
@@ -187,8 +186,8 @@ class DLLabSpawner(DockerSpawner):
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     async def start(self):
-        self.profile = self.choose_profile(self.user_options or {})
-        self.assigned_gpus = self.gpu_pool.assign(self.server_key) if self.profile == "gpu" else ()
+        profile = self.choose_profile(self.user_options or {})
+        self.assigned_gpus = self.gpu_pool.assign(self.server_key) if profile == "gpu" else ()
         if self.assigned_gpus:
             self.log.info("GPU assignment: %s gets %s (servers per device: %s)", self.user.name,
                           ",".join(self.assigned_gpus), json.dumps(self.gpu_pool.load()))
