@@ -1,7 +1,7 @@
 """Asking the student's kernel for data: one cell per request, one display message back.
 
 The judge sends a cell that calls in_image.exercises.answering (`answer`, `environment` or
-`evidence`); the answer is the single display output of type ANSWERS_MIME in that cell's outputs.
+`evidence`); the answer is the single display output of type wire.ANSWERS_MIME in that cell's outputs.
 None, several, or a malformed one is `NoAnswer`. The code sent holds only the lab, the exercise and
 the case inputs; nothing of the expected results or of the hidden tests' source.
 """
@@ -15,7 +15,6 @@ import nbformat
 from nbformat import NotebookNode
 
 from in_image.exercises import wire
-from in_image.exercises.wire import ANSWERS_MIME
 from in_image.judge.kernel import CappedClient
 
 ANSWER_LIMIT_BYTES = 40_000_000  # what one answer may weigh (a model's weights as base64 JSON)
@@ -56,8 +55,8 @@ def ask(client: CappedClient, notebook: NotebookNode, code: str, *, timeout_s: f
 
 
 def _payload(cell: NotebookNode) -> dict[str, Any]:
-    answers = [o["data"][ANSWERS_MIME] for o in cell.outputs
-               if o.get("output_type") == "display_data" and ANSWERS_MIME in o.get("data", {})]
+    answers = [o["data"][wire.ANSWERS_MIME] for o in cell.outputs
+               if o.get("output_type") == "display_data" and wire.ANSWERS_MIME in o.get("data", {})]
     if len(answers) != 1 or not isinstance(answers[0], dict):
         raise NoAnswer(_error_text(cell) or f"el cuaderno dio {len(answers)} respuestas en lugar de una")
     payload: dict[str, Any] = answers[0]

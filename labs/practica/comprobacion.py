@@ -4,7 +4,6 @@ Se importa en el kernel del alumno (necesita torch); el calificador, que solo im
 (`practica.labNN_checks`), no lo carga.
 """
 
-
 from __future__ import annotations
 
 import sys
