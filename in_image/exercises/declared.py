@@ -34,10 +34,9 @@ def _declaration(node: ast.Call) -> Declared | None:
 
 def declared_exercises(source: str, *, origin: str = "<checks>") -> list[Declared]:
     """Every `Exercise("id", "title", (criteria...), compare, cases[, points=P])` call, in source order."""
-    found = [d for node in ast.walk(ast.parse(source, filename=origin)) if isinstance(node, ast.Call)
+    found = [(node, d) for node in ast.walk(ast.parse(source, filename=origin)) if isinstance(node, ast.Call)
              for d in [_declaration(node)] if d is not None]
-    order = {d.id: source.find(f'Exercise("{d.id}"') for d in found}
-    return sorted(found, key=lambda d: order[d.id])
+    return [d for _, d in sorted(found, key=lambda pair: (pair[0].lineno, pair[0].col_offset))]
 
 
 def declared_in(path: Path) -> list[Declared]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -116,12 +116,7 @@ class Verdict:
     criteria: list[CriterionResult] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "title": self.title, "status": self.status, "score": self.score, "max_score": self.max_score,
-            "checks_passed": self.checks_passed, "checks_total": self.checks_total, "time_s": self.time_s,
-            "message": self.message,
-            "criteria": [{"name": c.name, "passed": c.passed, "message": c.message} for c in self.criteria],
-        }
+        return asdict(self)
 
 
 def close(actual: ArrayData | None, expected: Any, *, rtol: float = 1e-5, atol: float = 1e-6) -> bool:

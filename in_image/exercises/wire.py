@@ -16,7 +16,7 @@ import base64
 import math
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -101,7 +101,6 @@ class ObjectData:
 class _Budget:
     items: int = 0
     array_bytes: int = 0
-    arrays: list[int] = field(default_factory=list)
 
     def spend(self, *, items: int = 0, array_bytes: int = 0) -> None:
         self.items += items
@@ -272,8 +271,8 @@ def _decode_map(body: Any, depth: int, budget: _Budget) -> dict[Any, Any]:
 
 
 def _decode_float(body: Any, depth: int, budget: _Budget) -> float:
-    if body not in ("nan", "inf", "-inf") and not isinstance(body, str):
-        raise WireError("__float__ must be 'nan', 'inf' or '-inf'")
+    if not isinstance(body, str):
+        raise WireError("__float__ must hold a number as a string")
     try:
         return float(body)
     except ValueError:

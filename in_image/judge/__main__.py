@@ -21,7 +21,7 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from in_image.exercises.framework import ERROR, Exercise, unanswered
+from in_image.exercises.framework import ERROR, unanswered
 from in_image.judge import STARTED_AT
 from in_image.judge.engine import Judge, Progress
 from in_image.judge.lab_tests import HiddenTestsError, lab_exercises, load_lab_tests
@@ -55,8 +55,7 @@ def _read_submission(text: str, parameters: dict[str, Any]) -> tuple[NotebookNod
         return None, f"el cuaderno no es válido: {first}"[:300]
 
 
-def _judge(settings: JudgeSettings, hidden_source: str, notebook: NotebookNode | None,
-           exercises: tuple[Exercise, ...]) -> Progress:
+def _judge(settings: JudgeSettings, hidden_source: str, notebook: NotebookNode | None) -> Progress:
     try:
         tests = load_lab_tests(settings.lab, hidden_source)
     except HiddenTestsError as error:
@@ -79,7 +78,7 @@ def judge_job(job_dir: Path) -> dict[str, Any]:
     settings = inputs.settings
     exercises = lab_exercises(settings.lab)
     notebook, invalid = _read_submission(inputs.submission, settings.parameters)
-    progress = _judge(settings, inputs.hidden_source, notebook, exercises)
+    progress = _judge(settings, inputs.hidden_source, notebook)
     message = progress.message or invalid
     rows = [progress.verdicts.get(e.id) or unanswered(e, status=ERROR, message=message or "no se evaluó").as_dict()
             for e in exercises]

@@ -83,8 +83,7 @@ class Judge:
     def _attempt(self, attempt: int) -> bool:
         """One fresh kernel; True when nothing is left to do."""
         self._prepare_workdir()
-        client, launch = new_client(self.notebook, self.settings, rundir=self.rundir, attempt=attempt,
-                                    output_limit=self.settings.output_limit_bytes)
+        client, launch = new_client(self.notebook, self.settings, rundir=self.rundir, attempt=attempt)
         started = time.monotonic()
         try:
             with client.setup_kernel(**launch):
@@ -126,7 +125,6 @@ class Judge:
 
     def _run_cell(self, client: CappedClient, cell: NotebookNode, index: int) -> bool:
         cell.outputs = []
-        client.timeout = int(self.settings.cell_timeout_s)
         try:
             client.execute_cell(cell, index)
         except CellTimeoutError:

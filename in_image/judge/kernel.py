@@ -60,8 +60,8 @@ class CappedClient(NotebookClient):
             "stream", name="stderr", text=f"[salida truncada: el cuaderno ha escrito más de {self.output_limit // 1000} kB]\n"))
 
 
-def new_client(notebook: NotebookNode, settings: JudgeSettings, *, rundir: Path, attempt: int,
-               output_limit: int) -> tuple[CappedClient, dict[str, Any]]:
+def new_client(notebook: NotebookNode, settings: JudgeSettings, *, rundir: Path,
+               attempt: int) -> tuple[CappedClient, dict[str, Any]]:
     """A client for a fresh kernel, and the launch options that start it as the notebook user."""
     km = AsyncKernelManager(kernel_name="python3")  # nbclient polls asynchronously; a blocking client would hang
     km.cache_ports = False
@@ -82,7 +82,7 @@ def new_client(notebook: NotebookNode, settings: JudgeSettings, *, rundir: Path,
         launch |= {"user": uid, "group": gid, "extra_groups": []}
     client = CappedClient(
         notebook, km=km, timeout=int(settings.cell_timeout_s), allow_errors=True, interrupt_on_timeout=False,
-        shutdown_kernel="immediate", startup_timeout=STARTUP_TIMEOUT_S, output_limit=output_limit,
+        shutdown_kernel="immediate", startup_timeout=STARTUP_TIMEOUT_S, output_limit=settings.output_limit_bytes,
         # No history database: nothing of the judge's requests is written to the kernel's disk.
         extra_arguments=["--HistoryManager.enabled=False"],
         resources={"metadata": {"path": settings.workdir or str(rundir)}},

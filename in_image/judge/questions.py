@@ -37,7 +37,7 @@ def ask(client: CappedClient, notebook: NotebookNode, code: str, *, timeout_s: f
     CellTimeoutError and DeadKernelError pass through: the caller decides what they mean.
     """
     cell: NotebookNode = nbformat.v4.new_code_cell(code)  # type: ignore[no-untyped-call]
-    saved_limit, saved_bytes = client.output_limit, client.output_bytes
+    saved_limit, saved_bytes, saved_timeout = client.output_limit, client.output_bytes, client.timeout
     client.output_limit, client.output_bytes = ANSWER_LIMIT_BYTES, 0
     client.timeout = int(max(1, timeout_s))
     # nbclient stores the executed cell at its index: a slot at the end, removed right after, so that
@@ -48,7 +48,7 @@ def ask(client: CappedClient, notebook: NotebookNode, code: str, *, timeout_s: f
     finally:
         notebook.cells.pop()
         truncated = client.output_bytes > ANSWER_LIMIT_BYTES
-        client.output_limit, client.output_bytes = saved_limit, saved_bytes
+        client.output_limit, client.output_bytes, client.timeout = saved_limit, saved_bytes, saved_timeout
     if truncated:
         raise NoAnswer(f"la respuesta del cuaderno superó {ANSWER_LIMIT_BYTES // 1_000_000} MB")
     return _payload(cell)

@@ -32,7 +32,7 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
                  Case("una matriz 4x4 de rango 2", {"A": rank_two}),
                  Case("una matriz 5x3", {"A": matrix(5, 3)})],
         "suma_segura": [Case("4x1 + 1x3, 3x3 + 3x3 y 4x2 + un vector de 3", {"pares": [
-            (matrix(4, 1), matrix(1, 3)), (matrix(3, 3), matrix(3, 3)), (matrix(4, 2), rng.standard_normal(3).astype(np.float32)),
+            (matrix(4, 1), matrix(1, 3)), (matrix(3, 3), matrix(3, 3)), (matrix(4, 2), vector(3)),
         ]})],
         "difusion": [
             Case("centrar_columnas de una matriz 4x4", {"funcion": "centrar_columnas", "m": matrix(4, 4) * 2 + 5},
@@ -51,7 +51,7 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
             Case("aplanar_traspuesta de una matriz 2x6", {"funcion": "aplanar_traspuesta", "m": matrix(2, 6)}, ("aplanar",)),
         ],
         "normalizar": [Case("una matriz 6x5", {"m": matrix(6, 5) * 7 + 3}),
-                       Case("un vector de 10", {"m": rng.standard_normal(10).astype(np.float32)})],
+                       Case("un vector de 10", {"m": vector(10)})],
         "modulo": [Case("matrices 3x3", {"x": matrix(3, 3), "y": matrix(3, 3)})],
         "grad_fn": [Case("torch.sqrt(x), x.mean(), x ** 2 y una hoja", {"operaciones": ["raiz", "media", "potencia", "hoja"]})],
         "backward": [Case("x 4x3 aleatorio", {"x": matrix(4, 3)})],
@@ -62,5 +62,5 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
             Case("a = una matriz 3x2 de enteros y t = un vector de enteros",
                  {"a": rng.integers(-5, 5, (3, 2)), "t": rng.integers(0, 9, 4), "gradiente": False}),
         ],
-        "dispositivo": [Case("t = un vector aleatorio", {"t": rng.standard_normal(5).astype(np.float32)})],
+        "dispositivo": [Case("t = un vector aleatorio", {"t": vector(5)})],
     }

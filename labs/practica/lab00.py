@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
 from in_image.exercises.answering import Notebook, Probe, attempt
-from in_image.exercises.tensors import tensor
-from in_image.exercises.wire import ArrayData
+from in_image.exercises.tensors import array, tensor
 from practica.comprobacion import crear_comprobar
 from practica.lab00_checks import EXERCISES, LAB
 
@@ -99,17 +97,12 @@ def _no_grad(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     return {"resultado": result, "gradiente_activo": torch.is_grad_enabled()}
 
 
-def _array(value: Any) -> np.ndarray[Any, Any]:
-    """A fresh, writable NumPy array with the values and dtype of a case's array."""
-    return np.array(value.values if isinstance(value, ArrayData) else value, copy=True)
-
-
 def _snapshot(value: Any) -> Any:
     return value.detach().clone() if isinstance(value, torch.Tensor) else value
 
 
 def _puente(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    a = _array(inputs["a"])
+    a = array(inputs["a"])
     shared = attempt(ns.function("a_tensor_compartido"), a)
     copied = attempt(ns.function("a_tensor_copia"), a)
     before = {"compartido": _snapshot(shared), "copia": _snapshot(copied)}

@@ -21,10 +21,6 @@ GRAD_FN_NAMES = {"suma": "AddBackward0", "producto": "MulBackward0", "raiz": "Sq
                  "potencia": "PowBackward0"}
 
 
-def _tolerance(values: ArrayData) -> float:
-    return 1e-9 if values.values.dtype == np.float64 else 1e-4
-
-
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) or "escalar"
 
@@ -363,8 +359,8 @@ def _compare_dispositivo(c: CaseChecks, case: Case, answer: Any) -> None:
                 f"mover(t) debe devolver t, con sus valores, en '{wanted}' (está en {moved.device})")
 
 
-def _matrix(rows: int, columns: int, *, dtype: Any = np.float32) -> np.ndarray[Any, Any]:
-    return _RNG.standard_normal((rows, columns)).astype(dtype)
+def _matrix(rows: int, columns: int) -> np.ndarray[Any, Any]:
+    return _RNG.standard_normal((rows, columns)).astype(np.float32)
 
 
 def _positive(rows: int, columns: int) -> np.ndarray[Any, Any]:

@@ -12,7 +12,17 @@ from typing import Any
 import numpy as np
 
 from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe
-from in_image.exercises.reference import Layers, accuracy, cross_entropy, layers_from, mlp_forward, softmax, train_epochs
+from in_image.exercises.reference import (
+    Layers,
+    accuracy,
+    cross_entropy,
+    layers_from,
+    mlp_forward,
+    random_layers,
+    same_layers,
+    softmax,
+    train_epochs,
+)
 from in_image.exercises.wire import ArrayData, Raised
 
 LAB = "01"
@@ -188,7 +198,7 @@ def _compare_epoca(c: CaseChecks, case: Case, answer: Any) -> None:
             f"debe devolver la pérdida media como float (devuelve {describe(first)})")
     c.check("media", _losses_match(losses, runs["ninguno"].mean_losses), _loss_message(losses, runs["ninguno"]))
     trained = layers_from(answer.get("capas"))
-    c.check("actualiza", trained is not None and _same_layers(trained, runs["ninguno"].layers), _update_message(trained, runs))
+    c.check("actualiza", same_layers(trained, runs["ninguno"].layers), _update_message(trained, runs))
     c.check("modo_entrenamiento", answer.get("entrenando") is True,
             "pon la red en modo entrenamiento al empezar la época (modelo.train())")
 
@@ -214,15 +224,10 @@ def _loss_message(losses: Any, correct: Any) -> str:
     return "debe devolver la pérdida media de los lotes de la época"
 
 
-def _same_layers(a: Layers, b: Layers) -> bool:
-    return len(a) == len(b) and all(wa.shape == wb.shape and np.allclose(wa, wb, rtol=1e-3, atol=1e-5) and
-                                    np.allclose(ba, bb, rtol=1e-3, atol=1e-5) for (wa, ba), (wb, bb) in zip(a, b, strict=True))
-
-
 def _update_message(trained: Layers | None, runs: dict[str, Any]) -> str:
-    if trained is not None and _same_layers(trained, runs["sin_zero_grad"].layers):
+    if same_layers(trained, runs["sin_zero_grad"].layers):
         return "los gradientes se acumulan entre lotes: llama a optimizador.zero_grad() en cada lote"
-    if trained is not None and _same_layers(trained, runs["sin_step"].layers):
+    if same_layers(trained, runs["sin_step"].layers):
         return "los pesos no cambian: llama a perdida.backward() y después a optimizador.step() en cada lote"
     return "los pesos tras la época no son los de un entrenamiento correcto (logits, pérdida, zero_grad, backward, step)"
 
@@ -332,7 +337,7 @@ def _compare_guardar(c: CaseChecks, case: Case, answer: Any) -> None:
                     "(load_state_dict devuelve las claves que faltan o sobran, no el modelo)")
         return
     got = layers_from(loaded.get("capas"))
-    c.check("carga_pesos", got is not None and _same_layers(got, layers), "el modelo de cargar no tiene los pesos "
+    c.check("carga_pesos", same_layers(got, layers), "el modelo de cargar no tiene los pesos "
             "guardados: crea el modelo con crear_modelo y cárgale el fichero con modelo.load_state_dict(torch.load(ruta))")
     c.check("modo_evaluacion", loaded.get("entrenando") is False, "cargar debe devolver el modelo en modo evaluación "
             "(modelo.eval())")
@@ -345,20 +350,13 @@ def _holds_layers(tensors: list[Any], layers: Layers) -> bool:
         any(a.shape == w.shape and np.allclose(a, w, rtol=1e-6, atol=1e-7) for a in arrays) for w in wanted)
 
 
-def _epoch_case(description: str, *, seed: int, rows: int, features: int, hidden: int, lr: float, batch: int) -> Case:
+def epoch_case(description: str, *, seed: int, rows: int, features: int, hidden: int, lr: float, batch: int) -> Case:
+    """A case of «entrenar_una_epoca» (the hidden tests make more with other sizes)."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((rows, features)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
-    bound1, bound2 = 1 / np.sqrt(features), 1 / np.sqrt(hidden)
-    capas = [[rng.uniform(-bound1, bound1, (hidden, features)).astype(np.float32),
-              rng.uniform(-bound1, bound1, hidden).astype(np.float32)],
-             [rng.uniform(-bound2, bound2, (2, hidden)).astype(np.float32), rng.uniform(-bound2, bound2, 2).astype(np.float32)]]
+    capas = random_layers(rng, [features, hidden, 2])
     return Case(description, {"x": x, "y": y, "capas": capas, "lr": lr, "lote": batch, "epocas": 2})
-
-
-def epoch_case(description: str, **options: Any) -> Case:
-    """A case of «entrenar_una_epoca» (the hidden tests make more with other sizes)."""
-    return _epoch_case(description, **options)
 
 
 def evaluation_case(description: str, *, seed: int, rows: int, features: int, hidden: int, classes: int) -> Case:
@@ -403,8 +401,8 @@ EXERCISES: tuple[Exercise, ...] = (
                                           "etiquetas": _RNG.integers(0, 10, 10)}),
     )),
     Exercise("entrenar_una_epoca", "una época de entrenamiento", ("float", "media", "actualiza", "modo_entrenamiento"),
-             _compare_epoca, (_epoch_case("96 ejemplos en lotes de 32, dos épocas", seed=1, rows=96, features=6, hidden=8,
-                                          lr=0.3, batch=32),)),
+             _compare_epoca, (epoch_case("96 ejemplos en lotes de 32, dos épocas", seed=1, rows=96, features=6, hidden=8,
+                                         lr=0.3, batch=32),)),
     Exercise("evaluar", "evaluar sin gradiente y en modo evaluación", ("float", "valores", "modo_evaluacion",
                                                                        "sin_gradiente"), _compare_evaluar,
              (evaluation_case("una red 6→8→3 y 40 ejemplos", seed=3, rows=40, features=6, hidden=8, classes=3),)),

@@ -8,7 +8,6 @@ una época de entrenamiento) y lo compara con lo que devolvió tu código, sin e
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +24,8 @@ from in_image.exercises.reference import (
     lenet_forward,
     mlp_forward,
     pool2d,
+    random_layers,
+    same_layers,
     softmax,
     train_epochs,
 )
@@ -301,12 +302,6 @@ def _as_floats(values: Any) -> list[float] | None:
     return [v for v in floats if v is not None] if all(v is not None for v in floats) else None
 
 
-def _same_layers(a: Layers | None, b: Layers) -> bool:
-    return a is not None and len(a) == len(b) and all(
-        wa.shape == wb.shape and np.allclose(wa, wb, rtol=1e-3, atol=1e-5) and np.allclose(ba, bb, rtol=1e-3, atol=1e-5)
-        for (wa, ba), (wb, bb) in zip(a, b, strict=True))
-
-
 SOFTMAX_MESSAGE = "no apliques softmax antes de CrossEntropyLoss: recibe los logits (ya aplica log_softmax)"
 DEVICE_MESSAGE = ("mueve cada lote al dispositivo y guarda el resultado: x, y = x.to(dispositivo), y.to(dispositivo) "
                   "(.to() no cambia el tensor: devuelve otro)")
@@ -330,7 +325,7 @@ def _compare_epoca(c: CaseChecks, case: Case, answer: Any) -> None:
     c.check("media", values is not None and np.allclose(values, runs["ninguno"].mean_losses, rtol=1e-4, atol=1e-5),
             _loss_message(values, runs))
     trained = layers_from(answer.get("capas"))
-    c.check("actualiza", _same_layers(trained, runs["ninguno"].layers), _update_message(trained, runs))
+    c.check("actualiza", same_layers(trained, runs["ninguno"].layers), _update_message(trained, runs))
     c.check("modo_entrenamiento", answer.get("entrenando") is True,
             "pon la red en modo entrenamiento al empezar la época (modelo.train())")
     c.check("dispositivo", _device_ok(answer), DEVICE_MESSAGE)
@@ -349,11 +344,11 @@ def _loss_message(values: list[float] | None, runs: Mapping[str, Any]) -> str:
 
 
 def _update_message(trained: Layers | None, runs: Mapping[str, Any]) -> str:
-    if _same_layers(trained, runs["sin_zero_grad"].layers):
+    if same_layers(trained, runs["sin_zero_grad"].layers):
         return "los gradientes se acumulan entre lotes: llama a optimizador.zero_grad() en cada lote"
-    if _same_layers(trained, runs["sin_step"].layers):
+    if same_layers(trained, runs["sin_step"].layers):
         return "los pesos no cambian: llama a perdida.backward() y después a optimizador.step() en cada lote"
-    if _same_layers(trained, runs["softmax"].layers):
+    if same_layers(trained, runs["softmax"].layers):
         return SOFTMAX_MESSAGE
     return "los pesos tras la época no son los de un entrenamiento correcto (logits, pérdida, zero_grad, backward, step)"
 
@@ -365,17 +360,8 @@ def epoch_case(description: str, *, seed: int, rows: int, side: int, hidden: int
     features = side * side
     x = rng.standard_normal((rows, 1, side, side)).astype(np.float32)
     y = (x.reshape(rows, -1)[:, :classes].argmax(1)).astype(np.int64)
-    capas = _random_layers(rng, [features, hidden, classes])
+    capas = random_layers(rng, [features, hidden, classes])
     return Case(description, {"x": x, "y": y, "capas": capas, "lr": lr, "lote": batch, "epocas": 2})
-
-
-def _random_layers(rng: np.random.Generator, sizes: Sequence[int]) -> list[list[Array]]:
-    layers = []
-    for fan_in, fan_out in itertools.pairwise(sizes):
-        bound = 1 / np.sqrt(fan_in)
-        layers.append([rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
-                       rng.uniform(-bound, bound, fan_out).astype(np.float32)])
-    return layers
 
 
 # ---- evaluar -------------------------------------------------------------------------------------
@@ -433,8 +419,8 @@ def evaluation_case(description: str, *, seed: int, rows: int, side: int, hidden
     """A case of «evaluar»: Flatten → Linear → ReLU → Dropout → Linear, a last batch smaller than the others."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((rows, 1, side, side)).astype(np.float32)
-    return Case(description, {"x": x, "y": rng.integers(0, classes, rows), "capas": _random_layers(rng, [side * side,
-                                                                                                          hidden, classes]),
+    return Case(description, {"x": x, "y": rng.integers(0, classes, rows), "capas": random_layers(rng, [side * side,
+                                                                                                         hidden, classes]),
                               "lote": batch})
 
 
