@@ -16,7 +16,7 @@ from rich.console import Console
 
 from harness.build import wheels
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, facts
-from harness.engine.containers import docker_client, image_exists, not_built, require_image
+from harness.engine.containers import docker_client, require_image
 from harness.errors import HarnessError
 from harness.build.lab_image import link_tree, run_build
 
@@ -66,7 +66,7 @@ def stage_context() -> Path:
     for name in CONTEXT_FILES:
         shutil.copy2(HUB_DIR / name, context / name)
     for name in CONTEXT_FOLDERS:
-        shutil.copytree(HUB_DIR / name, context / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        link_tree(HUB_DIR / name, context / name)
     return context
 
 

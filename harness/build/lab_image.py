@@ -163,9 +163,9 @@ def stage_context(variant: Variant) -> Path:
     return context
 
 
-def context_digest(context: Path, variant: Variant) -> str:
+def context_digest(context: Path, args: dict[str, str]) -> str:
     """A digest of everything the image is made of: the context (the lock stands for the wheels) and build args."""
-    digest = hashlib.sha256(json.dumps(build_args(variant), sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps(args, sort_keys=True).encode())
     for path in sorted(context.rglob("*")):
         relative = path.relative_to(context)
         if path.is_file() and relative.parts[0] != "wheelhouse":
@@ -214,7 +214,8 @@ def build_image(variant: Variant, *, console: Console | None = None, prepare: bo
     client = docker_client(timeout=BUILD_TIMEOUT_S)
     # The digest does not need the wheels (the lock stands for them): an up-to-date image costs no download.
     context = stage_context(variant)
-    digest = context_digest(context, variant)
+    args = build_args(variant)  # once: it hashes the tools image's files and reads the lock
+    digest = context_digest(context, args)
     if if_changed and image_digest(client, tag) == digest:
         shutil.rmtree(context, ignore_errors=True)
         console.print(f"{tag} is up to date")
@@ -229,12 +230,12 @@ def build_image(variant: Variant, *, console: Console | None = None, prepare: bo
     log_file = build_log(variant)
     console.print(f"[bold]Building {tag}[/] (log: {log_file})")
     try:
-        run_build(client, context=context, tag=tag, buildargs=build_args(variant), log_file=log_file, console=console,
+        run_build(client, context=context, tag=tag, buildargs=args, log_file=log_file, console=console,
                   labels={facts().project_label: "image", DIGEST_LABEL: digest})
     finally:
         shutil.rmtree(context, ignore_errors=True)
     console.print(f"[green]built {tag}[/]")
-    vision = build_args(variant)["TORCHVISION"]
+    vision = args["TORCHVISION"]
     if vision.startswith("absent"):
         console.print(f"torchvision {vision} for {tag}: {torchvision_fix(variant)}", highlight=False)
     return tag

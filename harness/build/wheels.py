@@ -163,13 +163,13 @@ def line_name(variant: Variant) -> str:
 def resolves(requirement: str, *, index_options: list[str], log_name: str) -> bool:
     """Whether pip's sources (plus index_options) hold a build of requirement for the image's platform."""
     with tempfile.TemporaryDirectory() as tmp:
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        with (LOG_DIR / log_name).open("a") as sink:
-            result = subprocess.run(
-                [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--ignore-installed", "--quiet",
-                 "--target", str(Path(tmp) / "target"), *target_options(), requirement, *index_options],
-                stdout=sink, stderr=subprocess.STDOUT, check=False)
-    return result.returncode == 0
+        try:
+            run_pip(["install", "--dry-run", "--no-deps", "--ignore-installed", "--quiet",
+                     "--target", str(Path(tmp) / "target"), *target_options(), requirement, *index_options],
+                    what=f"resolving {requirement}", log_name=log_name)
+        except HarnessError:
+            return False
+    return True
 
 
 def lock_lab(variant: Variant) -> int:
@@ -235,10 +235,11 @@ def require_lock(variant: Variant) -> Path:
 
 def fetch_lab(variant: Variant) -> int:
     index = torch_index_url(variant)
+    lock_file = require_lock(variant)  # its own one-line error, as it is
     try:
-        return fetch(lock_file=require_lock(variant), wheelhouse=lab_wheelhouse(variant),
+        return fetch(lock_file=lock_file, wheelhouse=lab_wheelhouse(variant),
                      index_options=torch_index_options(variant), log_name=f"wheels-{facts().image_key(variant)}.log")
-    except HarnessError as error:
-        if not index or "fetching the wheels" not in str(error):
+    except HarnessError as error:  # pip's download failed
+        if not index:
             raise
         raise HarnessError(f"{error}; {line_name(variant)} takes torch from {index}: is it reachable from here?") from None

@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.config import REPO_ROOT, REPORTS_DIR, VERSIONS_FILE, parse_env_file
+from harness.config import REPO_ROOT, REPORTS_DIR, facts
 from harness.errors import HarnessError
 from in_image.junit import JUnitCase, write_junit
 from in_image.smoke.options import DEFAULT_GEMM_SECONDS, positive
@@ -132,9 +132,8 @@ def machine_facts() -> dict[str, Any]:
 
 
 def image_pins() -> dict[str, str]:
-    """The images' torch and CUDA, from docker/versions.env: the versions the course ships."""
-    raw = parse_env_file(VERSIONS_FILE)
-    return {"torch": raw.get("TORCH_VERSION", "unknown"), "cuda": raw.get("CUDA_LINE") or raw.get("CUDA_VERSION", "unknown")}
+    """The images' torch and CUDA line (docker/versions.env, or an exported CUDA_LINE): the versions the course ships."""
+    return {"torch": facts().torch_version, "cuda": facts().cuda_line_name}
 
 
 def run_step(step: Step, *, logs: Path, timeout_s: float, console: Console) -> StepResult:

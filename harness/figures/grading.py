@@ -22,7 +22,7 @@ from rich.table import Table
 
 from harness.config import BUILD_DIR
 from harness.course import catalog, versions
-from harness.engine.containers import docker_client
+from harness.engine.containers import docker_client, labelled_resources
 from harness.grading.container import ContainerExecutor, owner_labels
 from harness.grading.jobs import GradingJob
 from harness.grading.pool import grade_all
@@ -51,9 +51,10 @@ def run_lab00(*, repeat: int, cpus: float) -> dict[str, Any]:
 
 
 def resources_of_this_process(client: docker.DockerClient) -> int:
-    """Grading containers and job volumes this process started and has not removed (other runs' do not count)."""
+    """Grading containers and job volumes this process started and has not removed (other runs' do not count);
+    grading creates no networks, so labelled_resources' networks add nothing."""
     filters = {"label": [f"{key}={value}" for key, value in owner_labels().items()]}
-    return len(client.containers.list(all=True, filters=filters)) + len(client.volumes.list(filters=filters))
+    return len(labelled_resources(client, filters))
 
 
 def grade_many(*, count: int, jobs: int) -> dict[str, Any]:

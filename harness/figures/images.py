@@ -23,7 +23,7 @@ from rich.table import Table
 
 from harness.build.lab_image import build_image, prepare_build
 from harness.config import REPO_ROOT, REPORTS_DIR, VARIANTS, facts
-from harness.engine.containers import docker_client, image_exists, require_image, running_container
+from harness.engine.containers import docker_client, not_built, running_container
 from harness.engine.waiting import wait_until
 from harness.lab.launcher import server_answers
 from harness.ui import stderr_console
@@ -32,10 +32,6 @@ from harness.ui import stderr_console
 SIZE_BUDGET_GB = {"cpu": 1.8, "cuda": 6.5}
 START_RUNS = 7
 EDITED_NOTEBOOK = REPO_ROOT / "labs" / "source" / "00-introduccion.ipynb"
-
-
-def image_size_gb(client: docker.DockerClient, reference: str) -> float:
-    return float(client.images.get(reference).attrs["Size"]) / 1e9
 
 
 def time_to_api(client: docker.DockerClient, image: str) -> float:
@@ -94,14 +90,18 @@ def measure() -> int:
     results: dict[str, Any] = {"images": {}, "machine_cores": os.cpu_count()}
     for variant in VARIANTS:
         reference = facts().image(variant)
-        if image_exists(client, reference):
-            labels = client.images.get(reference).labels
-            results["images"][variant] = {"image": reference, "size_gb": round(image_size_gb(client, reference), 3),
-                                          "budget_gb": SIZE_BUDGET_GB[variant],
-                                          "cuda_version": labels.get("org.dl-lab.cuda-version"),
-                                          "torchvision": labels.get("org.dl-lab.torchvision", "(image predates the label)")}
+        try:
+            image = client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            continue
+        labels = image.labels
+        results["images"][variant] = {"image": reference, "size_gb": round(float(image.attrs["Size"]) / 1e9, 3),
+                                      "budget_gb": SIZE_BUDGET_GB[variant],
+                                      "cuda_version": labels.get(facts().label("cuda-version")),
+                                      "torchvision": labels.get(facts().label("torchvision"), "(image predates the label)")}
     cpu_image = facts().image("cpu")
-    require_image(client, cpu_image, make_target="image-cpu")
+    if "cpu" not in results["images"]:
+        raise not_built(cpu_image, make_target="image-cpu")
     with console.status("timing docker run → API answering"):
         time_to_api(client, cpu_image)  # warm the page cache once
         samples = [time_to_api(client, cpu_image) for _ in range(START_RUNS)]

@@ -8,10 +8,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-_NUMBER = {"type": "number"}
-_NULLABLE_NUMBER = {"type": ["number", "null"]}
-
-
 
 def _fmt_time(seconds: float) -> str:
     if seconds >= 1:

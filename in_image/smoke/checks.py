@@ -77,13 +77,14 @@ class Check:
     run: CheckFn
 
 
-def _no_gpu(ctx: Context) -> None:
+def skip_without_gpu(ctx: Context) -> None:
+    """Skip the calling check where this machine has no GPU (the reason in the message)."""
     if not ctx.gpus:
         raise Skip(f"no GPU: {ctx.absence_reason}")
 
 
 def gpu_visible(ctx: Context) -> Passed:
-    _no_gpu(ctx)
+    skip_without_gpu(ctx)
     names = [f"cuda:{g.index} {g.name}" for g in ctx.gpus]
     return Passed(
         f"{len(ctx.gpus)} GPU(s): {', '.join(names)}",
@@ -92,7 +93,7 @@ def gpu_visible(ctx: Context) -> Passed:
 
 
 def nvidia_smi_check(ctx: Context) -> Passed:
-    _no_gpu(ctx)
+    skip_without_gpu(ctx)
     rows = nvidia_smi("name", "driver_version", "memory.total")
     if rows is None:
         raise CheckFailed(
@@ -105,7 +106,7 @@ def nvidia_smi_check(ctx: Context) -> Passed:
 
 
 def torch_cuda_build(ctx: Context) -> Passed:
-    _no_gpu(ctx)
+    skip_without_gpu(ctx)
     arch_list = torch.cuda.get_arch_list()
     verdicts = {f"cuda:{g.index}": arch_supported(g.capability, arch_list) for g in ctx.gpus}
     details = {"torch": torch.__version__, "cuda": torch.version.cuda, "arch_list": arch_list}
@@ -222,7 +223,7 @@ def training_step_check(device: torch.device) -> Passed:
 
 
 def nccl(ctx: Context) -> Passed:
-    _no_gpu(ctx)
+    skip_without_gpu(ctx)
     if len(ctx.gpus) < 2:
         raise Skip("one GPU: NCCL is only used across several")
     tensors = [torch.full((1024,), float(g.index + 1), device=g.device) for g in ctx.gpus]
@@ -250,7 +251,7 @@ def per_gpu(name: str, make: Callable[[Context, GpuDevice], Passed]) -> Callable
 
 
 def _no_gpu_check(ctx: Context) -> Passed:
-    _no_gpu(ctx)
+    skip_without_gpu(ctx)
     raise AssertionError("unreachable: only used when there is no GPU")
 
 

@@ -14,7 +14,7 @@ import torch
 
 from in_image.measure.peaks import gpu_peak
 from in_image.measure.system import GpuDevice
-from in_image.smoke.checks import Check, CheckFailed, Context, Passed, Skip, per_gpu
+from in_image.smoke.checks import Check, CheckFailed, Context, Passed, Skip, per_gpu, skip_without_gpu
 from in_image.smoke.health import (
     GpuReading,
     PcieLink,
@@ -114,8 +114,7 @@ def hbm_check(ctx: Context, gpu: GpuDevice) -> Passed:
 
 
 def gemm_check(ctx: Context) -> Passed:
-    if not ctx.gpus:
-        raise Skip(f"no GPU: {ctx.absence_reason}")
+    skip_without_gpu(ctx)
     bf16 = all(g.capability >= (8, 0) for g in ctx.gpus)
     sizes = GEMM_SIZES if bf16 else {"fp32": GEMM_SIZES["fp32"]}
     runs = sustained_gemm([g.device for g in ctx.gpus], seconds=ctx.options.gemm_seconds, sizes=sizes,

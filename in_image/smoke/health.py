@@ -77,11 +77,6 @@ class GpuReading:
     clock_events: frozenset[str] | None = None  # active clock-event reasons by short name
     pcie: PcieLink | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["clock_events"] = sorted(self.clock_events) if self.clock_events is not None else None
-        return data
-
 
 # --- clock-event ("throttle") reasons -------------------------------------------------------------
 
