@@ -5,7 +5,8 @@ notebook is copied with the time it was last modified into collected/LAB-<date>-
 manifest.json that lists every student: collected (with the modification time, size, SHA-256 and,
 given --deadline, whether it was late), missing, or invalid. The students are those with a work
 volume, the accounts of the running hub and the roster's (--roster). The copies are then graded
-like `harness grade` does (reports/grade-LAB.json), unless --no-grade.
+like `harness grade` does (reports/grade-LAB.json): each as the student left it (its own parameters;
+--ci-parameters applies the lab's shorter CI ones), unless --no-grade.
 
 Exit code: 0 when every student handed in and every exercise passed; 1 when a notebook is missing
 or invalid or an exercise did not pass; 2 for bad input.
@@ -23,13 +24,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness.commands.grade import add_ci_parameters_option, grade_notebooks
 from harness.config import REPO_ROOT
 from harness.course import catalog
 from harness.errors import HarnessError
 from harness.grading.collect import Collected, Collection, collect, local_time, parse_deadline
 from harness.grading.export import read_roster
-from harness.grading.jobs import GradingJob
-from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
+from harness.grading.session import add_image_option, add_limit_options, limits_from, make_executor, parallelism
 from harness.hub.instance import running_hub
 from harness.hub.settings import DEFAULT_NAME
 from harness.ui import stderr_console
@@ -51,7 +52,7 @@ def register(subparsers: Any) -> None:
                         help="where the dated folder of copies goes (default: collected/)")
     parser.add_argument("--no-grade", action="store_true", help="only collect")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
-    parser.add_argument("--full", action="store_true", help="the notebooks' own parameters, not the lab's CI ones")
+    add_ci_parameters_option(parser)
     add_image_option(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=handle)
@@ -106,11 +107,6 @@ def handle(args: argparse.Namespace) -> int:
     if grading is None or not collected:
         return code
     executor, parallel = grading
-    executed = args.reports / f"grade-{lab.id}"
-    jobs = [GradingJob(lab=lab, notebook=collection.folder / str(entry.file), name=entry.user,
-                       parameters={} if args.full else dict(lab.ci_parameters),
-                       save_executed=executed / str(entry.file))
-            for entry in collected]
-    graded = execute(jobs, executor=executor, kind="grade", variant=args.variant, stem=f"grade-{lab.id}",
-                     parallel=parallel, reports=args.reports, details=args.details)
+    graded = grade_notebooks(args, lab, [(collection.folder / str(entry.file), entry.user, str(entry.file))
+                                         for entry in collected], executor=executor, parallel=parallel)
     return max(code, graded)

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.course import catalog
+from harness.course.catalog import Lab
 from harness.errors import HarnessError
 from harness.grading.jobs import GradingJob
+from harness.grading.pool import Executor
 from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
 
@@ -26,22 +28,27 @@ def register(subparsers: Any) -> None:
     parser.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb", help="the notebooks to grade")
     parser.add_argument("--lab", required=True, help="the lab the notebooks answer (e.g. 00)")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
-    parser.add_argument("--ci-parameters", action="store_true",
-                        help="replace the notebooks' parameters by the lab's shorter CI ones (default: as the student left them)")
+    add_ci_parameters_option(parser)
     add_image_option(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=handle)
+
+
+def add_ci_parameters_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ci-parameters", action="store_true",
+                        help="replace the notebooks' parameters by the lab's shorter CI ones (default: as the student left them)")
 
 
 def names(paths: list[Path]) -> list[str]:
     """Display names: file stems, with the parent folder where two share a stem, numbered if still equal."""
     counts = Counter(path.stem for path in paths)
     candidates = [f"{path.parent.name}/{path.stem}" if counts[path.stem] > 1 else path.stem for path in paths]
+    times = Counter(candidates)
     seen: Counter[str] = Counter()
     unique = []
     for name in candidates:
         seen[name] += 1
-        unique.append(name if candidates.count(name) == 1 else f"{name} #{seen[name]}")
+        unique.append(name if times[name] == 1 else f"{name} #{seen[name]}")
     return unique
 
 
@@ -59,10 +66,18 @@ def handle(args: argparse.Namespace) -> int:
         raise HarnessError("the same notebook is given twice")
     limits = limits_from(args)
     executor = make_executor(args.variant, limits, image=args.image)
+    notebooks = [(path, name, file_name(name, index))
+                 for index, (path, name) in enumerate(zip(args.submissions, names(args.submissions), strict=True), start=1)]
+    return grade_notebooks(args, lab, notebooks, executor=executor, parallel=parallelism(args, limits))
+
+
+def grade_notebooks(args: argparse.Namespace, lab: Lab, notebooks: list[tuple[Path, str, str]], *, executor: Executor,
+                    parallel: int) -> int:
+    """Grade each (notebook, display name, file name of its executed copy in REPORTS/grade-LAB/) into
+    REPORTS/grade-LAB.json, with the students' own parameters unless --ci-parameters; the exit code."""
     executed = args.reports / f"grade-{lab.id}"
     parameters = dict(lab.ci_parameters) if args.ci_parameters else {}
-    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters,
-                       save_executed=executed / file_name(name, index))
-            for index, (path, name) in enumerate(zip(args.submissions, names(args.submissions), strict=True), start=1)]
+    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file)
+            for path, name, file in notebooks]
     return execute(jobs, executor=executor, kind="grade", variant=args.variant, stem=f"grade-{lab.id}",
-                   parallel=parallelism(args, limits), reports=args.reports, details=args.details)
+                   parallel=parallel, reports=args.reports, details=args.details)

@@ -41,13 +41,12 @@ from harness.course.catalog import Lab
 from harness.engine.containers import docker_client, image_exists
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
+from harness.grading.manifest import MANIFEST_NAME, MANIFEST_SCHEMA, unique_stem
 from harness.hub.settings import HubSettings, hub_setting_of, instance_filter, student_label
 
 log = logging.getLogger(__name__)
 
 COMPONENT = "collect"
-MANIFEST_NAME = "manifest.json"
-MANIFEST_SCHEMA = "dl-lab.collect/1"
 # A notebook larger than this is not copied (a student's file could be anything).
 MAX_NOTEBOOK_BYTES = 50_000_000
 # Volumes mounted into one reading container.
@@ -112,7 +111,6 @@ def local_time(ns: int) -> dt.datetime:
 class HubVolumes:
     """The student volumes of one hub instance, by account name, and the hub's admin accounts."""
 
-    hub: str
     prefix: str
     volumes: dict[str, str]
     admins: frozenset[str]
@@ -139,7 +137,7 @@ def hub_volumes(client: docker.DockerClient, hub: str) -> HubVolumes:
             # The spawner labels each volume with its student (student_label()); older volumes have only their name.
             labels = (volume.attrs or {}).get("Labels") or {}
             found[labels.get(student_label()) or unescape_username(name[len(start):-len(end)])] = name
-    return HubVolumes(hub=hub, prefix=prefix, volumes=found,
+    return HubVolumes(prefix=prefix, volumes=found,
                       admins=frozenset(a.strip() for a in admins.split(",") if a.strip()))
 
 
@@ -159,7 +157,6 @@ def reader_image(client: docker.DockerClient) -> str:
 class Fetched:
     data: bytes
     mtime_ns: int
-    source_path: str
 
 
 def _chunks(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
@@ -194,7 +191,7 @@ def _read_member(container: Container, path: str) -> Fetched | str:
         mtime_ns = parse_engine_time(str(stat.get("mtime", "")))
     except ValueError:
         mtime_ns = tar_mtime_ns
-    return Fetched(data=data, mtime_ns=mtime_ns, source_path=path)
+    return Fetched(data=data, mtime_ns=mtime_ns)
 
 
 def read_notebooks(client: docker.DockerClient, volumes: dict[str, str], notebook_name: str) -> dict[str, Fetched | str]:
@@ -275,12 +272,7 @@ class Collection:
 
 def file_stem(user: str, taken: set[str]) -> str:
     """A file name for the user's copy: the name itself when it is a plain one, else '_' and its escaped form."""
-    stem = user if re.fullmatch(r"[\w@][\w.@+-]*", user) else f"_{escape_username(user)}"
-    candidate, number = stem, 2
-    while candidate.lower() in taken:
-        candidate, number = f"{stem}-{number}", number + 1
-    taken.add(candidate.lower())
-    return candidate
+    return unique_stem(user if re.fullmatch(r"[\w@][\w.@+-]*", user) else f"_{escape_username(user)}", taken)
 
 
 def new_folder(out: Path, lab: Lab, now: dt.datetime) -> Path:
@@ -329,8 +321,8 @@ def collect(lab: Lab, *, hub: str, out: Path, deadline: dt.datetime | None = Non
     deadline_ns = None if deadline is None else epoch_ns(deadline)
     taken: set[str] = set()
     for user in users:
-        source = f"{found.volume_of(user)}:/{lab.notebook_name}"
-        entry = Collected(user=user, status="missing", volume=found.volume_of(user), source_path=source)
+        volume = found.volume_of(user)
+        entry = Collected(user=user, status="missing", volume=volume, source_path=f"{volume}:/{lab.notebook_name}")
         result = fetched.get(user, "missing")
         if user not in found.volumes:
             entry.message = "no work volume: the student never started a server"
@@ -345,17 +337,3 @@ def collect(lab: Lab, *, hub: str, out: Path, deadline: dt.datetime | None = Non
     log.info("collected %d notebook(s) of lab %s into %s", len(collection.with_status("collected")), lab.id,
              collection.folder)
     return collection
-
-
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """The manifest of a collection folder, or None when the folder holds none."""
-    path = folder / MANIFEST_NAME
-    if not path.is_file():
-        return None
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise HarnessError(f"{path} is not a readable manifest ({first_line(error)}): collect again") from None
-    if data.get("schema") != MANIFEST_SCHEMA:
-        raise HarnessError(f"{path} is not a manifest of `harness collect` (schema {data.get('schema')!r})")
-    return data

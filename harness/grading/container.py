@@ -37,10 +37,12 @@ from harness.engine.gpu import gpu_decision
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 from harness.grading.jobs import JOB_DIR, GradingJob, job_archive, job_files
-from harness.grading.pool import interpret
+from harness.grading.pool import interpret, timed_out
 from harness.grading.results import Limits, SubmissionResult
 
 COMPONENT = "grading"
+RESULT_LIMIT_BYTES = 20_000_000
+REMOVE_TIMEOUT_S = 1
 
 
 def owner_label() -> str:
@@ -50,8 +52,6 @@ def owner_label() -> str:
 
 def owner_labels() -> dict[str, str]:
     return {**facts().labels(COMPONENT), owner_label(): str(os.getpid())}
-RESULT_LIMIT_BYTES = 20_000_000
-REMOVE_TIMEOUT_S = 1
 
 
 @dataclass
@@ -60,7 +60,7 @@ class _Outcome:
     executed: bytes | None = None
     failure: str = ""
     failure_status: str = "error"
-    startup_s: float | None = None
+    created_at: float | None = None
 
 
 class ContainerExecutor:
@@ -122,7 +122,7 @@ class ContainerExecutor:
             if self._cancelled.is_set():
                 raise HarnessError("cancelled")
             volume = self.client.volumes.create(f"dl-lab-job-{secrets.token_hex(6)}", labels=owner_labels())
-            created_at = time.time()
+            outcome.created_at = time.time()
             container = self.client.containers.create(self.image, **self.options(job, volume=volume.name))
             with self._lock:  # registered, or cancelled already: never a container that cancel_all misses
                 if self._cancelled.is_set():
@@ -135,33 +135,30 @@ class ContainerExecutor:
             container.put_archive(JOB_DIR, job_archive(files))
             container.start()
             self._wait(container, outcome)
-            self._collect(container, outcome, created_at=created_at)
+            self._collect(container, outcome)
         except (docker.errors.APIError, requests.exceptions.RequestException, HarnessError, ValueError) as error:
             outcome.failure = "cancelada" if self._cancelled.is_set() else f"error del motor de contenedores: {first_line(error)}"
         finally:
             self._remove(container, volume)
-        return interpret(outcome.raw, job=job, nonce=nonce, started=started, startup_s=outcome.startup_s,
+        return interpret(outcome.raw, job=job, nonce=nonce, started=started, created_at=outcome.created_at,
                          failure=outcome.failure, failure_status=outcome.failure_status, executed=outcome.executed)
 
     def _wait(self, container: Container, outcome: _Outcome) -> None:
         try:
             container.wait(timeout=self.limits.host_timeout_s)
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-            outcome.failure = f"la calificación superó {self.limits.host_timeout_s:.0f} s y se detuvo"
+            outcome.failure = timed_out(self.limits)
             outcome.failure_status = "timeout"
             with contextlib.suppress(docker.errors.APIError):
                 container.kill()
 
-    def _collect(self, container: Container, outcome: _Outcome, *, created_at: float) -> None:
+    def _collect(self, container: Container, outcome: _Outcome) -> None:
         container.reload()
         state = container.attrs.get("State", {})
         result_bytes = self._fetch(container, "result.json")
         if result_bytes:
             outcome.raw = json.loads(result_bytes)
             outcome.executed = self._fetch(container, "executed.ipynb")
-            started_in_container = outcome.raw.get("started_at") if isinstance(outcome.raw, dict) else None
-            if isinstance(started_in_container, int | float):
-                outcome.startup_s = max(0.0, started_in_container - created_at)
         elif not outcome.failure:
             outcome.failure_status = "crashed"
             if state.get("OOMKilled"):

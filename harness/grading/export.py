@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.engine.waiting import first_line
 from harness.errors import HarnessError
-from harness.grading.collect import read_manifest
+from harness.grading.manifest import read_manifest, unique_stem
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def read_report(path: Path) -> GradeReport:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise HarnessError(f"{path}: not a JSON report ({str(error).splitlines()[0]})") from None
+        raise HarnessError(f"{path}: not a JSON report ({first_line(error)})") from None
     if not isinstance(data, dict) or not isinstance(data.get("submissions"), list):
         raise HarnessError(f"{path}: no list of submissions: is this a report of `harness grade`?")
     students = tuple(_student(s, f"{path}: submission {i}") for i, s in enumerate(data["submissions"]))
@@ -216,10 +217,6 @@ class ExportSettings:
     out_of: float | None = None  # rescale grades to this maximum; None: the report's points
     canvas_assignment_id: str = ""
 
-    @property
-    def grade_item(self) -> str:
-        return self.lab_title
-
     def grade(self, student: StudentResult) -> float:
         if self.out_of is None:
             return student.score
@@ -253,7 +250,7 @@ def moodle_csv(report: GradeReport, people: dict[str, Person], settings: ExportS
         person = _person(people, student.name)
         rows.append([person.lms_identifier, person.email, person.display_name, settings.grade(student),
                      summary_es(student, settings)])
-    return csv_text([*MOODLE_COLUMNS, settings.grade_item, "Feedback"], rows)
+    return csv_text([*MOODLE_COLUMNS, settings.lab_title, "Feedback"], rows)
 
 
 def canvas_csv(report: GradeReport, people: dict[str, Person], settings: ExportSettings) -> str:
@@ -284,7 +281,6 @@ class ExerciseStatistics:
     mean_score: float
     most_frequent_message: str
     most_frequent_count: int
-    statuses: dict[str, int] = field(default_factory=dict)
 
     @property
     def pass_rate(self) -> float:
@@ -305,7 +301,7 @@ def statistics(report: GradeReport) -> list[ExerciseStatistics]:
             id=exercise_id, title=results[0].title, max_score=max(e.max_score for e in results),
             submissions=len(results), passed=sum(e.status == "passed" for e in results),
             mean_score=sum(e.score for e in results) / len(results), most_frequent_message=message,
-            most_frequent_count=count, statuses=dict(Counter(e.status for e in results)),
+            most_frequent_count=count,
         ))
     return result
 
@@ -396,18 +392,12 @@ def feedback_html(student: StudentResult, settings: ExportSettings, *, person: P
 
 def file_stem(name: str, taken: set[str]) -> str:
     """A safe, unique file name for a student: letters, digits, '.', '-', '_', '@'; never hidden, never an option."""
-    stem = re.sub(r"[^\w.@-]+", "_", name).strip("._-") or "estudiante"
-    candidate, number = stem[:100], 2
-    while candidate.lower() in taken:
-        candidate, number = f"{stem[:100]}-{number}", number + 1
-    taken.add(candidate.lower())
-    return candidate
+    return unique_stem((re.sub(r"[^\w.@-]+", "_", name).strip("._-") or "estudiante")[:100], taken)
 
 
 # ---- the whole export -----------------------------------------------------------------------------
 @dataclass
 class Export:
-    folder: Path
     files: list[Path] = field(default_factory=list)
     statistics: list[ExerciseStatistics] = field(default_factory=list)
     feedback: dict[str, Path] = field(default_factory=dict)  # the Markdown file; the HTML one beside it
@@ -443,14 +433,15 @@ def _write(path: Path, text: str, *, bom: bool = False) -> Path:
 def export(report: GradeReport, *, out: Path, settings: ExportSettings, people: dict[str, Person] | None = None) -> Export:
     """Write the LMS files, the per-exercise and statistics CSVs and the feedback files into `out`."""
     roster = people or {}
-    result = Export(folder=out, statistics=statistics(report))
+    result = Export(statistics=statistics(report))
     names = {s.name for s in report.students}
     if roster:
         result.not_in_roster = sorted(n for n in names if n.lower() not in roster)
         graded = {n.lower() for n in names}
         result.without_submission = sorted(p.user for key, p in roster.items() if key not in graded)
-    result.unsafe_identifiers = sorted(n for n in names if _person(roster, n).lms_identifier.startswith(FORMULA_TRIGGERS)
-                                       or (_person(roster, n).login or n).startswith(FORMULA_TRIGGERS))
+    by_name = {n: _person(roster, n) for n in names}
+    result.unsafe_identifiers = sorted(n for n, p in by_name.items() if p.lms_identifier.startswith(FORMULA_TRIGGERS)
+                                       or (p.login or n).startswith(FORMULA_TRIGGERS))
     # LMS import files: plain UTF-8, as both LMSs document; the instructor's spreadsheets get a BOM for Excel.
     result.files += [_write(out / "moodle.csv", moodle_csv(report, roster, settings)),
                      _write(out / "canvas.csv", canvas_csv(report, roster, settings)),

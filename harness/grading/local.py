@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.config import REPO_ROOT, labs_dir
 from harness.grading.jobs import GradingJob, job_files
-from harness.grading.pool import interpret
+from harness.grading.pool import interpret, timed_out
 from harness.grading.results import Limits, SubmissionResult
 
 
@@ -50,10 +50,7 @@ class LocalExecutor:
         failure_status = "timeout" if failure else "crashed"
         if raw is None and not failure:
             failure = f"el calificador terminó sin resultado: {stderr[-300:]}"
-        startup_s = None
-        if raw and isinstance(raw.get("started_at"), int | float):
-            startup_s = max(0.0, raw["started_at"] - created_at)
-        return interpret(raw, job=job, nonce=nonce, started=started, startup_s=startup_s, failure=failure,
+        return interpret(raw, job=job, nonce=nonce, started=started, created_at=created_at, failure=failure,
                          failure_status=failure_status, executed=executed)
 
     def _judge(self, folder: Path) -> tuple[str, str]:
@@ -71,7 +68,7 @@ class LocalExecutor:
         except subprocess.TimeoutExpired:
             self._kill(process)
             _, stderr = process.communicate()
-            failure = f"la calificación superó {self.limits.host_timeout_s:.0f} s y se detuvo"
+            failure = timed_out(self.limits)
         finally:
             with self._lock:
                 self._processes.discard(process)

@@ -8,7 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 from harness.grading.jobs import GradingJob
-from harness.grading.results import SubmissionResult, failed_submission, from_judge
+from harness.grading.results import Limits, SubmissionResult, failed_submission, from_judge
 
 
 class Executor(Protocol):
@@ -19,15 +19,26 @@ class Executor(Protocol):
     def cancel_all(self) -> None: ...
 
 
-def interpret(raw: dict[str, Any] | None, *, job: GradingJob, nonce: str, started: float, startup_s: float | None,
+def timed_out(limits: Limits) -> str:
+    """The failure message of a judge the host stopped at its wall-clock limit."""
+    return f"la calificación superó {limits.host_timeout_s:.0f} s y se detuvo"
+
+
+def interpret(raw: dict[str, Any] | None, *, job: GradingJob, nonce: str, started: float, created_at: float | None,
               failure: str, failure_status: str, executed: bytes | None) -> SubmissionResult:
-    """The SubmissionResult of a job from what its judge left (or the failure that left nothing)."""
+    """The SubmissionResult of a job from what its judge left (or the failure that left nothing).
+
+    created_at: the wall-clock time (time.time()) just before the judge's container or process was created;
+    the startup time is from then to the judge's own `started_at`.
+    """
     elapsed = time.monotonic() - started
     if raw is None or raw.get("nonce") != nonce:
         if raw is not None:
             failure, failure_status = "el resultado no lleva el identificador de esta calificación: no es fiable", "error"
         return failed_submission(lab=job.lab.id, notebook=job.notebook, name=job.name, exercises=job.exercises(),
                                  status=failure_status, message=failure, time_s=elapsed)
+    started_at = raw.get("started_at")
+    startup_s = max(0.0, started_at - created_at) if created_at is not None and isinstance(started_at, int | float) else None
     result = from_judge(raw, lab=job.lab.id, notebook=job.notebook, name=job.name, time_s=elapsed, startup_s=startup_s,
                         declared=job.exercises())
     if executed is not None and job.save_executed is not None:
