@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from harness.course import catalog
 from in_image.exercises.declared import declared_in
 from in_image.exercises.wire import ANSWERS_MIME
+from in_image.judge.questions import request_code
 
-REQUEST = "__import__('in_image.exercises.answering', fromlist=['answer']).answer("
+REQUEST = request_code("answer").removesuffix(")")  # how the judge's request for the answers starts
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,11 @@ class Answer:
     effects: dict[str, str] = field(default_factory=dict)  # other exercise -> its verdict in this notebook
 
 
+def verdict_of(score: float, max_score: float) -> str:
+    """An Answer's verdict for a grade: "full", "zero" or "partial"."""
+    return "full" if score == max_score else "zero" if score == 0 else "partial"
+
+
 def _function(name: str, body: str, args: str) -> str:
     lines = "\n".join(f"    {line}" for line in body.strip().splitlines())
     return f"def {name}({args}):\n{lines}\n"

@@ -7,26 +7,21 @@ leaves the trained-model deliverable at zero).
 
 from __future__ import annotations
 
-from tests.answers.wrong_answers import Answer
+from tests.answers.wrong_answers import Answer, _function
 
 FINAL = "entregable"
 
 
-def _function(name: str, args: str, body: str) -> str:
-    lines = "\n".join(f"    {line}" for line in body.strip().splitlines())
-    return f"def {name}({args}):\n{lines}\n"
-
-
 def size(body: str, args: str = "entrada, nucleo, relleno=0, paso=1") -> str:
-    return _function("tamano_salida", args, body)
+    return _function("tamano_salida", body, args)
 
 
 def conv(body: str) -> str:
-    return _function("crear_convolucion", "canales_entrada, canales_salida, nucleo", body)
+    return _function("crear_convolucion", body, "canales_entrada, canales_salida, nucleo")
 
 
 def pool(body: str) -> str:
-    return _function("agrupar", "x, tamano", body)
+    return _function("agrupar", body, "x, tamano")
 
 
 LENET_LAYERS = """self.conv1 = nn.Conv2d(1, 6, 5{padding})
@@ -82,8 +77,8 @@ return total / len(cargador)
 def epoch(*, move: str = "    x, y = x.to(dispositivo), y.to(dispositivo)", logits: str = "modelo(x)",
           zero_grad: str = "    optimizador.zero_grad()\n", after_step: str = "", train: bool = True) -> str:
     body = EPOCH.format(move=move, logits=logits, zero_grad=zero_grad, after_step=after_step)
-    return _function("entrenar_una_epoca", "modelo, cargador, funcion_perdida, optimizador, dispositivo",
-                     body if train else body.replace("modelo.train()\n", ""))
+    return _function("entrenar_una_epoca", body if train else body.replace("modelo.train()\n", ""),
+                     "modelo, cargador, funcion_perdida, optimizador, dispositivo")
 
 
 EVALUATE = """{mode}perdida_total, aciertos = 0.0, 0
@@ -102,7 +97,7 @@ def evaluate(*, mode: str = "modelo.eval()\n", context: str = "with torch.no_gra
              move: str = "        x, y = x.to(dispositivo), y.to(dispositivo)", weight: str = " * len(y)", item: str = ".item()",
              examples: str = "len(cargador.dataset)") -> str:
     body = EVALUATE.format(mode=mode, context=context, move=move, weight=weight, item=item, examples=examples)
-    return _function("evaluar", "modelo, cargador, funcion_perdida, dispositivo", body)
+    return _function("evaluar", body, "modelo, cargador, funcion_perdida, dispositivo")
 
 
 SAVE = 'torch.save({{"epoca": epoca, "modelo": {model}, "optimizador": {optimizer}}}, ruta)'
@@ -114,8 +109,8 @@ return punto["epoca"]"""
 
 def checkpoint(*, save: str = SAVE.format(model="modelo.state_dict()", optimizer="optimizador.state_dict()"),
                load: str = LOAD) -> str:
-    return (_function("guardar_punto_control", "modelo, optimizador, epoca, ruta", save) + "\n\n"
-            + _function("cargar_punto_control", "modelo, optimizador, ruta", load))
+    return (_function("guardar_punto_control", save, "modelo, optimizador, epoca, ruta") + "\n\n"
+            + _function("cargar_punto_control", load, "modelo, optimizador, ruta"))
 
 
 TRAINING = """torch.manual_seed(SEMILLA)

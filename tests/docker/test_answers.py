@@ -18,7 +18,7 @@ import pytest
 
 from harness.cli import main
 from tests.answers.notebooks import comprobar_output, submission, write
-from tests.answers.wrong_answers import LAB00, LAB01, Answer, notebooks
+from tests.answers.wrong_answers import LAB00, LAB01, Answer, notebooks, verdict_of
 from tests.answers.wrong_answers_lab02 import LAB02
 
 pytestmark = pytest.mark.docker
@@ -26,10 +26,6 @@ SUITES = {"00": LAB00, "01": LAB01, "02": LAB02}
 CI_PARAMETERS = {"01", "02"}  # graded with their CI parameters (fewer epochs)
 CASES = [pytest.param(lab, answer, id=f"lab{lab}-{answer.name}") for lab, answers in SUITES.items() for answer in answers]
 Graded = Callable[[str], dict[str, dict[str, Any]]]
-
-
-def _verdict(row: dict[str, Any]) -> str:
-    return "full" if row["score"] == row["max_score"] else "zero" if row["score"] == 0 else "partial"
 
 
 def _grade(lab: str, answers: tuple[Answer, ...], folder: Path) -> dict[str, dict[str, Any]]:
@@ -68,7 +64,7 @@ def test_answer_gets_its_verdict_and_comprobar_agrees(graded: Graded, lab: str, 
     entry = graded(lab)[answer.name]
     rows = {row["id"]: row for row in entry["row"]["exercises"]}
     row = rows[answer.exercise]
-    assert _verdict(row) == answer.verdict, (
+    assert verdict_of(row["score"], row["max_score"]) == answer.verdict, (
         f"{answer.name}: «{answer.exercise}» got {row['score']}/{row['max_score']} ({row['status']}: {row['message']}), "
         f"expected {answer.verdict}")
     assert answer.message in row["message"], f"{answer.name}: the grade's message should say {answer.message!r}: {row}"
@@ -88,5 +84,6 @@ def test_other_exercises_keep_their_marks(graded: Graded, lab: str, answer: Answ
         if row["id"] in touched:
             continue
         wanted = effects.get(row["id"], "full")
-        assert _verdict(row) == wanted, (f"{answer.name}'s notebook: «{row['id']}» got {row['score']}/{row['max_score']} "
-                                         f"({row['message']}), expected {wanted}")
+        assert verdict_of(row["score"], row["max_score"]) == wanted, (
+            f"{answer.name}'s notebook: «{row['id']}» got {row['score']}/{row['max_score']} ({row['message']}), "
+            f"expected {wanted}")

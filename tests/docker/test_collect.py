@@ -19,10 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import secrets
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,14 +29,14 @@ import docker
 import pytest
 import requests
 
-from harness.config import REPO_ROOT, facts
+from harness.config import facts
 from harness.course import catalog, versions
 from harness.engine.containers import project_filter
 from harness.grading.collect import COMPONENT, escape_username
 from harness.hub.accounts import create_accounts
 from harness.hub.client import Hub
-from harness.hub.instance import instance_resources, purge_hub, start_hub
-from harness.hub.settings import HubSettings
+from tests.utils.cli import HARNESS, run_to_end
+from tests.utils.hub import hub_instance
 from tests.utils.jupyter import run_in_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -53,16 +50,11 @@ SHORT = ["--cell-timeout", "30", "--exercise-timeout", "15", "--budget", "150"]
 
 @pytest.fixture(scope="module")
 def hub(docker_engine: docker.DockerClient, cpu_image: str) -> Iterator[Hub]:
-    name = f"dl-lab-collecttest-{secrets.token_hex(3)}"
-    settings = HubSettings(name=name, port=0, variant="cpu", gpu=False, restart=False, mem_limit="1G")
-    try:
-        yield start_hub(settings)  # saves the operator's token: the CLI finds the running hub's accounts
-    finally:
-        purge_hub(name)
-        left = instance_resources(docker_engine, name)
-        assert not left, f"purging the hub left these behind: {left}"
-        helpers = docker_engine.containers.list(all=True, filters=project_filter(COMPONENT))
-        assert not helpers, f"collect left its reading containers behind: {[c.name for c in helpers]}"
+    # start_hub saves the operator's token: the CLI finds the running hub's accounts
+    with hub_instance(docker_engine, "dl-lab-collecttest", variant="cpu", gpu=False) as started:
+        yield started
+    helpers = docker_engine.containers.list(all=True, filters=project_filter(COMPONENT))
+    assert not helpers, f"collect left its reading containers behind: {[c.name for c in helpers]}"
 
 
 def put(hub: Hub, user: str, token: str, path: str, *, body: dict[str, Any], method: str = "PUT") -> dict[str, Any]:
@@ -125,9 +117,8 @@ def volume_of(hub: Hub, user: str) -> str:
     return f"{hub.name}-user-{escape_username(user)}-work"
 
 
-def harness(*arguments: str, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *arguments], capture_output=True, text=True,
-                          timeout=timeout_s, check=False, cwd=REPO_ROOT, env={**os.environ, "COLUMNS": "200"})
+def harness(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return run_to_end([*HARNESS, *arguments], timeout_s=600, environment={"COLUMNS": "200"})
 
 
 @pytest.fixture(scope="module")
@@ -187,18 +178,14 @@ def test_the_volumes_are_unchanged(collected: dict[str, Any]) -> None:
         assert collected["before"][user].strip(), f"{user}'s volume fingerprint is empty: the helper read nothing"
 
 
-def test_missing_and_invalid_students_say_why(collected: dict[str, Any]) -> None:
+def test_missing_and_invalid_students_say_why(hub: Hub, collected: dict[str, Any]) -> None:
     students = collected["students"]
     assert "no work volume" in students[NEVER]["message"], students[NEVER]
     assert LAB.notebook_name in students["maría"]["message"], students["maría"]
-    assert students["maría"]["volume"] == volume_of_name(collected, "maría"), students["maría"]
+    assert students["maría"]["volume"] == volume_of(hub, "maría"), students["maría"]
     assert "not a valid notebook" in students["alumno-c"]["message"], students["alumno-c"]
     summary = collected["manifest"]["summary"]
     assert summary == {"collected": 2, "missing": 2, "invalid": 1, "late": 1}, summary
-
-
-def volume_of_name(collected: dict[str, Any], user: str) -> str:
-    return f"{collected['manifest']['hub']}-user-{escape_username(user)}-work"
 
 
 def test_collect_grades_what_it_collected(collected: dict[str, Any]) -> None:

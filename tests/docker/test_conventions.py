@@ -20,7 +20,7 @@ from docker.models.containers import Container
 from harness.config import facts
 from harness.engine.containers import run_in, running_container
 from harness.engine.waiting import wait_until
-from tests.utils.jupyter import COMPONENT, jupyter_server, run_in_image
+from tests.utils.jupyter import COMPONENT, host_port, jupyter_server, run_in_image
 
 pytestmark = pytest.mark.docker
 
@@ -257,8 +257,7 @@ def test_gen_cert_serves_https_with_a_token(docker_engine: docker.DockerClient, 
     with running_container(docker_engine, cpu_image, component=COMPONENT, ports={port_key: ("127.0.0.1", None)},
                            environment={"GEN_CERT": "yes", "JUPYTER_TOKEN": token},
                            healthcheck=image_healthcheck(docker_engine, cpu_image)) as container:
-        container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"][port_key][0]["HostPort"]
+        port = host_port(container)
 
         def status_of(url: str) -> int:
             with urllib.request.urlopen(url, timeout=5, context=context) as response:

@@ -20,9 +20,10 @@ import pytest
 from harness.cli import main
 from harness.config import REPO_ROOT, facts
 from harness.course import versions
+from harness.engine.containers import remove_project_resources
 from harness.engine.gpu import gpu_decision
 from harness.engine.waiting import wait_until
-from harness.grading.container import owner_label
+from harness.grading.container import COMPONENT, owner_label
 from harness.grading.results import Limits
 from in_image.exercises import tags
 from tests.answers.broken import BROKEN, CANARY, SANDBOX, build
@@ -39,14 +40,6 @@ def grading_containers(client: docker.DockerClient, owner: int | None = None) ->
     filters = {"label": [f"{owner_label()}={owner or os.getpid()}"]}
     return ([c.name for c in client.containers.list(all=True, filters=filters)]
             + [v.name for v in client.volumes.list(filters=filters)])
-
-
-def remove_grading_resources(client: docker.DockerClient, owner: int) -> None:
-    filters = {"label": [f"{owner_label()}={owner}"]}
-    for container in client.containers.list(all=True, filters=filters):
-        container.remove(force=True, v=True)
-    for volume in client.volumes.list(filters=filters):
-        volume.remove(force=True)
 
 
 def report(path: Path) -> dict[str, Any]:
@@ -179,6 +172,7 @@ def test_ctrl_c_removes_the_containers(docker_engine: docker.DockerClient, cpu_i
         if process.poll() is None:
             process.kill()
             process.wait()
-            remove_grading_resources(docker_engine, process.pid)  # a failed run's container must not outlive it
+            # a failed run's container must not outlive it
+            remove_project_resources(component=COMPONENT, labels={owner_label(): str(process.pid)})
     assert process.returncode == 130, f"Ctrl-C exits 130, got {process.returncode}: {err.decode()[-500:]}"
     assert not grading_containers(docker_engine, process.pid), "Ctrl-C left a grading container or volume behind"

@@ -18,7 +18,6 @@ import socket
 import sqlite3
 import stat
 import subprocess
-import sys
 import tarfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,7 @@ import docker
 import pytest
 import requests
 
-from harness.config import REPO_ROOT, facts
+from harness.config import facts
 from harness.engine.containers import run_in
 from harness.engine.gpu import gpu_decision
 from harness.errors import HarnessError
@@ -38,6 +37,8 @@ from harness.hub.client import Hub, login
 from harness.hub.credentials import admin_password_file
 from harness.hub.instance import instance_resources, purge_hub, start_hub
 from harness.hub.settings import HubSettings, instance_label
+from tests.utils.cli import HARNESS, assert_one_error_line, run_to_end
+from tests.utils.hub import hub_instance
 from tests.utils.kernel_client import execute
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -49,15 +50,9 @@ EXEC_TIMEOUT_S = 30  # bounds a probe run inside a student's container (exec_run
 
 @pytest.fixture(scope="module")
 def hub(docker_engine: docker.DockerClient, cpu_image: str) -> Iterator[Hub]:
-    name = f"dl-lab-hubtest-{secrets.token_hex(3)}"
-    settings = HubSettings(name=name, port=0, variant="cpu", gpu=False, restart=False, mem_limit="1G")
-    try:
-        yield start_hub(settings)
-    finally:
-        purge_hub(name)
-        left = instance_resources(docker_engine, name)
-        assert not left, f"purging the hub left these behind: {left}"
-        assert not admin_password_file(name).exists(), "the admin password file of a purged hub was kept"
+    with hub_instance(docker_engine, "dl-lab-hubtest", variant="cpu", gpu=False) as started:
+        yield started
+    assert not admin_password_file(started.name).exists(), "the admin password file of a purged hub was kept"
 
 
 @pytest.fixture(scope="module")
@@ -360,7 +355,7 @@ def test_a_student_changes_their_password(hub: Hub, class_accounts: Accounts) ->
 def test_an_instructor_resets_a_forgotten_password(hub: Hub, class_accounts: Accounts, tmp_path: Path) -> None:
     student = STUDENTS[8]
     listing = tmp_path / "reset.csv"
-    result = cli("hub", "users", "--name", hub.name, "--reset", student, "--out", str(listing))
+    result = run_to_end([*HARNESS, "hub", "users", "--name", hub.name, "--reset", student, "--out", str(listing)])
     assert result.returncode == 0, f"`harness hub users --reset` failed: {result.stderr}"
     with listing.open() as handle:
         (row,) = list(csv.DictReader(handle))
@@ -403,21 +398,12 @@ def test_work_survives_stopping_and_restarting_the_server(docker_engine: docker.
     assert notes.status_code == 200 and notes.json()["content"] == "apuntes", f"notas.txt was lost: {notes.status_code}"
 
 
-def cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *arguments], capture_output=True, text=True, timeout=120,
-                          check=False, cwd=REPO_ROOT)
-
-
 def _refused_in_one_line(client: docker.DockerClient, name: str, arguments: list[str], expected: str) -> None:
     try:
-        result = cli(*arguments)
+        result = run_to_end([*HARNESS, *arguments])
     finally:
         purge_hub(name)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and expected in lines[0], (
-        f"`harness {' '.join(arguments)}` should fail with one line saying {expected!r}: "
-        f"exit {result.returncode}, {result.stderr!r}"
-    )
+    assert_one_error_line(result, expected, what=f"`harness {' '.join(arguments)}`")
     assert not instance_resources(client, name), "a refused `hub up` still started something"
 
 
@@ -440,7 +426,7 @@ def test_hub_up_asking_for_a_gpu_where_there_is_none_says_what_to_fix(docker_eng
 
 
 def test_backup_of_a_running_hub_holds_every_students_work(hub: Hub, tokens: dict[str, str], tmp_path: Path) -> None:
-    result = cli("hub", "backup", "--name", hub.name, "--out", str(tmp_path))
+    result = run_to_end([*HARNESS, "hub", "backup", "--name", hub.name, "--out", str(tmp_path)])
     assert result.returncode == 0, f"`harness hub backup` failed: {result.stderr}"
     (archive,) = list(tmp_path.glob(f"{hub.name}-*.tar.gz"))
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600, "the backup holds password hashes: it must be 0600"

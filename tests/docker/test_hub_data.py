@@ -11,7 +11,6 @@ import os
 import secrets
 import stat
 import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,18 +21,20 @@ import pytest
 
 from harness.build.hub_image import build as build_hub_image
 from harness.commands.clean import KEPT
-from harness.config import REPO_ROOT, facts
+from harness.config import facts
 from harness.engine.containers import remove_project_resources, running_container
 from harness.errors import HarnessError
 from harness.hub import backup
 from harness.hub.instance import instance_resources, purge_hub
 from harness.hub.settings import instance_labels
+from tests.utils.cli import HARNESS, assert_one_error_line, run_to_end
+from tests.utils.jupyter import run_in_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]
 
 STUDENTS = ("ana", "bea")
 RUN_LABEL = "org.dl-lab.test-run"
-HELPER_TIMEOUT_S = 120
+CLI_TIMEOUT_S = 300
 # Every entry under the mounted volumes: path, owner, group, mode, size and a content hash; a SQLite
 # database by its rows (a backup copies it with SQLite's backup API: same rows, other bytes).
 LISTING = (
@@ -77,11 +78,9 @@ class Instance:
 def in_volumes(client: docker.DockerClient, image: str, instance: Instance, script: str) -> str:
     """Run a shell script as root with the instance's volumes at /v/<name>; its output."""
     mounts = {name: {"bind": f"/v/{name}", "mode": "rw"} for name in instance.volumes}
-    with running_container(client, image, component="hubtest", command=["sh", "-c", script], volumes=mounts,
-                           user="0", network_mode="none", labels={RUN_LABEL: instance.run}) as helper:
-        result = helper.wait(timeout=HELPER_TIMEOUT_S)
-        output: str = helper.logs().decode(errors="replace")
-    assert result["StatusCode"] == 0, f"the helper failed: {output}"
+    status, output = run_in_image(client, image, ["sh", "-c", script], volumes=mounts, user="0", network_mode="none",
+                                  labels={RUN_LABEL: instance.run})
+    assert status == 0, f"the helper failed: {output}"
     return output
 
 
@@ -111,8 +110,7 @@ def instance(docker_engine: docker.DockerClient, hub_image: str) -> Iterator[Ins
 
 
 def cli(*arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *arguments], capture_output=True, text=True, timeout=300,
-                          check=False, cwd=REPO_ROOT, input=stdin)
+    return run_to_end([*HARNESS, *arguments], timeout_s=CLI_TIMEOUT_S, stdin=stdin)
 
 
 def test_make_clean_keeps_the_hubs_volumes(docker_engine: docker.DockerClient, hub_image: str,
@@ -181,27 +179,14 @@ def test_restore_refuses_while_the_hub_runs(docker_engine: docker.DockerClient, 
     with running_container(docker_engine, hub_image, component="hub", command=["sleep", "60"],
                            labels={**instance_labels(instance.name), RUN_LABEL: instance.run}):
         result = cli("hub", "restore", "--overwrite", str(archive))
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and "make hub-down" in lines[0], (
-        f"restoring under a running hub should fail with one line naming `make hub-down`: {result.stderr!r}"
-    )
+    assert_one_error_line(result, "make hub-down", what="restoring under a running hub")
 
 
-@pytest.mark.parametrize(
-    ("arguments", "stdin", "message"),
-    [
-        (["--name", "{name}"], "", "run it in a terminal to confirm, or pass --yes"),
-        (["--name", "{name}"], "{name}\n", "run it in a terminal to confirm, or pass --yes"),  # piped: not a person
-    ],
-)
+@pytest.mark.parametrize("stdin", ["", "{name}\n"], ids=["no-input", "piped-name"])  # piped: not a person
 def test_purge_without_confirmation_deletes_nothing(docker_engine: docker.DockerClient, instance: Instance,
-                                                    arguments: list[str], stdin: str, message: str) -> None:
-    result = cli("hub", "purge", *(item.format(name=instance.name) for item in arguments),
-                 stdin=stdin.format(name=instance.name))
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], (
-        f"an unconfirmed purge should fail with one line saying {message!r}: {result.stderr!r}"
-    )
+                                                    stdin: str) -> None:
+    result = cli("hub", "purge", "--name", instance.name, stdin=stdin.format(name=instance.name))
+    assert_one_error_line(result, "run it in a terminal to confirm, or pass --yes", what="an unconfirmed purge")
     volumes = {v.name for v in docker_engine.volumes.list(filters={"label": f"{RUN_LABEL}={instance.run}"})}
     assert volumes == set(instance.volumes), f"an unconfirmed purge deleted volumes: left {sorted(volumes)}"
 
@@ -230,7 +215,4 @@ def test_purge_with_yes_deletes_the_instance(docker_engine: docker.DockerClient,
 def test_hub_commands_say_what_to_fix(docker_engine: docker.DockerClient, cpu_image: str, arguments: list[str],
                                       message: str) -> None:
     result = cli("hub", *arguments)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], (
-        f"`harness hub {' '.join(arguments)}` should fail with one line saying {message!r}: {result.stderr!r}"
-    )
+    assert_one_error_line(result, message, what=f"`harness hub {' '.join(arguments)}`")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,13 +18,12 @@ import docker
 import pytest
 
 from harness.config import REPO_ROOT
-from harness.engine.containers import running_container
 from harness.engine.waiting import wait_until
 from harness.hub.accounts import store_passwords
 from harness.hub.client import Hub, login
-from harness.hub.instance import instance_resources, purge_hub, start_hub
 from harness.hub.plan import HubPlan
-from harness.hub.settings import HubSettings
+from tests.utils.hub import hub_instance
+from tests.utils.jupyter import run_in_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -39,20 +37,12 @@ ENGINE_RECORD = re.compile(r"GPU server (\S+) as the engine recorded it: (.*)$",
 
 @pytest.fixture(scope="module")
 def hub(docker_engine: docker.DockerClient, cpu_image: str) -> Iterator[Hub]:
-    name = f"dl-lab-hubtest-{secrets.token_hex(3)}"
-    settings = HubSettings(name=name, port=0, restart=False, mem_limit="1G", gpu_group=GROUP,
-                           gpu_memory_fraction=0.25)
     # What plan_hub decides on a server with two GPUs, but for the CPU image (the one built here).
     plan = HubPlan(image=cpu_image, gpu_ids=FAKE_GPUS, work_size="")
-    try:
-        started = start_hub(settings, plan=plan)
+    with hub_instance(docker_engine, "dl-lab-hubtest", plan=plan, gpu_group=GROUP, gpu_memory_fraction=0.25) as started:
         started.create_users(MEMBERS + OTHERS)
         started.add_to_group(GROUP, MEMBERS)
         yield started
-    finally:
-        purge_hub(name)
-        left = instance_resources(docker_engine, name)
-        assert not left, f"purging the hub left these behind: {left}"
 
 
 def spawn_and_settle(hub: Hub, user: str, options: dict[str, str]) -> dict[str, Any]:
@@ -188,11 +178,8 @@ def test_the_image_applies_the_gpu_memory_cap_at_kernel_start(docker_engine: doc
                                                               fraction: str, applied: bool) -> None:
     """docker/jupyter/ipython_kernel_config.py, mounted where the image's Dockerfile copies it (/etc/ipython)."""
     volumes = {str(KERNEL_CONFIG): {"bind": "/etc/ipython/ipython_kernel_config.py", "mode": "ro"}}
-    with running_container(docker_engine, cpu_image, component="hubtest", command=["python", "-c", KERNEL_PROBE],
-                           environment={"DL_LAB_GPU_MEMORY_FRACTION": fraction}, volumes=volumes,
-                           network_mode="none") as probe:
-        result = probe.wait(timeout=120)
-        output = probe.logs().decode(errors="replace")
-    assert result["StatusCode"] == 0, f"the kernel probe failed: {output[-1500:]}"
+    status, output = run_in_image(docker_engine, cpu_image, ["python", "-c", KERNEL_PROBE], volumes=volumes,
+                                  environment={"DL_LAB_GPU_MEMORY_FRACTION": fraction}, network_mode="none")
+    assert status == 0, f"the kernel probe failed: {output[-1500:]}"
     # torch imported by the cap's code at start (no GPU here: nothing to cap), and its helper cleaned up.
     assert f"kernel: {applied} False" in output, f"DL_LAB_GPU_MEMORY_FRACTION={fraction!r}: {output[-500:]}"

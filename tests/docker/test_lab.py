@@ -13,7 +13,8 @@ import pytest
 
 from harness.config import facts
 from harness.lab.launcher import URL_LABEL, WORKDIR_LABEL, pick_port
-from tests.utils.lab_process import HARNESS, free_port, http_status, lab_command, lab_process, run_to_end
+from tests.utils.cli import HARNESS, assert_one_error_line, run_to_end
+from tests.utils.lab_process import free_port, http_status, lab_command, lab_process
 
 pytestmark = pytest.mark.docker
 
@@ -60,10 +61,7 @@ def test_lab_serves_with_token_on_localhost_and_stops_cleanly(docker_engine: doc
 def _refuses_with_one_line(tmp_path: Path, arguments: list[str], environment: dict[str, str], message: str) -> None:
     command = [*HARNESS, "lab", "--no-browser", "--work", str(tmp_path / "work"), *arguments]
     result = run_to_end(command, environment=environment)
-    assert result.returncode == 2, f"expected exit code 2, got {result.returncode}: {result.stderr}"
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), f"expected one 'error:' line, got: {result.stderr!r}"
-    assert message in lines[0], f"expected {message!r} in {lines[0]!r}"
+    assert_one_error_line(result, message, what=f"`harness lab {' '.join(arguments)}`", prefix="error: ")
 
 
 @pytest.mark.parametrize(

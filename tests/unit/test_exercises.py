@@ -21,8 +21,6 @@ from in_image.exercises.framework import Case, CaseChecks, Exercise, Outcome, ou
 from in_image.exercises.isolation import clean_torch_state
 from in_image.judge.lab_tests import HiddenTestsError, hidden_cases, lab_exercises, load_lab_tests
 
-sys.path.insert(0, str(REPO_ROOT / "labs"))
-
 
 # ---- wire ----------------------------------------------------------------------------------------
 def _round_trip(value: Any) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import tarfile
 import time
@@ -26,10 +25,10 @@ from harness.commands.gpu_check import (
     plan,
     run_steps,
 )
-from harness.config import REPO_ROOT
 from harness.engine.waiting import wait_until
 from harness.errors import HarnessError
 from in_image.measure.system import gpu_absence_reason
+from tests.utils.cli import HARNESS, run_to_end
 
 NO_GPU_HERE = gpu_absence_reason()
 BLOCKED = ("docker", "requests")
@@ -51,9 +50,8 @@ def without_docker(tmp_path: Path) -> dict[str, str]:
 def test_without_gpu_it_ends_at_once_with_exit_3_and_needs_no_docker(tmp_path: Path, without_docker: dict[str, str]) -> None:
     reports = tmp_path / "gpu-check"
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "harness", "gpu-check", "--reports", str(reports), "--archive",
-                           str(tmp_path / "gpu-check.tar.gz")], cwd=REPO_ROOT, env=without_docker, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = run_to_end([*HARNESS, "gpu-check", "--reports", str(reports), "--archive", str(tmp_path / "gpu-check.tar.gz")],
+                      environment=without_docker, timeout_s=120)
     elapsed = time.perf_counter() - started
     assert done.returncode == NO_GPU, f"no GPU must exit {NO_GPU}, got {done.returncode}: {done.stderr[-2000:]}"
     assert "no GPU here" in done.stderr and str(NO_GPU_HERE) in done.stderr, "it says plainly why there is no GPU"
@@ -72,15 +70,14 @@ def test_without_gpu_it_ends_at_once_with_exit_3_and_needs_no_docker(tmp_path: P
 def test_smoke_bench_and_run_local_need_no_docker(tmp_path: Path, without_docker: dict[str, str]) -> None:
     for argv in (["smoke", "--variant", "local"], ["bench", "--variant", "local", "--quick", "--threads", "1"],
                  ["run", "00", "--variant", "local"]):
-        done = subprocess.run([sys.executable, "-m", "harness", *argv, "--reports", str(tmp_path / argv[0])], cwd=REPO_ROOT,
-                              env=without_docker, capture_output=True, text=True, timeout=300, check=False)
+        done = run_to_end([*HARNESS, *argv, "--reports", str(tmp_path / argv[0])], environment=without_docker,
+                          timeout_s=300)
         assert "No module named 'docker'" not in done.stderr, f"harness {argv[0]} --variant local imported docker-py"
         assert done.returncode in (0, NO_GPU), f"harness {' '.join(argv)}: exit {done.returncode}: {done.stderr[-1500:]}"
 
 
 def test_commands_that_need_docker_say_so_in_one_line(without_docker: dict[str, str]) -> None:
-    done = subprocess.run([sys.executable, "-m", "harness", "clean"], cwd=REPO_ROOT, env=without_docker,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_to_end([*HARNESS, "clean"], environment=without_docker, timeout_s=60)
     assert done.returncode == 2, done.stderr
     assert "needs the docker package" in done.stderr and "Traceback" not in done.stderr, done.stderr
 

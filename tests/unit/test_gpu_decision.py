@@ -19,6 +19,7 @@ from harness.config import Variant, facts
 from harness.engine import gpu
 from harness.errors import HarnessError
 from harness.lab.launcher import choose_variant
+from tests.utils.cuda_line import select
 
 V100_DGX1 = "535.183.01, 7.0, Tesla V100-SXM2-32GB\n" * 4
 T4 = "570.133.20, 7.5, Tesla T4\n"
@@ -162,22 +163,19 @@ class FakeHost:
         script.write_text(f"#!/bin/sh\n[ \"$1\" = \"{gpu.NVIDIA_SMI_QUERY[0]}\" ] || exit 64\ncat <<'EOF'\n{recording}EOF\n")
         script.chmod(script.stat().st_mode | stat.S_IXUSR)
         self.monkeypatch.setenv("PATH", f"{self.folder}{os.pathsep}{os.environ['PATH']}")
-        self.monkeypatch.setenv("CUDA_LINE", line)
-        facts.cache_clear()
+        select(self.monkeypatch, line)
 
     def decide(self, recording: str, *, line: str, want_gpu: bool | None = None, runtimes: dict[str, Any] | None = None,
                otherwise: str = "use the CPU image") -> gpu.GpuDecision:
         self.install(recording, line=line)
-        try:
-            engine = FakeEngine({"nvidia": {"path": "nvidia-container-runtime"}} if runtimes is None else runtimes)
-            return gpu.gpu_decision(engine, want_gpu=want_gpu, otherwise=otherwise)  # type: ignore[arg-type]
-        finally:
-            facts.cache_clear()
+        engine = FakeEngine({"nvidia": {"path": "nvidia-container-runtime"}} if runtimes is None else runtimes)
+        return gpu.gpu_decision(engine, want_gpu=want_gpu, otherwise=otherwise)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def fake_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeHost:
-    return FakeHost(tmp_path, monkeypatch)
+def fake_host(tmp_path: Path, cuda_line: pytest.MonkeyPatch) -> FakeHost:
+    """A fake host for one test (its CUDA line, and facts() cleared after it, by the cuda_line fixture)."""
+    return FakeHost(tmp_path, cuda_line)
 
 
 @pytest.mark.parametrize(
@@ -212,14 +210,10 @@ def test_no_nvidia_runtime_means_no_gpu(fake_host: FakeHost, monkeypatch: pytest
     assert not decision.incompatible, "a missing runtime is not a verdict on the GPUs"
 
 
-def test_an_unknown_cuda_line_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CUDA_LINE", "12.4")
-    facts.cache_clear()
-    try:
-        with pytest.raises(HarnessError, match=r"CUDA_LINE=12.4 is not a CUDA line of the image: choose 13.0 or 12.6"):
-            _ = facts().cuda_line
-    finally:
-        facts.cache_clear()
+def test_an_unknown_cuda_line_is_a_one_line_error(cuda_line: pytest.MonkeyPatch) -> None:
+    select(cuda_line, "12.4")
+    with pytest.raises(HarnessError, match=r"CUDA_LINE=12.4 is not a CUDA line of the image: choose 13.0 or 12.6"):
+        _ = facts().cuda_line
 
 
 @pytest.mark.parametrize(
@@ -228,25 +222,31 @@ def test_an_unknown_cuda_line_is_a_one_line_error(monkeypatch: pytest.MonkeyPatc
         (H100, None, None, ("cuda", True, "CUDA 13.0 image with 1 GPU(s): NVIDIA H100")),
         (DRIVER_550, None, None, ("cpu", False, f"CPU image: NVIDIA driver 550.54.15 is older than 580, the oldest that runs "
                                                 f"CUDA 13.0: {UPGRADE_580}, or {USE_12_6}")),
-        (DRIVER_550, "cuda", None, "a GPU was asked for but NVIDIA driver 550.54.15 is older than 580"),
-        (V100_DGX1, None, True, "use VARIANT=cpu (or GPU=0) for the CPU image"),
         (H100, "cpu", None, ("cpu", False, "CPU image, as asked")),
         (H100, "cuda", False, ("cuda", False, "CUDA image without GPUs, as asked (GPU=0)")),
     ],
-    ids=["gpu-host", "driver-550", "driver-550-cuda-asked", "v100-gpu-asked", "cpu-asked", "cuda-without-gpus"],
+    ids=["gpu-host", "driver-550", "cpu-asked", "cuda-without-gpus"],
 )
 def test_make_lab_picks_the_image_from_the_decision(
-    fake_host: FakeHost, recording: str, variant: Variant | None, gpu_flag: bool | None, expected: tuple[str, bool, str] | str
+    fake_host: FakeHost, recording: str, variant: Variant | None, gpu_flag: bool | None, expected: tuple[str, bool, str]
 ) -> None:
     fake_host.install(recording, line="13.0")
-    engine = FakeEngine({"nvidia": {}})
-    try:
-        if isinstance(expected, str):
-            with pytest.raises(HarnessError, match=re.escape(expected)):
-                choose_variant(engine, variant=variant, gpu=gpu_flag)  # type: ignore[arg-type]
-            return
-        choice = choose_variant(engine, variant=variant, gpu=gpu_flag)  # type: ignore[arg-type]
-    finally:
-        facts.cache_clear()
+    choice = choose_variant(FakeEngine({"nvidia": {}}), variant=variant, gpu=gpu_flag)  # type: ignore[arg-type]
     assert (choice.variant, choice.with_gpus) == expected[:2], choice
     assert choice.why.startswith(expected[2]), f"make lab says: {choice.why}"
+
+
+@pytest.mark.parametrize(
+    ("recording", "variant", "gpu_flag", "message"),
+    [
+        (DRIVER_550, "cuda", None, "a GPU was asked for but NVIDIA driver 550.54.15 is older than 580"),
+        (V100_DGX1, None, True, "use VARIANT=cpu (or GPU=0) for the CPU image"),
+    ],
+    ids=["driver-550-cuda-asked", "v100-gpu-asked"],
+)
+def test_make_lab_refuses_a_gpu_it_cannot_use(
+    fake_host: FakeHost, recording: str, variant: Variant | None, gpu_flag: bool | None, message: str
+) -> None:
+    fake_host.install(recording, line="13.0")
+    with pytest.raises(HarnessError, match=re.escape(message)):
+        choose_variant(FakeEngine({"nvidia": {}}), variant=variant, gpu=gpu_flag)  # type: ignore[arg-type]

@@ -7,7 +7,6 @@ selection logic is tested here without a network, and its build stops with one l
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,7 @@ import pytest
 from harness.build import lab_image, wheels
 from harness.config import Variant, facts
 from harness.errors import HarnessError
-
-
-@pytest.fixture
-def cuda_line(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Select a CUDA line with CUDA_LINE for one test (facts() is cached: cleared around it)."""
-    facts.cache_clear()
-    yield monkeypatch
-    facts.cache_clear()
-
-
-def select(monkeypatch: pytest.MonkeyPatch, line: str) -> None:
-    monkeypatch.setenv("CUDA_LINE", line)
-    facts.cache_clear()
+from tests.utils.cuda_line import select
 
 
 @pytest.mark.parametrize(

@@ -5,18 +5,17 @@ tests/answers/wrong_answers_lab02.py gets its verdict and message in-process, an
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.config import REPO_ROOT
 from harness.course import catalog, versions
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
@@ -25,22 +24,19 @@ from in_image.exercises import reference, tags, wire
 from in_image.exercises.answering import run_cases
 from in_image.exercises.framework import NOT_ATTEMPTED, Verdict, outcome_from, verdict
 from in_image.judge.lab_tests import load_lab_tests
+from practica import lab02_checks  # its test_set(), not imported by name: pytest would collect it as a test
+from practica.lab02 import PROBES
+from tests.answers.notebooks import submission, write
+from tests.answers.wrong_answers import verdict_of
 from tests.answers.wrong_answers_lab02 import FINAL, LAB02, Answer
 
-sys.path.insert(0, str(REPO_ROOT / "labs"))
 matplotlib.use("Agg")
 LAB = catalog.find_lab("02")
 SOURCE = catalog.read_notebook(LAB.source)
 
 
-def _cells(marker: str) -> list[str]:
-    return [c.source for c in SOURCE.cells if c.cell_type == "code" and marker in c.source]
-
-
 def _notebook_namespace(monkeypatch: pytest.MonkeyPatch, *markers: str) -> dict[str, Any]:
     """The namespace after the imports and the code cells that contain each marker (solutions kept)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
     monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)
     instructor = versions.make_version(SOURCE, student=False, origin=str(LAB.source))
     namespace: dict[str, Any] = {}
@@ -57,8 +53,6 @@ SOLUTIONS = ("def tamano_salida", "def crear_convolucion", "def agrupar", "class
 
 def _judge(exercise_id: str, namespace: dict[str, Any]) -> Verdict:
     """The verdict the judge gives: the public and hidden cases, through the wire, the probe and the criteria."""
-    from practica.lab02 import PROBES  # noqa: PLC0415 (labs/ is on the path once this module is imported)
-
     tests = load_lab_tests("02", LAB.hidden_tests.read_text())
     exercise = next(e for e in tests.exercises if e.id == exercise_id)
     cases = tests.cases[exercise_id]
@@ -66,10 +60,6 @@ def _judge(exercise_id: str, namespace: dict[str, Any]) -> Verdict:
     # the answers travel as JSON, as from the kernel to the judge
     outcomes = [outcome_from(json.loads(json.dumps(d))) for d in run_cases(PROBES[exercise_id], namespace, inputs)]
     return verdict(exercise, cases, outcomes)
-
-
-def _grade(result: Verdict) -> str:
-    return "full" if result.score == result.max_score else "zero" if result.score == 0 else "partial"
 
 
 # ---- the references ------------------------------------------------------------------------------
@@ -124,10 +114,8 @@ def test_reference_training_with_a_softmax_before_the_loss_agrees_with_torch() -
 
 # ---- the data ------------------------------------------------------------------------------------
 def test_the_judge_rebuilds_the_notebooks_test_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    from practica.lab02_checks import test_set  # noqa: PLC0415
-
     namespace = _notebook_namespace(monkeypatch, "TAMANO_DIGITO = 26", "indices_resto, indices_prueba")
-    images, labels = test_set()
+    images, labels = lab02_checks.test_set()
     assert namespace["X_prueba"].shape == (360, 1, 32, 32) and len(namespace["X_entrenamiento"]) == 1077
     assert np.array_equal(namespace["y_prueba"].numpy(), labels), "the judge's test labels are the notebook's"
     assert np.allclose(namespace["X_prueba"].numpy(), images, atol=1e-6), "the judge's test images are the notebook's"
@@ -151,16 +139,13 @@ def test_each_answer_gets_its_verdict_and_message(monkeypatch: pytest.MonkeyPatc
     namespace = _notebook_namespace(monkeypatch, *SOLUTIONS)
     exec(compile(answer.code, f"<{answer.name}>", "exec"), namespace)
     result = _judge(answer.exercise, namespace)
-    assert _grade(result) == answer.verdict, f"{answer.name}: {result.score}/{result.max_score} ({result.message})"
+    assert verdict_of(result.score, result.max_score) == answer.verdict, (
+        f"{answer.name}: {result.score}/{result.max_score} ({result.message})")
     assert answer.message in result.message, f"{answer.name}: the message should say {answer.message!r}: {result.message}"
 
 
 def test_the_student_version_is_pending_everywhere(tmp_path: Path) -> None:
-    notebook = versions.make_version(SOURCE, student=True, origin=str(LAB.source))
-    path = tmp_path / "alumno.ipynb"
-    import nbformat  # noqa: PLC0415
-
-    nbformat.write(notebook, path)
+    path = write(submission("02", solved=False), tmp_path / "alumno.ipynb")
     job = GradingJob(lab=LAB, notebook=path, name="alumno", parameters=dict(LAB.ci_parameters))
     result = LocalExecutor(limits=Limits()).run(job)
     assert [e["id"] for e in result.exercises] == versions.exercise_ids(SOURCE)

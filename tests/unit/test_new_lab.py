@@ -18,10 +18,11 @@ import pytest
 
 from harness.cli import main
 from harness.config import REPO_ROOT
-from harness.course import catalog, versions
+from harness.course import catalog
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
 from harness.grading.results import Limits
+from tests.answers.notebooks import submission, write
 
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "new_lab"
 NEW_FILES = ("source/99-ejemplo.ipynb", "practica/lab99.py", "practica/lab99_checks.py", "hidden/lab99.py")
@@ -49,21 +50,15 @@ def test_a_new_lab_is_generated_and_its_solutions_get_full_marks(course: Path, t
 
 
 def _grade(notebook: nbformat.NotebookNode, tmp_path: Path) -> dict[str, dict[str, object]]:
-    path = tmp_path / "entrega.ipynb"
-    nbformat.write(notebook, path)
+    path = write(notebook, tmp_path / "entrega.ipynb")
     result = LocalExecutor(limits=Limits()).run(GradingJob(lab=catalog.find_lab("99"), notebook=path, name="entrega"))
     return {row["id"]: row for row in result.exercises}
 
 
 def test_a_new_lab_grades_pending_and_wrong_answers(course: Path, tmp_path: Path) -> None:
-    source = catalog.read_notebook(catalog.find_lab("99").source)
-    pending = _grade(versions.make_version(source, student=True, origin="99"), tmp_path)
+    pending = _grade(submission("99", solved=False), tmp_path)
     assert {row["status"] for row in pending.values()} == {"not_attempted"}, pending
-    wrong = versions.make_version(source, student=False, origin="99")
-    for cell in wrong.cells:
-        if cell.source.startswith("def media_filas"):
-            cell.source = "def media_filas(m):\n    return m.mean(dim=0)"
-    graded = _grade(wrong, tmp_path)
+    graded = _grade(submission("99", replace={"media_filas": "def media_filas(m):\n    return m.mean(dim=0)"}), tmp_path)
     assert graded["cuadrados"]["status"] == "passed", graded["cuadrados"]
     row = graded["media_filas"]
     assert row["status"] in ("partial", "failed", "error") and row["score"] == 0.0, row

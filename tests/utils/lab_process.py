@@ -6,7 +6,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,8 +16,8 @@ from typing import IO, Any
 
 from harness.config import REPO_ROOT
 from harness.engine.waiting import port_is_free
+from tests.utils.cli import HARNESS
 
-HARNESS = [sys.executable, "-m", "harness"]
 START_TIMEOUT_S = 180  # the image may be built first
 
 
@@ -74,11 +73,6 @@ def http_status(url: str) -> int:
 
 def lab_command(work: Path, *extra: str) -> list[str]:
     return [*HARNESS, "lab", "--no-browser", "--variant", "cpu", "--work", str(work), *extra]
-
-
-def run_to_end(command: list[str], *, environment: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
-                          env={**os.environ, **(environment or {})})
 
 
 @contextmanager
