@@ -19,6 +19,9 @@ VERSIONS_FILE = REPO_ROOT / "docker" / "versions.env"
 BUILD_DIR = REPO_ROOT / "build"
 LOG_DIR = BUILD_DIR / "logs"
 REPORTS_DIR = REPO_ROOT / "reports"
+# When set (the test suite sets it), every container, volume and network also carries org.dl-lab.session=<value>,
+# so that a run can tell its own resources from those of a grading run or a hub beside it on the same engine.
+SESSION_ENV = "DL_LAB_SESSION"
 
 
 def labs_dir() -> Path:
@@ -142,8 +145,17 @@ class Facts:
         return f"{self.image_name}:{self.image_tag(variant)}"
 
     def labels(self, component: str) -> dict[str, str]:
-        """Labels for every container, volume and network the project starts."""
-        return {self.project_label: component}
+        """Labels for every container, volume and network the project starts (with the session's, when set)."""
+        labels = {self.project_label: component}
+        session = os.environ.get(SESSION_ENV, "").strip()
+        if session:
+            labels[self.session_label] = session
+        return labels
+
+    @property
+    def session_label(self) -> str:
+        """org.dl-lab.session: the session (a test run) that started a resource."""
+        return self.label("session")
 
     def label(self, name: str) -> str:
         """Another label key in the project's namespace: label("hub-user") is org.dl-lab.hub-user."""

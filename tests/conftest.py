@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 
 import docker
 import pytest
 
-from harness.config import Variant, facts
-from harness.engine.containers import docker_client, image_exists, labelled_resources, project_filter
+from harness.config import SESSION_ENV, Variant, facts
+from harness.engine.containers import docker_client, image_exists, labelled_resources
 from harness.errors import HarnessError
 
 
@@ -37,9 +39,20 @@ def cuda_image(docker_engine: docker.DockerClient) -> str:
     return _image(docker_engine, "cuda")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One session label for the whole run: set in the controller before pytest-xdist starts its workers, which
+    inherit it, as do the harness processes and hubs the tests start (config.SESSION_ENV)."""
+    if not os.environ.get(SESSION_ENV):
+        os.environ[SESSION_ENV] = f"pytest-{secrets.token_hex(6)}"
+
+
 def _project_resources(client: docker.DockerClient) -> set[str]:
-    # Images are build products, not run-time resources: only containers, volumes and networks count.
-    return set(labelled_resources(client, project_filter()))
+    """This run's containers, volumes and networks (images are build products, not run-time resources).
+
+    Only those with this run's session label: a grading run or a hub beside the tests on the same engine is
+    not the tests' doing."""
+    filters = {"label": [facts().project_label, f"{facts().session_label}={os.environ[SESSION_ENV]}"]}
+    return set(labelled_resources(client, filters))
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:

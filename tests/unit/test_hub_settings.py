@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 from harness.cli import build_parser
-from harness.config import REPO_ROOT, facts
+from harness.config import REPO_ROOT, SESSION_ENV, facts
 from harness.hub.gpus import parse_device_list
 from harness.hub.settings import DEFAULTS, HubSettings, hub_environment
 
@@ -158,3 +158,13 @@ def test_the_cli_defaults_are_the_settings_defaults() -> None:
                           ("kernel_cull_timeout", "kernel_cull_timeout_s"), ("admin", "admin"),
                           ("gpu_group", "gpu_group"), ("student_subnets", "student_subnets")):
         assert getattr(args, option) == getattr(DEFAULTS, field), f"`hub up --{option}` defaults elsewhere"
+
+
+@pytest.mark.parametrize(("session", "expected"), [
+    ("pytest-abc", {"org.dl-lab.project": "hub", "org.dl-lab.session": "pytest-abc"}),
+    ("", {"org.dl-lab.project": "hub"}),
+])
+def test_a_session_labels_what_it_starts_only_when_set(monkeypatch: pytest.MonkeyPatch, session: str,
+                                                       expected: dict[str, str]) -> None:
+    monkeypatch.setenv(SESSION_ENV, session)
+    assert facts().labels("hub") == expected
