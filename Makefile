@@ -13,7 +13,7 @@ PORT ?=
 WORK ?=
 PYTEST_ARGS ?=
 # Mark the host environment as installed for the current pyproject.toml: the lab's few
-# packages (docker, rich, nbformat) for `make lab`; torch and the test tools for `make test`.
+# packages (docker, rich, nbformat, openpyxl) for `make lab` and the instructor's commands; torch and the test tools for `make test`.
 PYPROJECT_SUM := $(shell cksum < pyproject.toml | cut -d' ' -f1)
 VENV_STAMP := $(VENV)/.lab-$(PYPROJECT_SUM)
 TEST_STAMP := $(VENV)/.test-$(PYPROJECT_SUM)
@@ -33,7 +33,7 @@ $(TEST_STAMP): $(VENV_STAMP)
 	@rm -f $(VENV)/.test-* && touch $@
 
 .PHONY: venv venv-test
-venv: $(VENV_STAMP) ## the host's Python environment for the harness (.venv: docker-py, rich, nbformat)
+venv: $(VENV_STAMP) ## the host's Python environment for the harness (.venv: docker-py, rich, nbformat, openpyxl)
 venv-test: $(TEST_STAMP) ## add torch, pytest, playwright, ruff, mypy... to .venv (for tests and --variant local)
 
 .PHONY: engine

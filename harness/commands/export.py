@@ -111,6 +111,8 @@ def report_export(console: Console, result: Export, *, out: Path) -> None:
                         style="yellow")
         if filled.missing:
             line.append(f"; ours, not in the file: {', '.join(m.user for m in filled.missing)}", style="yellow")
+        if filled.by_hand:
+            line.append(f"; not a notebook, left as it was: {', '.join(filled.by_hand)}", style="yellow")
         if filled.locked:
             line.append(f"; locked in Moodle, will not change: {', '.join(filled.locked)}", style="yellow")
         console.print(line)

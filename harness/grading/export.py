@@ -255,10 +255,17 @@ def check_deliveries(report: GradeReport, handed_in: dict[str, Delivery], settin
                            f"{report.path})")
 
 
+def _feedback_line(mark: Mark, context: FeedbackContext) -> str:
+    """Moodle's feedback column: the summary, No presentado, or nothing (a file to grade by hand)."""
+    if mark.status == "no_show":
+        return NO_PRESENTADO
+    return summary_es(mark, context) if mark.status == "graded" else ""
+
+
 def lms_files(all_marks: list[Mark], settings: ExportSettings) -> list[lms.LmsFile]:
     context = settings.feedback_context()
-    rows = [lms.LmsRow(person=m.person, grades=(m.grade,), problem=lms.mark_problem(m),
-                       feedback=NO_PRESENTADO if m.status == "no_show" else summary_es(m, context)) for m in all_marks]
+    rows = [lms.LmsRow(person=m.person, grades=(m.grade,), problem=lms.mark_problem(m), feedback=_feedback_line(m, context))
+            for m in all_marks]
     moodle = lms.moodle_csv(rows, titles=[settings.lab_title], moodle_id=settings.moodle_id, feedback=True)
     maximum = max((m.maximum for m in all_marks), default=Decimal(0))
     if problems := lms.check_moodle_file(moodle.text, maximum=maximum):

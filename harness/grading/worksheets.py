@@ -59,6 +59,7 @@ class Filled:
     graded: int = 0
     no_submission: list[str] = field(default_factory=list)  # in the file, with nothing of ours to grade
     locked: list[str] = field(default_factory=list)  # Moodle says the grade cannot be changed
+    by_hand: list[str] = field(default_factory=list)  # handed in a file that is not a notebook: left as it was
     missing: list[Mark] = field(default_factory=list)  # our graded students the file does not list
 
 
@@ -173,7 +174,10 @@ def fill_moodle_worksheet(text: str, marks: Sequence[Mark], *, name: str, maximu
         mark = finder.find([("email", row[columns["email"]] if columns["email"] is not None else ""),
                             ("name", row[columns["fullname"]] if columns["fullname"] is not None else "")])
         who = row[columns["fullname"]] if columns["fullname"] is not None else row[columns["identifier"] or 0]
-        if mark is None or mark.status != "graded" or mark.grade is None:
+        if mark is not None and mark.status == "invalid":
+            result.by_hand.append(who)
+            continue
+        if mark is None or mark.grade is None:
             if not row[grade_at].strip() and not row[feedback_at].strip():
                 row[feedback_at] = f"<p>{NO_PRESENTADO}</p>"
             result.no_submission.append(who)
@@ -222,7 +226,10 @@ def fill_canvas_gradebook(text: str, marks: Sequence[Mark], *, name: str, maximu
         pairs = [(key, row[at]) for key, at in (("canvas_id", where["ID"]), ("sis_user_id", where["SIS User ID"]),
                                                  ("login", where["SIS Login ID"])) if at is not None]
         mark = finder.find([*pairs, ("name", row[0])])
-        if mark is None or mark.status != "graded" or mark.grade is None:
+        if mark is not None and mark.status == "invalid":
+            result.by_hand.append(row[0])
+            continue
+        if mark is None or mark.grade is None:
             result.no_submission.append(row[0])
             continue
         seen.add(mark.user)

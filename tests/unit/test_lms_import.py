@@ -289,10 +289,29 @@ def test_late_penalty_mistakes_say_what_to_write(rule: str) -> None:
 
 
 def test_the_no_show_of_a_collection_is_no_presentado(tmp_path: Path) -> None:
-    collection = write_collection(tmp_path / "collected" / "00-x", {"ana": dt.timedelta(0), "bea": None})
+    collection = write_collection(tmp_path / "collected" / "00-x", {"ana": dt.timedelta(0), "bea": None,
+                                                                    "carlos": dt.timedelta(0)})
+    manifest = json.loads((collection / "manifest.json").read_text())
+    manifest["students"][2]["status"] = "invalid"  # carlos handed in a file that is not a notebook
+    (collection / "manifest.json").write_text(json.dumps(manifest))
     write_report(tmp_path, "00", {"ana": (8.0, 10.0)}, collection=collection)
-    out = export(tmp_path)
-    assert (out / "moodle.csv").read_text(encoding="utf-8").splitlines()[2] == "bea,bea,,No presentado"
+    out = export(tmp_path, "--late-penalty", "10%/day", "--fill", str(worksheet_for(tmp_path)))
+    assert (out / "moodle.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "ana,ana,8.0,\"Nota: 8,0 de 10 (8 de 10 puntos). Ejercicios superados: 0 de 1.\"", "bea,bea,,No presentado"]
+    left_out = table(out / "not-imported.csv", ";")
+    assert {(r["file"], r["user"]) for r in left_out} == {("moodle.csv", "carlos"), ("canvas.csv", "carlos")}
+    assert "not a notebook" in left_out[0]["reason"]
+    assert {r["user"]: r["record"] for r in table(out / "grades.csv", ";")} == {
+        "ana": "8,0", "bea": "No presentado", "carlos": "sin calificar: no es un cuaderno"}
+    worksheet = [row[-1] for row in csv.reader(io.StringIO((out / "w-filled.csv").read_text(encoding="utf-8")))]
+    assert worksheet[2:] == ["<p>No presentado</p>", ""], "bea handed in nothing; carlos's file is graded by hand"
+
+
+def worksheet_for(folder: Path) -> Path:
+    path = folder / "w.csv"
+    path.write_text(MOODLE_WORKSHEET["en"] + "".join(f"Participant {i},{n},{n}@uni.es,x,,10.00,Yes,-,-,\r\n"
+                                                     for i, n in enumerate(["ana", "bea", "carlos"], 1)), "utf-8")
+    return path
 
 
 # ---- the LMSs' own worksheets, filled -------------------------------------------------------------------------
