@@ -13,7 +13,7 @@ PORT ?=
 WORK ?=
 PYTEST_ARGS ?=
 # Mark the host environment as installed for the current pyproject.toml: the lab's few
-# packages (docker, rich, nbformat) for `make lab`; torch and the test tools for `make test`.
+# packages (docker, rich, nbformat, openpyxl) for `make lab` and the instructor's commands; torch and the test tools for `make test`.
 PYPROJECT_SUM := $(shell cksum < pyproject.toml | cut -d' ' -f1)
 VENV_STAMP := $(VENV)/.lab-$(PYPROJECT_SUM)
 TEST_STAMP := $(VENV)/.test-$(PYPROJECT_SUM)
@@ -33,7 +33,7 @@ $(TEST_STAMP): $(VENV_STAMP)
 	@rm -f $(VENV)/.test-* && touch $@
 
 .PHONY: venv venv-test
-venv: $(VENV_STAMP) ## the host's Python environment for the harness (.venv: docker-py, rich, nbformat)
+venv: $(VENV_STAMP) ## the host's Python environment for the harness (.venv: docker-py, rich, nbformat, openpyxl)
 venv-test: $(TEST_STAMP) ## add torch, pytest, playwright, ruff, mypy... to .venv (for tests and --variant local)
 
 .PHONY: engine
@@ -91,11 +91,14 @@ grade: engine venv ## grade students' notebooks: make grade LAB=00 SUBMISSIONS='
 DEADLINE ?=
 ROSTER ?=
 HUB_NAME ?=
-.PHONY: collect export
+COURSE ?= course.toml
+.PHONY: collect export gradebook
 collect: engine venv ## copy every student's LAB notebook from the hub (read-only) and grade them: make collect LAB=00 [DEADLINE=2026-12-01T23:59] [ROSTER=roster.csv]
 	$(HARNESS) collect $(LAB) $(if $(DEADLINE),--deadline '$(DEADLINE)') $(if $(ROSTER),--roster '$(ROSTER)') $(if $(HUB_NAME),--hub '$(HUB_NAME)') $(if $(JOBS),--jobs $(JOBS))
-export: venv ## Moodle and Canvas grade CSVs, statistics and feedback from reports/grade-LAB.json: make export LAB=00 [ROSTER=roster.csv]
+export: venv ## Moodle and Canvas grade files, records, statistics and feedback from reports/grade-LAB.json: make export LAB=00 [ROSTER=roster.csv]
 	$(HARNESS) export $(LAB) $(if $(ROSTER),--roster '$(ROSTER)')
+gradebook: engine venv ## the course gradebook (every lab weighted, LMS files, statistics, plot): make gradebook [COURSE=course.toml] [ROSTER=roster.csv]
+	$(HARNESS) gradebook '$(COURSE)' $(if $(ROSTER),--roster '$(ROSTER)')
 
 bench-harness: engine venv ## harness timings: lab 00 run in the CPU container, grading 30 notebooks with --jobs 1 and 2
 	$(HARNESS) figures grading

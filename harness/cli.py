@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "harness.commands.grade",
     "harness.commands.collect",
     "harness.commands.export",
+    "harness.commands.gradebook",
     "harness.commands.bench",
     "harness.commands.smoke",
     "harness.commands.gpu_check",

@@ -1,92 +1,62 @@
-"""Grades out of a grading report (reports/grade-LAB.json): files an LMS imports, statistics, feedback.
+"""Grades out of a grading report (reports/grade-LAB.json): files the LMSs import, the records, statistics, feedback.
 
 Written into one folder (reports/export-LAB/ by default):
 
-  moodle.csv       Moodle's "Import grades from CSV": an identifier column the instructor maps to
-                   username / email / ID number, the grade, a feedback column
-  canvas.csv       Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, then the
-                   assignment column "Title (id)", with a "Points Possible" row
-  exercises.csv    one row per student and exercise: status, score, message
-  statistics.csv   per exercise: pass rate, mean score, the most frequent message
+  moodle.csv         Moodle's "Import grades from CSV": the one identifier column chosen with --moodle-id
+                     (Username, ID number or Email address), Full name, the grade, Feedback
+  canvas.csv         Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, then the
+                     assignment column "Title (id)", with a "Points Possible" row
+  not-imported.csv   the students left out of an LMS file, and why (harness.grading.lms)
+  grades.csv         one row per student: points, late penalty, grade, "No presentado"
+  exercises.csv      one row per student and exercise: status, score, message
+  statistics.csv     per exercise: pass rate, mean score, the most frequent message
+  export.xlsx        with --excel xlsx: the last four as worksheets
   feedback/<user>.md, .html   each student's result, in Spanish, to hand back
+  <name>-filled.csv  with --fill: the LMS's own worksheet or gradebook export, filled in
 
-Every CSV is RFC 4180 (quoted where needed, so commas, quotes and newlines survive), UTF-8, and
-spreadsheet-safe: a text cell that a spreadsheet would read as a formula (starting with =, +, -,
-@, a tab or a carriage return) is written with a leading apostrophe. Only the report's stable
-fields are read: name, score, max_score, status and exercises[id, title, status, score,
-max_score, message].
+Grades follow harness.grading.grades (0–10, one decimal, halves up, by default). The LMS files
+are plain UTF-8 with ',' and '.'; the instructor's files follow --excel (Spanish Excel by default:
+';', decimal comma, byte-order mark). Only the report's stable fields are read: name, score,
+max_score, status, notebook and exercises[id, title, status, score, max_score, message].
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
-import datetime as dt
-import html
 import io
 import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
-from harness.grading.manifest import read_manifest, unique_stem
+from harness.grading import lms, worksheets
+from harness.grading.feedback import FeedbackContext, feedback_fragment, feedback_html, feedback_markdown, summary_es
+from harness.grading.grades import NO_PRESENTADO, GradeScale, decimal, number_es, round_half_up
+from harness.grading.late import Delivery, LatePolicy, deliveries
+from harness.grading.manifest import unique_stem
+from harness.grading.records import ExerciseResult, GradeReport, Mark, Person, StudentResult, marks
+from harness.grading.spreadsheets import DIALECTS, Cell, Dialect, Sheet, csv_text, write_text, write_xlsx
 
 log = logging.getLogger(__name__)
 
-# Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
-MOODLE_COLUMNS = ("Identifier", "Email address", "Full name")  # then the grade item, then "Feedback"
-CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")  # then "Title (id)"
 EXERCISE_COLUMNS = ("student", "exercise", "title", "status", "score", "max_score", "message")
 STATISTICS_COLUMNS = ("exercise", "title", "max_score", "submissions", "passed", "pass_rate", "mean_score",
                       "most_frequent_message", "most_frequent_count")
+GRADES_COLUMNS = ("user", "name", "status", "handed_in", "late_by_hours", "points", "max_points", "late_penalty",
+                  "grade", "grade_max", "record")
 ROSTER_COLUMNS = ("user", "identifier", "email", "name", "section", "canvas_id", "sis_user_id", "login")
-
-STATUS_ES = {
-    "passed": "✅ superado", "partial": "🟡 parcial", "failed": "❌ no superado", "error": "⚠️ error",
-    "not_attempted": "⏳ sin hacer", "timeout": "⏱️ tiempo agotado", "crashed": "💥 el cuaderno se interrumpió",
-}
+EXCEL_CHOICES = ("es", "plain", "xlsx")
+STATUS_RECORD = {"no_show": NO_PRESENTADO, "invalid": "sin calificar: no es un cuaderno"}
 
 
 # ---- reading --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ExerciseResult:
-    id: str
-    title: str
-    status: str
-    score: float
-    max_score: float
-    message: str
-
-
-@dataclass(frozen=True)
-class StudentResult:
-    name: str
-    status: str
-    score: float
-    max_score: float
-    exercises: tuple[ExerciseResult, ...]
-    notebook: str = ""
-
-    @property
-    def passed(self) -> int:
-        return sum(e.status == "passed" for e in self.exercises)
-
-
-@dataclass(frozen=True)
-class GradeReport:
-    lab: str
-    created: str
-    students: tuple[StudentResult, ...]
-    path: Path
-
-
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise HarnessError(f"{where} is not a number ({value!r}): is this a report of `harness grade`?")
@@ -133,34 +103,6 @@ def read_report(path: Path) -> GradeReport:
 
 
 # ---- roster ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Person:
-    """How the LMS knows a hub user (without a roster: by the hub user name)."""
-
-    user: str
-    identifier: str = ""
-    email: str = ""
-    name: str = ""
-    section: str = ""
-    canvas_id: str = ""
-    sis_user_id: str = ""
-    login: str = ""
-
-    @property
-    def lms_identifier(self) -> str:
-        return self.identifier or self.user
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.user
-
-
-def _person(people: dict[str, Person], user: str) -> Person:
-    """The roster's entry for a hub user (the hub keeps names in lower case: compared without case)."""
-    found = people.get(user.lower())
-    return Person(user=user) if found is None else dataclasses.replace(found, user=user)
-
-
 def read_roster(path: Path) -> dict[str, Person]:
     """A CSV with a header: user (the hub user name), then any of the other ROSTER_COLUMNS; by user in lower case."""
     if not path.is_file():
@@ -189,85 +131,53 @@ def read_roster(path: Path) -> dict[str, Person]:
     return people
 
 
-# ---- CSV ------------------------------------------------------------------------------------------
-def spreadsheet_safe(value: str) -> str:
-    """The text, with an apostrophe in front when a spreadsheet would read it as a formula."""
-    return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
-
-
-def grade_text(value: float) -> str:
-    """A grade as the LMSs read it: a dot for decimals, at most two of them, no trailing zeros."""
-    text = f"{round(value, 2):.2f}".rstrip("0").rstrip(".")
-    return "0" if text in {"-0", ""} else text
-
-
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[str | float]]) -> str:
-    """RFC 4180 CSV (CRLF, quotes where needed); text cells made spreadsheet-safe, numbers as numbers."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([spreadsheet_safe(h) for h in header])
-    for row in rows:
-        writer.writerow([grade_text(c) if isinstance(c, float) else spreadsheet_safe(c) for c in row])
-    return buffer.getvalue()
-
-
+# ---- settings -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ExportSettings:
     lab_title: str
-    out_of: float | None = None  # rescale grades to this maximum; None: the report's points
+    scale: GradeScale = field(default_factory=GradeScale)
     canvas_assignment_id: str = ""
+    moodle_id: str = "username"
+    late_policy: LatePolicy | None = None
+    excel: str = "es"
+    fill: tuple[Path, ...] = ()
 
-    def grade(self, student: StudentResult) -> float:
-        if self.out_of is None:
-            return student.score
-        return 0.0 if student.max_score <= 0 else student.score / student.max_score * self.out_of
+    @property
+    def dialect(self) -> Dialect:
+        return DIALECTS["plain" if self.excel == "xlsx" else self.excel]
 
-    def points_possible(self, report: GradeReport) -> float:
-        if self.out_of is not None:
-            return self.out_of
-        return max((s.max_score for s in report.students), default=0.0)
+    @property
+    def canvas_column(self) -> str:
+        return f"{self.lab_title} ({self.canvas_assignment_id})" if self.canvas_assignment_id else self.lab_title
 
-
-def grade_es(student: StudentResult, settings: ExportSettings) -> str:
-    """The grade in Spanish: "7.5 de 10" (with the points when rescaled)."""
-    points = "" if settings.out_of is None else f" ({grade_text(student.score)} de {grade_text(student.max_score)} puntos)"
-    return f"{grade_text(settings.grade(student))} de {grade_text(settings.out_of or student.max_score)}{points}"
-
-
-def passed_es(student: StudentResult) -> str:
-    return f"{student.passed} de {len(student.exercises)}"
+    def feedback_context(self) -> FeedbackContext:
+        return FeedbackContext(lab_title=self.lab_title, rescaled=self.scale.out_of is not None,
+                               late_policy=self.late_policy)
 
 
-def summary_es(student: StudentResult, settings: ExportSettings) -> str:
-    """One line in Spanish for the LMS's feedback column."""
-    return f"Nota: {grade_es(student, settings)}. Ejercicios superados: {passed_es(student)}."
+# ---- instructor's files ---------------------------------------------------------------------------
+def exercises_csv(report: GradeReport, *, dialect: Dialect) -> str:
+    return csv_text(EXERCISE_COLUMNS, exercise_rows(report), dialect=dialect)
 
 
-def moodle_csv(report: GradeReport, people: dict[str, Person], settings: ExportSettings) -> str:
-    """Moodle: Grade administration > Import > CSV file; map "Identifier" to username, email or ID number."""
-    rows: list[list[str | float]] = []
-    for student in report.students:
-        person = _person(people, student.name)
-        rows.append([person.lms_identifier, person.email, person.display_name, settings.grade(student),
-                     summary_es(student, settings)])
-    return csv_text([*MOODLE_COLUMNS, settings.lab_title, "Feedback"], rows)
+def exercise_rows(report: GradeReport) -> list[list[Cell]]:
+    return [[s.name, e.id, e.title, e.status, decimal(e.score), decimal(e.max_score), e.message]
+            for s in report.students for e in s.exercises]
 
 
-def canvas_csv(report: GradeReport, people: dict[str, Person], settings: ExportSettings) -> str:
-    """Canvas: Grades > Import; the student is found by ID, SIS User ID, SIS Login ID, then name."""
-    column = f"{settings.lab_title} ({settings.canvas_assignment_id})" if settings.canvas_assignment_id else settings.lab_title
-    rows: list[list[str | float]] = [["Points Possible", "", "", "", "", settings.points_possible(report)]]
-    for student in report.students:
-        person = _person(people, student.name)
-        rows.append([person.display_name, person.canvas_id, person.sis_user_id, person.login or person.user,
-                     person.section, settings.grade(student)])
-    return csv_text([*CANVAS_COLUMNS, column], rows)
-
-
-def exercises_csv(report: GradeReport) -> str:
-    rows: list[list[str | float]] = [[s.name, e.id, e.title, e.status, e.score, e.max_score, e.message]
-                                     for s in report.students for e in s.exercises]
-    return csv_text(EXERCISE_COLUMNS, rows)
+def grade_rows(all_marks: Sequence[Mark]) -> list[list[Cell]]:
+    rows: list[list[Cell]] = []
+    for mark in all_marks:
+        delivery = mark.delivery
+        handed_in = "" if delivery is None or delivery.mtime is None else delivery.mtime.isoformat()
+        late_by = None if delivery is None or delivery.late_by is None else round_half_up(
+            Decimal(delivery.late_by.total_seconds()) / 3600, 2)
+        graded = mark.status == "graded"
+        record = number_es(mark.grade) if mark.grade is not None else STATUS_RECORD[mark.status]
+        rows.append([mark.user, mark.person.display_name, mark.status, handed_in, late_by,
+                     mark.points if graded else None, mark.max_points, mark.penalty if graded else None,
+                     mark.grade, mark.maximum, record])
+    return rows
 
 
 # ---- statistics -----------------------------------------------------------------------------------
@@ -306,155 +216,119 @@ def statistics(report: GradeReport) -> list[ExerciseStatistics]:
     return result
 
 
-def statistics_csv(rows: list[ExerciseStatistics]) -> str:
-    return csv_text(STATISTICS_COLUMNS, [
-        [r.id, r.title, r.max_score, str(r.submissions), str(r.passed), f"{r.pass_rate:.3f}", f"{r.mean_score:.3f}",
-         r.most_frequent_message, str(r.most_frequent_count)] for r in rows])
+def statistics_rows(rows: list[ExerciseStatistics]) -> list[list[Cell]]:
+    return [[r.id, r.title, decimal(r.max_score), r.submissions, r.passed, round_half_up(decimal(r.pass_rate), 3),
+             round_half_up(decimal(r.mean_score), 3), r.most_frequent_message, r.most_frequent_count] for r in rows]
 
 
-# ---- feedback -------------------------------------------------------------------------------------
-_MD_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+def statistics_csv(rows: list[ExerciseStatistics], *, dialect: Dialect) -> str:
+    return csv_text(STATISTICS_COLUMNS, statistics_rows(rows), dialect=dialect)
 
 
-def md_inline(text: str) -> str:
-    """Text shown as itself in Markdown: every ASCII punctuation backslash-escaped, on one line."""
-    return _MD_PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
-
-
-def md_code_block(text: str) -> str:
-    """A fenced block that no backtick run inside the text can close."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text.rstrip()}\n{fence}"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """When the notebook was last modified, and whether after the deadline, from the collection's manifest."""
-
-    mtime: dt.datetime
-    late: bool | None
-
-
-def _delivery_es(delivery: Delivery) -> str:
-    late = {True: " (fuera de plazo)", False: " (dentro de plazo)", None: ""}[delivery.late]
-    return f"{delivery.mtime.strftime('%Y-%m-%d %H:%M:%S %z')}{late}"
-
-
-def feedback_markdown(student: StudentResult, settings: ExportSettings, *, person: Person,
-                      delivery: Delivery | None = None) -> str:
-    lines = [f"# {md_inline(settings.lab_title)}: resultado de la corrección", "",
-             f"- **Estudiante:** {md_inline(person.display_name)}",
-             f"- **Nota:** {grade_es(student, settings)}",
-             f"- **Ejercicios superados:** {passed_es(student)}"]
-    if delivery is not None:
-        lines.append(f"- **Entrega:** {_delivery_es(delivery)}")
-    lines += ["", "| Ejercicio | Estado | Puntos |", "|---|---|---|"]
-    for exercise in student.exercises:
-        status = STATUS_ES.get(exercise.status, md_inline(exercise.status))
-        lines.append(f"| {md_inline(exercise.title)} ({md_inline(exercise.id)}) | {status} "
-                     f"| {grade_text(exercise.score)} / {grade_text(exercise.max_score)} |")
-    details = [e for e in student.exercises if e.message.strip()]
-    if details:
-        lines += ["", "## Comentarios por ejercicio"]
-        for exercise in details:
-            lines += ["", f"### {md_inline(exercise.title)} ({md_inline(exercise.id)})", "", md_code_block(exercise.message)]
-    return "\n".join(lines) + "\n"
-
-
-_HTML_STYLE = ("body{font-family:sans-serif;max-width:48rem;margin:2rem auto;line-height:1.5}"
-               "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}"
-               "pre{white-space:pre-wrap;background:#f4f4f4;padding:.6rem}")
-
-
-def feedback_html(student: StudentResult, settings: ExportSettings, *, person: Person,
-                  delivery: Delivery | None = None) -> str:
-    e = html.escape
-    title = f"{settings.lab_title}: resultado de la corrección"
-    items = [f"<li><strong>Estudiante:</strong> {e(person.display_name)}</li>",
-             f"<li><strong>Nota:</strong> {e(grade_es(student, settings))}</li>",
-             f"<li><strong>Ejercicios superados:</strong> {e(passed_es(student))}</li>"]
-    if delivery is not None:
-        items.append(f"<li><strong>Entrega:</strong> {e(_delivery_es(delivery))}</li>")
-    rows = [f"<tr><td>{e(x.title)} ({e(x.id)})</td><td>{e(STATUS_ES.get(x.status, x.status))}</td>"
-            f"<td>{grade_text(x.score)} / {grade_text(x.max_score)}</td></tr>" for x in student.exercises]
-    details = [f"<h3>{e(x.title)} ({e(x.id)})</h3>\n<pre>{e(x.message.rstrip())}</pre>"
-               for x in student.exercises if x.message.strip()]
-    body = [f"<h1>{e(title)}</h1>", "<ul>", *items, "</ul>",
-            "<table><thead><tr><th>Ejercicio</th><th>Estado</th><th>Puntos</th></tr></thead><tbody>", *rows,
-            "</tbody></table>"]
-    if details:
-        body += ["<h2>Comentarios por ejercicio</h2>", *details]
-    return ("<!DOCTYPE html>\n<html lang=\"es\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{e(title)}</title>\n<style>{_HTML_STYLE}</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
-
-
+# ---- the whole export -----------------------------------------------------------------------------
 def file_stem(name: str, taken: set[str]) -> str:
     """A safe, unique file name for a student: letters, digits, '.', '-', '_', '@'; never hidden, never an option."""
     return unique_stem((re.sub(r"[^\w.@-]+", "_", name).strip("._-") or "estudiante")[:100], taken)
 
 
-# ---- the whole export -----------------------------------------------------------------------------
 @dataclass
 class Export:
     files: list[Path] = field(default_factory=list)
     statistics: list[ExerciseStatistics] = field(default_factory=list)
     feedback: dict[str, Path] = field(default_factory=dict)  # the Markdown file; the HTML one beside it
-    not_in_roster: list[str] = field(default_factory=list)
-    without_submission: list[str] = field(default_factory=list)
-    unsafe_identifiers: list[str] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    lms_files: list[lms.LmsFile] = field(default_factory=list)
+    filled: list[worksheets.Filled] = field(default_factory=list)
+
+    @property
+    def left_out(self) -> list[lms.LeftOut]:
+        return [item for file in self.lms_files for item in file.left_out]
+
+    def with_status(self, status: str) -> list[str]:
+        return [m.user for m in self.marks if m.status == status]
 
 
-def deliveries(report: GradeReport) -> dict[str, Delivery]:
-    """Modification times and late flags from the manifests of the collections the notebooks came from."""
-    found: dict[str, Delivery] = {}
-    folders = {Path(s.notebook).parent for s in report.students if s.notebook}
-    for folder in folders:
-        manifest = read_manifest(folder)
-        for entry in (manifest or {}).get("students", []):
-            if not isinstance(entry, dict) or entry.get("status") != "collected":
-                continue
-            try:
-                mtime = dt.datetime.fromisoformat(str(entry.get("mtime")))
-            except ValueError:
-                continue
-            late = entry.get("late")
-            found[str(entry.get("user"))] = Delivery(mtime=mtime, late=late if isinstance(late, bool) else None)
-    return found
+def check_deliveries(report: GradeReport, handed_in: dict[str, Delivery], settings: ExportSettings) -> None:
+    if settings.late_policy is not None and not any(d.late_by is not None or d.late is not None for d in handed_in.values()):
+        raise HarnessError(f"--late-penalty needs the deadline and the times the notebooks were handed in: grade a "
+                           f"collection made with `harness collect --deadline` (no manifest with a deadline for "
+                           f"{report.path})")
 
 
-def _write(path: Path, text: str, *, bom: bool = False) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8-sig" if bom else "utf-8", newline="")
-    return path
+def _feedback_line(mark: Mark, context: FeedbackContext) -> str:
+    """Moodle's feedback column: the summary, No presentado, or nothing (a file to grade by hand)."""
+    if mark.status == "no_show":
+        return NO_PRESENTADO
+    return summary_es(mark, context) if mark.status == "graded" else ""
+
+
+def lms_files(all_marks: list[Mark], settings: ExportSettings) -> list[lms.LmsFile]:
+    context = settings.feedback_context()
+    rows = [lms.LmsRow(person=m.person, grades=(m.grade,), problem=lms.mark_problem(m), feedback=_feedback_line(m, context))
+            for m in all_marks]
+    moodle = lms.moodle_csv(rows, titles=[settings.lab_title], moodle_id=settings.moodle_id, feedback=True)
+    maximum = max((m.maximum for m in all_marks), default=Decimal(0))
+    if problems := lms.check_moodle_file(moodle.text, maximum=maximum):
+        raise HarnessError(f"moodle.csv would not import whole ({problems[0]}): please report this")
+    canvas = lms.canvas_csv(rows, columns=[settings.canvas_column], points_possible=[maximum])
+    return [moodle, canvas]
+
+
+def fill(paths: Sequence[Path], all_marks: list[Mark], settings: ExportSettings, *, out: Path) -> list[worksheets.Filled]:
+    context, done = settings.feedback_context(), []
+    maximum = max((m.maximum for m in all_marks), default=Decimal(0))
+    for path in paths:
+        text, bom = worksheets.read_lms_file(path)
+        if worksheets.detect(text) == "moodle-worksheet":
+            filled = worksheets.fill_moodle_worksheet(
+                text, all_marks, name=path.name, maximum=maximum,
+                feedback=lambda mark: feedback_fragment(mark, context, heading=False))
+        else:
+            filled = worksheets.fill_canvas_gradebook(text, all_marks, name=path.name, maximum=maximum,
+                                                      title=settings.lab_title,
+                                                      assignment_id=settings.canvas_assignment_id)
+        filled.bom, filled.name = bom, f"{path.stem}-filled.csv"
+        write_text(out / filled.name, filled.text, bom=bom)
+        done.append(filled)
+    return done
+
+
+def _instructor_files(report: GradeReport, result: Export, settings: ExportSettings, *, out: Path) -> list[Path]:
+    left_out = result.left_out + [lms.LeftOut(f.name, m.user, m.person.display_name, m.user, m.grade,
+                                              "not in the file downloaded from the LMS: is the student enrolled there?")
+                                  for f in result.filled for m in f.missing]
+    tables = [
+        Sheet("grades", GRADES_COLUMNS, grade_rows(result.marks)),
+        Sheet("exercises", EXERCISE_COLUMNS, exercise_rows(report)),
+        Sheet("statistics", STATISTICS_COLUMNS, statistics_rows(result.statistics)),
+        Sheet("not-imported", lms.NOT_IMPORTED_COLUMNS, [item.row() for item in left_out]),
+    ]
+    files = [write_text(out / f"{t.title}.csv", csv_text(t.header, t.rows, dialect=settings.dialect), bom=True)
+             for t in tables]
+    if settings.excel == "xlsx":
+        files.append(write_xlsx(out / "export.xlsx", tables))
+    return files
 
 
 def export(report: GradeReport, *, out: Path, settings: ExportSettings, people: dict[str, Person] | None = None) -> Export:
-    """Write the LMS files, the per-exercise and statistics CSVs and the feedback files into `out`."""
+    """Write the LMS files, the instructor's files, the feedback files and the filled worksheets into `out`."""
     roster = people or {}
-    result = Export(statistics=statistics(report))
-    names = {s.name for s in report.students}
-    if roster:
-        result.not_in_roster = sorted(n for n in names if n.lower() not in roster)
-        graded = {n.lower() for n in names}
-        result.without_submission = sorted(p.user for key, p in roster.items() if key not in graded)
-    by_name = {n: _person(roster, n) for n in names}
-    result.unsafe_identifiers = sorted(n for n, p in by_name.items() if p.lms_identifier.startswith(FORMULA_TRIGGERS)
-                                       or (p.login or n).startswith(FORMULA_TRIGGERS))
-    # LMS import files: plain UTF-8, as both LMSs document; the instructor's spreadsheets get a BOM for Excel.
-    result.files += [_write(out / "moodle.csv", moodle_csv(report, roster, settings)),
-                     _write(out / "canvas.csv", canvas_csv(report, roster, settings)),
-                     _write(out / "exercises.csv", exercises_csv(report), bom=True),
-                     _write(out / "statistics.csv", statistics_csv(result.statistics), bom=True)]
-    handed_in = deliveries(report)
+    handed_in = deliveries(report.collections)
+    check_deliveries(report, handed_in, settings)
+    result = Export(statistics=statistics(report),
+                    marks=marks(report, roster, handed_in, scale=settings.scale, late_policy=settings.late_policy))
+    result.lms_files = lms_files(result.marks, settings)
+    result.files += [write_text(out / file.name, file.text) for file in result.lms_files]
+    result.filled = fill(settings.fill, result.marks, settings, out=out)
+    result.files += _instructor_files(report, result, settings, out=out)
+    result.files += [out / f.name for f in result.filled]
+    context = settings.feedback_context()
     taken: set[str] = set()
-    for student in report.students:
-        person = _person(roster, student.name)
-        stem = file_stem(student.name, taken)
-        delivery = handed_in.get(student.name)
-        result.feedback[student.name] = _write(out / "feedback" / f"{stem}.md",
-                                               feedback_markdown(student, settings, person=person, delivery=delivery))
-        _write(out / "feedback" / f"{stem}.html", feedback_html(student, settings, person=person, delivery=delivery))
-    log.info("exported %d student(s) into %s", len(report.students), out)
+    for mark in result.marks:
+        if mark.status != "graded":
+            continue
+        stem = file_stem(mark.user, taken)
+        result.feedback[mark.user] = write_text(out / "feedback" / f"{stem}.md", feedback_markdown(mark, context))
+        write_text(out / "feedback" / f"{stem}.html", feedback_html(mark, context))
+    log.info("exported %d student(s) into %s", len(result.marks), out)
     return result

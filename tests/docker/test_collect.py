@@ -207,7 +207,8 @@ def exported(collected: dict[str, Any]) -> dict[str, Any]:
     roster = out / "roster.csv"
     roster.write_text("user,identifier,email,name\nalumno-a,a.alumna,a@uni.es,Alumna A\n"
                       "alumno-b,b.alumno,b@uni.es,Alumno B\nmaría,m.maria,m@uni.es,María Núñez\n", encoding="utf-8")
-    result = harness("export", "00", "--reports", str(out / "reports"), "--roster", str(roster), "--out-of", "10")
+    result = harness("export", "00", "--reports", str(out / "reports"), "--roster", str(roster), "--moodle-id", "idnumber",
+                     "--late-penalty", "10%/day")
     assert result.returncode == 0, f"export failed: {result.stderr}"
     return {"folder": out / "reports" / "export-00", "result": result}
 
@@ -215,13 +216,17 @@ def exported(collected: dict[str, Any]) -> dict[str, Any]:
 def test_export_after_collect(exported: dict[str, Any]) -> None:
     folder: Path = exported["folder"]
     moodle = (folder / "moodle.csv").read_text(encoding="utf-8").splitlines()
-    assert moodle[1].startswith("a.alumna,a@uni.es,Alumna A,10,"), moodle
-    assert moodle[2].startswith("b.alumno,b@uni.es,Alumno B,0,"), moodle
-    assert len(moodle) == 3, f"the student without a notebook is left out of the LMS file: {moodle}"
-    assert "maría" in exported["result"].stderr, "the roster's student without a notebook is named"
+    assert moodle[0] == "ID number,Full name,Práctica 00: Introducción a PyTorch,Feedback", moodle
+    assert moodle[1].startswith("a.alumna,Alumna A,10.0,"), moodle
+    assert moodle[2].startswith("b.alumno,Alumno B,0.0,"), moodle  # late, but nothing to take from 0 points
+    assert moodle[3] == "m.maria,María Núñez,,No presentado", "the roster's student without a notebook: No presentado"
+    left_out = (folder / "not-imported.csv").read_text(encoding="utf-8-sig")
+    assert "alumno-c" in left_out and "not a notebook" in left_out, left_out
+    assert "nunca" in left_out and "not in the roster" in left_out, left_out
     late = (folder / "feedback" / "alumno-b.md").read_text(encoding="utf-8")
     on_time = (folder / "feedback" / "alumno-a.md").read_text(encoding="utf-8")
-    assert "fuera de plazo" in late and "dentro de plazo" in on_time, "the feedback says when the work was handed in"
+    assert "fuera de plazo" in late and "de retraso" in late and "dentro de plazo" in on_time, (
+        "the feedback says when the work was handed in")
 
 
 def test_collect_no_grade_with_a_roster(docker_engine: docker.DockerClient, hub: Hub, class_work: dict[str, Any],

@@ -61,6 +61,8 @@ def dry_run(*arguments: str) -> str:
     (["collect", "LAB=00", "HUB_NAME=otro-hub"], f"{HARNESS} collect 00 --hub 'otro-hub'"),
     (["export", "LAB=00"], f"{HARNESS} export 00"),
     (["export", "LAB=00", "ROSTER=roster.csv"], f"{HARNESS} export 00 --roster 'roster.csv'"),
+    (["gradebook"], f"{HARNESS} gradebook 'course.toml'"),
+    (["gradebook", "COURSE=curso.toml", "ROSTER=clase.csv"], f"{HARNESS} gradebook 'curso.toml' --roster 'clase.csv'"),
     (["bench-harness"], f"{HARNESS} figures grading"),
     (["bench", "VARIANT=cpu"], f"{HARNESS} bench --variant cpu"),
     (["smoke", "VARIANT=cpu"], f"{HARNESS} smoke --variant cpu"),
