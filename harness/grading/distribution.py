@@ -2,7 +2,7 @@
 
 The way `harness bench` draws its figure: a fresh container of the image, labelled, without network,
 running as the calling user, removed afterwards. Its input (the data and the drawing script,
-harness/grading/draw_distribution.py) is mounted read-only, and it writes only into a temporary
+in_image/draw_distribution.py: it runs in the image) is mounted read-only, and it writes only into a temporary
 folder of its own, from which the PNG is copied. Needs docker-py and an engine, imported only here.
 """
 
@@ -22,7 +22,7 @@ from harness.errors import HarnessError
 log = logging.getLogger(__name__)
 
 COMPONENT = "gradebook"
-SCRIPT = Path(__file__).with_name("draw_distribution.py")
+SCRIPT = Path(__file__).resolve().parents[2] / "in_image" / "draw_distribution.py"
 TIMEOUT_S = 180
 
 
