@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from harness.build.hub_image import build as build_hub_image
-from harness.build.lab_image import build_base, build_image
+from harness.images.hub_image import build as build_hub_image
+from harness.images.lab_image import build_base, build_image
 from harness.config import VARIANTS
 
 TARGETS = ("base", *VARIANTS, "hub")

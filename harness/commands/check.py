@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from harness.build.lab_image import ensure_image
+from harness.images.lab_image import ensure_image
 from harness.commands.run import run_labs
 from harness.config import REPORTS_DIR, Variant
 from harness.course import catalog

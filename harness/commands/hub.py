@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.build import hub_image
+from harness.images import hub_image
 from harness.config import VARIANTS
 from harness.engine.containers import docker_client
 from harness.errors import HarnessError

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from harness.build import wheels
+from harness.images import wheels
 from harness.config import VARIANTS
 from harness.ui import stderr_console
 

@@ -26,7 +26,7 @@ import docker
 import docker.errors
 import requests
 
-from harness.build.hub_image import hub_image
+from harness.images.hub_image import hub_image
 from harness.config import REPO_ROOT
 from harness.engine.containers import docker_client, require_image, running_container
 from harness.engine.waiting import first_line

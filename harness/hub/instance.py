@@ -1,6 +1,6 @@
 """JupyterHub on one server (deploy/jupyterhub/): start, find, stop and purge a hub instance.
 
-An instance is a hub container (the image of harness.build.hub_image) on its own labelled Docker
+An instance is a hub container (the image of harness.images.hub_image) on its own labelled Docker
 network, with a labelled data volume (database, cookie secret, password hashes). The hub spawns one
 lab container per student, each alone with the hub on a private network and with a labelled volume
 for ~/work. Everything carries the project label and the instance's label, so `hub down` (and the
@@ -30,8 +30,8 @@ from docker.models.containers import Container
 from docker.models.networks import Network
 from docker.models.volumes import Volume
 
-from harness.build.hub_image import build as build_hub_image
-from harness.build.hub_image import hub_image
+from harness.images.hub_image import build as build_hub_image
+from harness.images.hub_image import hub_image
 from harness.engine.containers import docker_client, labelled_resources, remove_container
 from harness.engine.waiting import first_line, port_is_free, wait_until
 from harness.errors import HarnessError

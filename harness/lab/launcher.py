@@ -26,7 +26,7 @@ from docker.models.containers import Container
 from docker.types import DeviceRequest
 from rich.console import Console
 
-from harness.build.lab_image import ensure_image
+from harness.images.lab_image import ensure_image
 from harness.config import Variant, facts
 from harness.engine.containers import docker_client, remove_container
 from harness.engine.gpu import gpu_decision

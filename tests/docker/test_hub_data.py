@@ -19,7 +19,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.build.hub_image import build as build_hub_image
+from harness.images.hub_image import build as build_hub_image
 from harness.commands.clean import KEPT
 from harness.config import facts
 from harness.engine.containers import remove_project_resources, running_container

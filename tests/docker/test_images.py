@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.build import wheels
+from harness.images import wheels
 from harness.config import Variant, facts
 from harness.engine.containers import run_in
 from harness.engine.waiting import wait_until

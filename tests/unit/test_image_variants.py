@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.build import lab_image, wheels
+from harness.images import lab_image, wheels
 from harness.config import Variant, facts
 from harness.errors import HarnessError
 from tests.utils.cuda_line import select

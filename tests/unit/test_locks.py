@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.build import hub_image, wheels
+from harness.images import hub_image, wheels
 from harness.config import Variant
 
 

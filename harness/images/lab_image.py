@@ -21,7 +21,7 @@ import docker
 import docker.errors
 from rich.console import Console
 
-from harness.build import wheels
+from harness.images import wheels
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, Variant, facts, labs_dir
 from harness.course import versions
 from harness.engine.containers import docker_client, image_exists
