@@ -12,6 +12,7 @@ import os
 import ssl
 import sys
 import urllib.request
+from typing import Any
 
 RUNTIME_GLOBS = (
     os.path.join(os.environ.get("JUPYTER_RUNTIME_DIR", "/nonexistent"), "jpserver-*.json"),
@@ -20,7 +21,7 @@ RUNTIME_GLOBS = (
 )
 
 
-def running_servers() -> list[dict]:
+def running_servers() -> list[dict[str, Any]]:
     """Runtime files of servers whose process is alive, newest first."""
     files = sorted({path for pattern in RUNTIME_GLOBS for path in glob.glob(pattern)}, key=os.path.getmtime, reverse=True)
     servers = []

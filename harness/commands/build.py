@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from harness.config import VARIANTS
 from harness.images.hub_image import build as build_hub_image
 from harness.images.lab_image import build_base, build_image
-from harness.config import VARIANTS
 
 TARGETS = ("base", *VARIANTS, "hub")
 

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.images import hub_image
 from harness.config import VARIANTS
 from harness.engine.containers import docker_client
 from harness.errors import HarnessError
@@ -16,6 +15,7 @@ from harness.hub.credentials import admin_password_file
 from harness.hub.instance import purge_hub, running_hub, start_hub, stop_hub
 from harness.hub.plan import plan_hub
 from harness.hub.settings import DEFAULT_NAME, DEFAULTS, HubSettings
+from harness.images import hub_image
 from harness.ui import stderr_console
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from harness.images import wheels
 from harness.config import VARIANTS
+from harness.images import wheels
 from harness.ui import stderr_console
 
 

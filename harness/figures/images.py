@@ -21,10 +21,10 @@ from typing import Any
 import docker
 from rich.table import Table
 
-from harness.images.lab_image import build_image, prepare_build
 from harness.config import REPO_ROOT, REPORTS_DIR, VARIANTS, facts
 from harness.engine.containers import docker_client, not_built, running_container
 from harness.engine.waiting import wait_until
+from harness.images.lab_image import build_image, prepare_build
 from harness.lab.launcher import server_answers
 from harness.ui import stderr_console
 

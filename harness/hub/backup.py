@@ -26,12 +26,12 @@ import docker
 import docker.errors
 import requests
 
-from harness.images.hub_image import hub_image
 from harness.config import REPO_ROOT
 from harness.engine.containers import docker_client, require_image, running_container
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 from harness.hub.settings import HubSettings, instance_filter, instance_labels
+from harness.images.hub_image import hub_image
 
 BACKUP_DIR = REPO_ROOT / "backups"
 COMPONENT = "hub-backup"

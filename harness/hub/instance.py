@@ -30,8 +30,6 @@ from docker.models.containers import Container
 from docker.models.networks import Network
 from docker.models.volumes import Volume
 
-from harness.images.hub_image import build as build_hub_image
-from harness.images.hub_image import hub_image
 from harness.engine.containers import docker_client, labelled_resources, remove_container
 from harness.engine.waiting import first_line, port_is_free, wait_until
 from harness.errors import HarnessError
@@ -49,6 +47,8 @@ from harness.hub.settings import (
     instance_labels,
     student_label,
 )
+from harness.images.hub_image import build as build_hub_image
+from harness.images.hub_image import hub_image
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.images import wheels
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, facts
 from harness.engine.containers import docker_client, require_image
 from harness.errors import HarnessError
+from harness.images import wheels
 from harness.images.lab_image import link_tree, run_build
 
 log = logging.getLogger(__name__)

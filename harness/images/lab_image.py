@@ -21,12 +21,12 @@ import docker
 import docker.errors
 from rich.console import Console
 
-from harness.images import wheels
 from harness.config import BUILD_DIR, LOG_DIR, REPO_ROOT, Variant, facts, labs_dir
 from harness.course import versions
 from harness.engine.containers import docker_client, image_exists
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
+from harness.images import wheels
 from harness.ui import stderr_console
 
 log = logging.getLogger(__name__)

@@ -26,12 +26,12 @@ from docker.models.containers import Container
 from docker.types import DeviceRequest
 from rich.console import Console
 
-from harness.images.lab_image import ensure_image
 from harness.config import Variant, facts
 from harness.engine.containers import docker_client, remove_container
 from harness.engine.gpu import gpu_decision
 from harness.engine.waiting import first_line, port_is_free, sigterm_as_interrupt, wait_until
 from harness.errors import HarnessError
+from harness.images.lab_image import ensure_image
 from harness.ui import stderr_console
 
 log = logging.getLogger(__name__)

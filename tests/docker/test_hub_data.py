@@ -19,7 +19,6 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.images.hub_image import build as build_hub_image
 from harness.commands.clean import KEPT
 from harness.config import facts
 from harness.engine.containers import remove_project_resources, running_container
@@ -27,6 +26,7 @@ from harness.errors import HarnessError
 from harness.hub import backup
 from harness.hub.instance import instance_resources, purge_hub
 from harness.hub.settings import instance_labels
+from harness.images.hub_image import build as build_hub_image
 from tests.utils.cli import HARNESS, assert_one_error_line, run_to_end
 from tests.utils.jupyter import run_in_image
 

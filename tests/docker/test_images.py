@@ -9,10 +9,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.images import wheels
 from harness.config import Variant, facts
 from harness.engine.containers import run_in
 from harness.engine.waiting import wait_until
+from harness.images import wheels
 from tests.utils.jupyter import jupyter_server, run_in_image
 
 pytestmark = pytest.mark.docker

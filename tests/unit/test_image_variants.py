@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.images import lab_image, wheels
 from harness.config import Variant, facts
 from harness.errors import HarnessError
+from harness.images import lab_image, wheels
 from tests.utils.cuda_line import select
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.images import hub_image, wheels
 from harness.config import Variant
+from harness.images import hub_image, wheels
 
 
 def pins(path: Path) -> dict[str, str]:
