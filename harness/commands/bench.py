@@ -14,20 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.commands.options import positive_int
 from harness.config import REPORTS_DIR
 from harness.engine.module_run import RUN_VARIANTS, default_variant, report_console, run_module
 from harness.errors import HarnessError
 from in_image.bench.tables import TABLE_HEADER, no_gpu_sentence, table_rows
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(subparsers: Any) -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from harness.commands.run import run_labs
 from harness.config import REPORTS_DIR, Variant
 from harness.course import catalog
 from harness.engine.containers import docker_client
 from harness.engine.gpu import gpu_decision
 from harness.grading.results import Limits
-from harness.grading.session import make_executor
+from harness.grading.session import make_executor, run_labs
 from harness.images.lab_image import ensure_image
 from harness.ui import stderr_console
 

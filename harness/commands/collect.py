@@ -24,13 +24,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness.commands.grade import add_ci_parameters_option, grade_notebooks
+from harness.commands.grading_options import (
+    add_ci_parameters_option,
+    add_image_option,
+    add_limit_options,
+    limits_from,
+    parallelism_from,
+)
 from harness.config import REPO_ROOT
 from harness.course import catalog
 from harness.errors import HarnessError
 from harness.grading.collect import Collected, Collection, collect, local_time, parse_deadline
 from harness.grading.export import read_roster
-from harness.grading.session import add_image_option, add_limit_options, limits_from, make_executor, parallelism
+from harness.grading.session import grade_notebooks, make_executor
 from harness.hub.instance import running_hub
 from harness.hub.settings import DEFAULT_NAME
 from harness.ui import stderr_console
@@ -93,7 +99,7 @@ def handle(args: argparse.Namespace) -> int:
     grading = None
     if not args.no_grade:  # a grading set-up that cannot work stops here, before anything is copied
         limits = limits_from(args)
-        grading = (make_executor(args.variant, limits, image=args.image), parallelism(args, limits))
+        grading = (make_executor(args.variant, limits, image=args.image), parallelism_from(args, limits))
     err = stderr_console()
     with err.status(Text(f"collecting lab {lab.id} from the hub {args.hub}")):
         collection = collect(lab, hub=args.hub, out=args.out, deadline=deadline,
@@ -107,6 +113,7 @@ def handle(args: argparse.Namespace) -> int:
     if grading is None or not collected:
         return code
     executor, parallel = grading
-    graded = grade_notebooks(args, lab, [(collection.folder / str(entry.file), entry.user, str(entry.file))
-                                         for entry in collected], executor=executor, parallel=parallel)
+    graded = grade_notebooks(lab, [(collection.folder / str(entry.file), entry.user, str(entry.file)) for entry in collected],
+                             executor=executor, variant=args.variant, parallel=parallel, reports=args.reports,
+                             ci_parameters=args.ci_parameters, details=args.details)
     return max(code, graded)

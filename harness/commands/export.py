@@ -19,27 +19,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness.commands.grading_options import add_lms_options
 from harness.config import REPORTS_DIR
 from harness.course import catalog
 from harness.errors import HarnessError
-from harness.grading.export import EXCEL_CHOICES, ExerciseStatistics, Export, ExportSettings, export, read_report, read_roster
+from harness.grading.export import ExerciseStatistics, Export, ExportSettings, export, read_report, read_roster
 from harness.grading.grades import GradeScale, parse_scale
 from harness.grading.late import parse_late_penalty
-from harness.grading.lms import MOODLE_IDS, left_out_line
+from harness.grading.lms import left_out_line
 from harness.ui import stderr_console
-
-
-def add_lms_options(parser: argparse.ArgumentParser) -> None:
-    """The options `harness export` and `harness gradebook` share: the roster, Moodle's identifier, spreadsheets."""
-    parser.add_argument("--roster", type=Path, metavar="CSV",
-                        help="hub user name to LMS identifiers: columns user[,login,identifier,email,name,section,"
-                             "canvas_id,sis_user_id]")
-    parser.add_argument("--moodle-id", choices=sorted(MOODLE_IDS), default="username",
-                        help="the one column moodle.csv identifies students by: username (roster login, else the hub "
-                             "user), idnumber (roster identifier) or email (default username)")
-    parser.add_argument("--excel", choices=EXCEL_CHOICES, default="es",
-                        help="the instructor's CSVs for Spanish Excel (es: ';' and decimal comma, the default), plain "
-                             "(',' and '.'), or plain plus an .xlsx workbook (xlsx)")
 
 
 def register(subparsers: Any) -> None:
@@ -63,14 +51,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--fill", type=Path, action="append", default=[], metavar="CSV",
                         help="a Moodle grading worksheet or a Canvas gradebook export to fill in (repeatable)")
     parser.set_defaults(handler=handle)
-
-
-def lab_title(lab_id: str) -> str:
-    try:
-        lab = catalog.find_lab(lab_id)
-    except HarnessError:
-        return f"Práctica {lab_id}"
-    return f"Práctica {lab.id}: {lab.title}"
 
 
 def grade_scale(args: argparse.Namespace) -> GradeScale:
@@ -131,7 +111,7 @@ def handle(args: argparse.Namespace) -> int:
         raise HarnessError(f"{report.path} grades lab {report.lab}, not lab {wanted}: give the right LAB or --report")
     lab_id = wanted or report.lab
     people = read_roster(args.roster) if args.roster else None
-    settings = ExportSettings(lab_title=lab_title(lab_id), scale=scale,
+    settings = ExportSettings(lab_title=catalog.lab_title(lab_id), scale=scale,
                               canvas_assignment_id=str(args.canvas_assignment_id).strip(), moodle_id=args.moodle_id,
                               late_policy=late_policy, excel=args.excel, fill=tuple(args.fill))
     out = args.out or args.reports / f"export-{lab_id}"

@@ -10,17 +10,21 @@ checking gets a per-exercise status and message. Several notebooks are graded at
 from __future__ import annotations
 
 import argparse
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from harness.commands.grading_options import (
+    add_ci_parameters_option,
+    add_image_option,
+    add_limit_options,
+    limits_from,
+    parallelism_from,
+)
 from harness.course import catalog
-from harness.course.catalog import Lab
 from harness.errors import HarnessError
-from harness.grading.jobs import GradingJob
-from harness.grading.pool import Executor
-from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
+from harness.grading.file_names import file_stem, unique_names
+from harness.grading.session import grade_notebooks, make_executor
 
 
 def register(subparsers: Any) -> None:
@@ -34,28 +38,10 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=handle)
 
 
-def add_ci_parameters_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ci-parameters", action="store_true",
-                        help="replace the notebooks' parameters by the lab's shorter CI ones (default: as the student left them)")
-
-
-def names(paths: list[Path]) -> list[str]:
-    """Display names: file stems, with the parent folder where two share a stem, numbered if still equal."""
+def display_names(paths: list[Path]) -> list[str]:
+    """File stems, with the parent folder where two share a stem, numbered (name-2) if still equal."""
     counts = Counter(path.stem for path in paths)
-    candidates = [f"{path.parent.name}/{path.stem}" if counts[path.stem] > 1 else path.stem for path in paths]
-    times = Counter(candidates)
-    seen: Counter[str] = Counter()
-    unique = []
-    for name in candidates:
-        seen[name] += 1
-        unique.append(name if times[name] == 1 else f"{name} #{seen[name]}")
-    return unique
-
-
-def file_name(name: str, index: int) -> str:
-    """A safe file name for a display name (any characters), unique by its index."""
-    safe = re.sub(r"[^\w.-]+", "_", name, flags=re.ASCII).strip("._")[:80] or "entrega"
-    return f"{index:03d}-{safe}.ipynb"
+    return unique_names(f"{path.parent.name}/{path.stem}" if counts[path.stem] > 1 else path.stem for path in paths)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -66,18 +52,8 @@ def handle(args: argparse.Namespace) -> int:
         raise HarnessError("the same notebook is given twice")
     limits = limits_from(args)
     executor = make_executor(args.variant, limits, image=args.image)
-    notebooks = [(path, name, file_name(name, index))
-                 for index, (path, name) in enumerate(zip(args.submissions, names(args.submissions), strict=True), start=1)]
-    return grade_notebooks(args, lab, notebooks, executor=executor, parallel=parallelism(args, limits))
-
-
-def grade_notebooks(args: argparse.Namespace, lab: Lab, notebooks: list[tuple[Path, str, str]], *, executor: Executor,
-                    parallel: int) -> int:
-    """Grade each (notebook, display name, file name of its executed copy in REPORTS/grade-LAB/) into
-    REPORTS/grade-LAB.json, with the students' own parameters unless --ci-parameters; the exit code."""
-    executed = args.reports / f"grade-{lab.id}"
-    parameters = dict(lab.ci_parameters) if args.ci_parameters else {}
-    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file)
-            for path, name, file in notebooks]
-    return execute(jobs, executor=executor, kind="grade", variant=args.variant, stem=f"grade-{lab.id}",
-                   parallel=parallel, reports=args.reports, details=args.details)
+    taken: set[str] = set()
+    notebooks = [(path, name, f"{file_stem(name, taken)}.ipynb")
+                 for path, name in zip(args.submissions, display_names(args.submissions), strict=True)]
+    return grade_notebooks(lab, notebooks, executor=executor, variant=args.variant, parallel=parallelism_from(args, limits),
+                           reports=args.reports, ci_parameters=args.ci_parameters, details=args.details)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness.commands.export import add_lms_options, lab_title
+from harness.commands.grading_options import add_lms_options
 from harness.config import REPORTS_DIR
 from harness.course import catalog
 from harness.errors import HarnessError
@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
 
 
 def lab_titles() -> dict[str, str]:
-    return {lab.id: lab_title(lab.id) for lab in catalog.all_labs().values()}
+    return {lab.id: catalog.lab_title(lab.id) for lab in catalog.all_labs().values()}
 
 
 def print_statistics(console: Console, book: Gradebook) -> None:

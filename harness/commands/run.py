@@ -8,15 +8,11 @@ Every exercise must pass and no cell may fail unexpectedly: the exit code says w
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from harness.config import BUILD_DIR
-from harness.course import catalog, versions
-from harness.course.catalog import Lab
-from harness.grading.jobs import GradingJob
-from harness.grading.pool import Executor
-from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
+from harness.commands.grading_options import add_image_option, add_limit_options, limits_from, parallelism_from
+from harness.course import catalog
+from harness.grading.session import make_executor, run_labs
 
 
 def register(subparsers: Any) -> None:
@@ -33,20 +29,7 @@ def register(subparsers: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     selected = [catalog.find_lab(key) for key in args.labs] if args.labs else list(catalog.all_labs().values())
     limits = limits_from(args)
-    parallel = parallelism(args, limits, default=1)  # one lab at a time: its timings stay comparable
+    parallel = parallelism_from(args, limits, default=1)  # one lab at a time: its timings stay comparable
     executor = make_executor(args.variant, limits, image=args.image)
     return run_labs(selected, executor=executor, variant=args.variant, parallel=parallel, full=args.full,
                     reports=args.reports, details=args.details)
-
-
-def run_labs(selected: list[Lab], *, executor: Executor, variant: str, parallel: int, full: bool, reports: Path,
-             details: bool) -> int:
-    """Generate the instructor notebooks, grade them with the executor, write run-VARIANT reports; the exit code."""
-    out = BUILD_DIR / "labs"
-    versions.generate(out=out)
-    executed = reports / f"run-{variant}"
-    jobs = [GradingJob(lab=lab, notebook=out / "instructor" / lab.notebook_name, name=lab.name,
-                parameters={} if full else dict(lab.ci_parameters), save_executed=executed / lab.notebook_name)
-            for lab in selected]
-    return execute(jobs, executor=executor, kind="run", variant=variant, stem=f"run-{variant}",
-                   parallel=parallel, reports=reports, details=details)

@@ -17,9 +17,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.commands.bench import positive_int
+from harness.commands.options import positive_int
 from harness.config import REPORTS_DIR
-from harness.engine.module_run import RUN_VARIANTS, ModuleRun, default_variant, report_console, run_module
+from harness.engine.module_result import ModuleRun
+from harness.engine.module_run import RUN_VARIANTS, default_variant, report_console, run_module
 from in_image.smoke import codes
 from in_image.smoke.cases import SCHEMA, CaseResult, with_verdict
 from in_image.smoke.options import (

@@ -89,3 +89,12 @@ def read_notebook(path: Path) -> NotebookNode:
         raise HarnessError(f"{path}: not a valid notebook (no list of cells)")
     result: NotebookNode = notebook
     return result
+
+
+def lab_title(lab_id: str) -> str:
+    """The title the LMS and the feedback show: "Práctica 00: <title>", or "Práctica 00" for an unknown lab."""
+    try:
+        lab = find_lab(lab_id)
+    except HarnessError:
+        return f"Práctica {lab_id}"
+    return f"Práctica {lab.id}: {lab.title}"

@@ -6,7 +6,7 @@ CUDA line, and the GPU's compute capability is one its torch is built for. Other
 container falls back to the CPU without a word; so the decision says in one line what it found and
 what to do (upgrade the driver, or use the other CUDA line), and the caller uses the CPU image.
 
-`gpu_decision(client)` decides for the host; `judge(...)` is the pure part, tested against the
+`gpu_decision(client)` decides for the host; `assess_gpus(...)` is the pure part, tested against the
 recorded `nvidia-smi` output of real machines.
 """
 
@@ -132,7 +132,7 @@ def fix_for(gpus: list[Gpu], line: CudaLine, lines: Iterable[CudaLine]) -> str:
     return ", or ".join(steps)
 
 
-def judge(gpus: list[Gpu], line: CudaLine, lines: Iterable[CudaLine]) -> GpuDecision:
+def assess_gpus(gpus: list[Gpu], line: CudaLine, lines: Iterable[CudaLine]) -> GpuDecision:
     """The decision for GPUs found by nvidia-smi, for the image's CUDA line; `lines`: every line, for the fix."""
     if not gpus:
         return GpuDecision(False, "nvidia-smi lists no GPU")
@@ -157,16 +157,24 @@ def engine_has_nvidia_runtime(client: docker.DockerClient) -> bool:
     return bool("nvidia" in runtimes or shutil.which("nvidia-container-runtime-hook") or shutil.which("nvidia-ctk"))
 
 
-def query_gpus() -> tuple[list[Gpu], str | None]:
-    """The host's GPUs from nvidia-smi, or ([], why none could be read)."""
+def run_nvidia_smi(arguments: list[str]) -> subprocess.CompletedProcess[str]:
+    """The host's nvidia-smi with these arguments (the one place the host runs it), or a HarnessError saying
+    why it could not run."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
-        return [], "nvidia-smi is not installed, so no NVIDIA driver answers on this machine"
+        raise HarnessError("nvidia-smi is not installed, so no NVIDIA driver answers on this machine")
     try:
-        result = subprocess.run([smi, *NVIDIA_SMI_QUERY], capture_output=True, text=True, timeout=NVIDIA_SMI_TIMEOUT_S,
-                                check=False)
+        return subprocess.run([smi, *arguments], capture_output=True, text=True, timeout=NVIDIA_SMI_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        return [], f"nvidia-smi did not answer within {NVIDIA_SMI_TIMEOUT_S} s (driver problem?)"
+        raise HarnessError(f"nvidia-smi did not answer within {NVIDIA_SMI_TIMEOUT_S} s (driver problem?)") from None
+
+
+def query_gpus() -> tuple[list[Gpu], str | None]:
+    """The host's GPUs from nvidia-smi, or ([], why none could be read)."""
+    try:
+        result = run_nvidia_smi(NVIDIA_SMI_QUERY)
+    except HarnessError as error:
+        return [], str(error)
     return read_query_output(result.returncode, result.stdout, result.stderr)
 
 
@@ -196,9 +204,38 @@ def gpu_decision(
     else:
         gpus, unreadable = query_gpus()
         line = facts().cuda_line
-        decision = GpuDecision(False, unreadable) if unreadable else judge(gpus, line, facts().cuda_lines.values())
+        decision = GpuDecision(False, unreadable) if unreadable else assess_gpus(gpus, line, facts().cuda_lines.values())
     log.info("GPU decision: %s", decision.reason)
     if want_gpu and not decision.use_gpu:
         raise HarnessError(f"a GPU was asked for but {decision.reason}; {otherwise}")
     return decision
 
+
+# ---- the variant -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VariantChoice:
+    """The image `make lab`, `harness bench` and `harness smoke` use, the GPUs it gets, and the line that says why."""
+
+    variant: Variant
+    device_requests: list[DeviceRequest] | None  # the GPUs the container gets; None: none
+    why: str
+    incompatible: bool = False  # GPUs were found that the CUDA image cannot use
+
+    @property
+    def with_gpus(self) -> bool:
+        return self.device_requests is not None
+
+
+def choose_variant(client: docker.DockerClient, *, variant: Variant | None, gpu: bool | None) -> VariantChoice:
+    """The CUDA image with the GPUs it can use when asked for or when the host's GPUs suit its CUDA line;
+    else the CPU image, saying why (and what to do, when there are GPUs the image cannot use). The one
+    variant chooser: `make lab` passes VARIANT and GPU; bench and smoke without --variant pass neither."""
+    if variant == "cpu" or gpu is False:
+        if variant == "cuda":
+            return VariantChoice("cuda", None, "CUDA image without GPUs, as asked (GPU=0)")
+        return VariantChoice("cpu", None, "CPU image, as asked")
+    wanted = True if variant == "cuda" or gpu is True else None
+    decision = gpu_decision(client, want_gpu=wanted, otherwise="use VARIANT=cpu (or GPU=0) for the CPU image")
+    if decision.use_gpu:
+        return VariantChoice("cuda", decision.device_requests(), f"CUDA {facts().cuda_version} image with {decision.reason}")
+    return VariantChoice("cpu", None, f"CPU image: {decision.reason}", incompatible=decision.incompatible)

@@ -20,7 +20,7 @@ from rich.console import Console
 from harness.config import Variant, facts
 from harness.engine.containers import docker_client, require_image, running_container
 from harness.engine.gpu import all_gpus, gpu_decision
-from harness.engine.module_run import ModuleRun
+from harness.engine.module_result import ModuleRun
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from rich.console import Console
 
 from harness.config import REPO_ROOT
+from harness.engine.module_result import ModuleRun
 from harness.errors import HarnessError
 
 log = logging.getLogger(__name__)
@@ -24,31 +24,22 @@ RunVariant = Literal["cpu", "cuda", "local"]
 RUN_VARIANTS: tuple[RunVariant, ...] = ("cpu", "cuda", "local")
 
 
-@dataclass(frozen=True)
-class ModuleRun:
-    """What came back from running `python -m MODULE`."""
-
-    exit_code: int
-    output_tail: str
-    gpu_requested: bool
-    no_gpu_reason: str | None  # why the host could not give the run a GPU, when it could not
-
-
 def report_console() -> Console:
     """The console for the final table: as wide as a CI log needs when stdout is not a terminal (rich says 80)."""
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def default_variant() -> RunVariant:
-    """The choice `make lab` makes: cuda when the CUDA image can use this host's GPUs, else cpu."""
+    """The choice `make lab` makes (harness.engine.gpu.choose_variant): cuda when the CUDA image can use this
+    host's GPUs, else cpu."""
     from harness.engine.containers import docker_client  # noqa: PLC0415 (docker-py only where an engine is asked)
-    from harness.engine.gpu import gpu_decision  # noqa: PLC0415 (likewise)
+    from harness.engine.gpu import choose_variant  # noqa: PLC0415 (likewise)
 
-    decision = gpu_decision(docker_client())
-    if decision.incompatible:  # GPUs the image cannot use: say so, with the fix, rather than compute on the CPU unawares
-        log.warning("the CPU image: %s", decision.reason)
-    log.info("default variant: %s", decision.reason)
-    return decision.variant
+    choice = choose_variant(docker_client(), variant=None, gpu=None)
+    if choice.incompatible:  # GPUs the image cannot use: say so, with the fix, rather than compute on the CPU unawares
+        log.warning("%s", choice.why)
+    log.info("default variant: %s", choice.why)
+    return choice.variant
 
 
 def run_module(

@@ -41,7 +41,8 @@ from harness.course.catalog import Lab
 from harness.engine.containers import docker_client, image_exists
 from harness.engine.waiting import first_line
 from harness.errors import HarnessError
-from harness.grading.manifest import MANIFEST_NAME, MANIFEST_SCHEMA, unique_stem
+from harness.grading.file_names import file_stem
+from harness.grading.manifest import MANIFEST_NAME, MANIFEST_SCHEMA
 from harness.hub.settings import HubSettings, hub_setting_of, instance_filter, student_label
 
 log = logging.getLogger(__name__)
@@ -268,11 +269,6 @@ class Collection:
             "summary": {status: len(self.with_status(status)) for status in STATUSES} | {"late": len(self.late)},
             "students": [s.as_dict() for s in self.students],
         }
-
-
-def file_stem(user: str, taken: set[str]) -> str:
-    """A file name for the user's copy: the name itself when it is a plain one, else '_' and its escaped form."""
-    return unique_stem(user if re.fullmatch(r"[\w@][\w.@+-]*", user) else f"_{escape_username(user)}", taken)
 
 
 def new_folder(out: Path, lab: Lab, now: dt.datetime) -> Path:

@@ -26,7 +26,6 @@ import csv
 import io
 import json
 import logging
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,9 +37,9 @@ from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 from harness.grading import lms, worksheets
 from harness.grading.feedback import FeedbackContext, feedback_fragment, feedback_html, feedback_markdown, summary_es
+from harness.grading.file_names import file_stem
 from harness.grading.grades import NO_PRESENTADO, GradeScale, decimal, number_es, round_half_up
 from harness.grading.late import Delivery, LatePolicy, deliveries
-from harness.grading.manifest import unique_stem
 from harness.grading.records import ExerciseResult, GradeReport, Mark, Person, StudentResult, marks
 from harness.grading.spreadsheets import DIALECTS, Cell, Dialect, Sheet, csv_text, write_text, write_xlsx
 
@@ -226,11 +225,6 @@ def statistics_csv(rows: list[ExerciseStatistics], *, dialect: Dialect) -> str:
 
 
 # ---- the whole export -----------------------------------------------------------------------------
-def file_stem(name: str, taken: set[str]) -> str:
-    """A safe, unique file name for a student: letters, digits, '.', '-', '_', '@'; never hidden, never an option."""
-    return unique_stem((re.sub(r"[^\w.@-]+", "_", name).strip("._-") or "estudiante")[:100], taken)
-
-
 @dataclass
 class Export:
     files: list[Path] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""A collection folder's manifest.json, read without Docker (for `harness export`), and unique file names."""
+"""A collection folder's manifest.json, read without Docker (for `harness export`)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,3 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     if data.get("schema") != MANIFEST_SCHEMA:
         raise HarnessError(f"{path} is not a manifest of `harness collect` (schema {data.get('schema')!r})")
     return data
-
-
-def unique_stem(stem: str, taken: set[str]) -> str:
-    """The stem, or stem-2, stem-3...: the first not in `taken` (compared without case), which it joins."""
-    candidate, number = stem, 2
-    while candidate.lower() in taken:
-        candidate, number = f"{stem}-{number}", number + 1
-    taken.add(candidate.lower())
-    return candidate

@@ -1,8 +1,7 @@
-"""The part of `harness run` and `harness grade` they share: options, progress, reports, exit code."""
+"""What `harness run`, `grade`, `collect` and `check` share: limits, executors, progress, reports, exit code."""
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -10,7 +9,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from harness.config import REPORTS_DIR, Variant
+from harness.config import BUILD_DIR, Variant
+from harness.course import versions
+from harness.course.catalog import Lab
 from harness.engine.waiting import sigterm_as_interrupt
 from harness.errors import HarnessError
 from harness.grading.jobs import GradingJob
@@ -22,46 +23,26 @@ from harness.grading.results import Limits, SubmissionResult
 DEFAULT_LIMITS = Limits()
 
 
-def add_limit_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("limits")
-    group.add_argument("--jobs", "-j", type=int, default=None, help="notebooks graded at once (default: cores / --cpus)")
-    group.add_argument("--cpus", type=float, default=DEFAULT_LIMITS.cpus, help="CPUs per container (default: %(default)s)")
-    group.add_argument("--memory", default=DEFAULT_LIMITS.memory, help="memory per container, no swap (default: %(default)s)")
-    group.add_argument("--pids", type=int, default=DEFAULT_LIMITS.pids,
-                       help="processes and threads per container (default: %(default)s)")
-    group.add_argument("--cell-timeout", type=float, default=DEFAULT_LIMITS.cell_timeout_s, metavar="S",
-                       help="seconds per notebook cell (default: %(default)s)")
-    group.add_argument("--exercise-timeout", type=float, default=DEFAULT_LIMITS.exercise_timeout_s, metavar="S",
-                       help="seconds to check one exercise, all its cases (default: %(default)s)")
-    group.add_argument("--budget", type=float, default=DEFAULT_LIMITS.budget_s, metavar="S",
-                       help="seconds for a whole notebook, restarts included (default: %(default)s)")
-    parser.add_argument("--reports", type=Path, default=REPORTS_DIR, metavar="DIR",
-                        help="where the JSON and JUnit reports go (default: reports/)")
-    parser.add_argument("--details", action="store_true", help="a per-exercise table for every notebook")
-
-
-def limits_from(args: argparse.Namespace) -> Limits:
-    for name in ("cpus", "cell_timeout", "exercise_timeout", "budget"):
-        if getattr(args, name) <= 0:
-            raise HarnessError(f"--{name.replace('_', '-')} must be positive")
-    if args.pids < 32:
+def checked_limits(*, cpus: float, memory: str, pids: int, cell_timeout_s: float, exercise_timeout_s: float,
+                   budget_s: float) -> Limits:
+    """The limits, once each is possible (the messages name the options that set them)."""
+    for option, value in (("cpus", cpus), ("cell-timeout", cell_timeout_s), ("exercise-timeout", exercise_timeout_s),
+                          ("budget", budget_s)):
+        if value <= 0:
+            raise HarnessError(f"--{option} must be positive")
+    if pids < 32:
         raise HarnessError("--pids must be at least 32 (the kernel alone runs a dozen threads)")
-    return Limits(cpus=args.cpus, memory=args.memory, pids=args.pids, cell_timeout_s=args.cell_timeout,
-                  exercise_timeout_s=args.exercise_timeout, budget_s=args.budget)
+    return Limits(cpus=cpus, memory=memory, pids=pids, cell_timeout_s=cell_timeout_s, exercise_timeout_s=exercise_timeout_s,
+                  budget_s=budget_s)
 
 
-def parallelism(args: argparse.Namespace, limits: Limits, *, default: int | None = None) -> int:
-    """--jobs, else `default`, else as many containers as the cores fit at --cpus each."""
-    if args.jobs is not None:
-        if args.jobs < 1:
+def parallelism(*, jobs: int | None, limits: Limits, default: int | None = None) -> int:
+    """`jobs`, else `default`, else as many containers as the cores fit at limits.cpus each."""
+    if jobs is not None:
+        if jobs < 1:
             raise HarnessError("--jobs must be at least 1")
-        return int(args.jobs)
+        return int(jobs)
     return default or max(1, int((os.cpu_count() or 1) // max(limits.cpus, 1.0)))
-
-
-def add_image_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--image", metavar="REF", default=None,
-                        help="grade in this image instead of the variant's (e.g. last year's release, dl-lab:cpu-2025.11)")
 
 
 def make_executor(variant: str, limits: Limits, *, image: str | None = None) -> Executor:
@@ -101,3 +82,28 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
     print_summary(out, results, title=f"{kind}: {executor.description}")
     err.print(Text(f"reports: {json_path}, {junit_path}"))
     return 0 if all(r.passed for r in results) else 1
+
+
+def grade_notebooks(lab: Lab, notebooks: list[tuple[Path, str, str]], *, executor: Executor, variant: str, parallel: int,
+                    reports: Path, ci_parameters: bool, details: bool) -> int:
+    """Grade each (notebook, display name, file name of its executed copy in REPORTS/grade-LAB/) into
+    REPORTS/grade-LAB.json, with the students' own parameters unless ci_parameters; the exit code."""
+    executed = reports / f"grade-{lab.id}"
+    parameters = dict(lab.ci_parameters) if ci_parameters else {}
+    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file)
+            for path, name, file in notebooks]
+    return execute(jobs, executor=executor, kind="grade", variant=variant, stem=f"grade-{lab.id}",
+                   parallel=parallel, reports=reports, details=details)
+
+
+def run_labs(selected: list[Lab], *, executor: Executor, variant: str, parallel: int, full: bool, reports: Path,
+             details: bool) -> int:
+    """Generate the instructor notebooks, grade them with the executor, write run-VARIANT reports; the exit code."""
+    out = BUILD_DIR / "labs"
+    versions.generate(out=out)
+    executed = reports / f"run-{variant}"
+    jobs = [GradingJob(lab=lab, notebook=out / "instructor" / lab.notebook_name, name=lab.name,
+                parameters={} if full else dict(lab.ci_parameters), save_executed=executed / lab.notebook_name)
+            for lab in selected]
+    return execute(jobs, executor=executor, kind="run", variant=variant, stem=f"run-{variant}",
+                   parallel=parallel, reports=reports, details=details)

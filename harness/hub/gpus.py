@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
+from harness.engine.gpu import run_nvidia_smi
 from harness.errors import HarnessError
 
-SMI_TIMEOUT_S = 15
 _GPU_LINE = re.compile(r"^GPU (\d+): .*\(UUID: (GPU-[0-9a-fA-F-]+)\)")
 _MIG_LINE = re.compile(r"^\s+MIG .*\(UUID: (MIG-[0-9a-fA-F/-]+)\)")
 
@@ -34,13 +32,10 @@ def parse_device_list(text: str, *, usable: frozenset[str] | None = None) -> tup
 
 def host_devices(*, usable: frozenset[str] | None = None) -> tuple[str, ...]:
     """The devices of this machine's (usable) GPUs, or a one-line error."""
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        raise HarnessError("nvidia-smi is not installed, so the GPUs cannot be listed: give them with --gpu-ids 0,1")
     try:
-        listed = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=SMI_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
-        raise HarnessError(f"nvidia-smi -L did not answer within {SMI_TIMEOUT_S} s (driver problem?)") from None
+        listed = run_nvidia_smi(["-L"])
+    except HarnessError as error:
+        raise HarnessError(f"{error}: give the GPUs with --gpu-ids 0,1") from None
     devices = parse_device_list(listed.stdout, usable=usable)
     if listed.returncode != 0 or not devices:
         raise HarnessError(f"nvidia-smi -L lists no GPU ({(listed.stderr or listed.stdout).strip()[:120]}): "

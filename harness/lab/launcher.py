@@ -23,12 +23,11 @@ from pathlib import Path
 import docker
 import docker.errors
 from docker.models.containers import Container
-from docker.types import DeviceRequest
 from rich.console import Console
 
 from harness.config import Variant, facts
 from harness.engine.containers import docker_client, remove_container
-from harness.engine.gpu import gpu_decision
+from harness.engine.gpu import choose_variant
 from harness.engine.waiting import first_line, port_is_free, sigterm_as_interrupt, wait_until
 from harness.errors import HarnessError
 from harness.images.lab_image import ensure_image
@@ -54,31 +53,6 @@ class LabOptions:
     token: str | None = None
     work_dir: Path = Path("work")
     open_browser: bool = True
-
-
-@dataclass(frozen=True)
-class Choice:
-    variant: Variant
-    device_requests: list[DeviceRequest] | None  # the GPUs the container gets; None: none
-    why: str
-
-    @property
-    def with_gpus(self) -> bool:
-        return self.device_requests is not None
-
-
-def choose_variant(client: docker.DockerClient, *, variant: Variant | None, gpu: bool | None) -> Choice:
-    """The CUDA image with the GPUs it can use when asked for or when the host's GPUs suit its CUDA line;
-    else the CPU image, saying why (and what to do, when there are GPUs the image cannot use)."""
-    if variant == "cpu" or gpu is False:
-        if variant == "cuda":
-            return Choice("cuda", None, "CUDA image without GPUs, as asked (GPU=0)")
-        return Choice("cpu", None, "CPU image, as asked")
-    wanted = True if variant == "cuda" or gpu is True else None
-    decision = gpu_decision(client, want_gpu=wanted, otherwise="use VARIANT=cpu (or GPU=0) for the CPU image")
-    if decision.use_gpu:
-        return Choice("cuda", decision.device_requests(), f"CUDA {facts().cuda_version} image with {decision.reason}")
-    return Choice("cpu", None, f"CPU image: {decision.reason}")
 
 
 def pick_port(*, bind: str, wanted: int | None) -> int:

@@ -35,6 +35,7 @@ from harness.errors import HarnessError
 from harness.grading import export as ex
 from harness.grading import feedback as fb
 from harness.grading import records
+from harness.grading.file_names import file_stem
 from harness.grading.grades import GradeScale, lms_number, number_es
 from harness.grading.spreadsheets import PLAIN, SPANISH, csv_text, spreadsheet_safe
 
@@ -258,7 +259,7 @@ def test_feedback_shows_hostile_text_as_text(report: records.GradeReport, roster
 ])
 def test_feedback_file_names(names: list[str], expected: list[str]) -> None:
     taken: set[str] = set()
-    assert [ex.file_stem(n, taken) for n in names] == expected
+    assert [file_stem(n, taken) for n in names] == expected
 
 
 def write(path: Path, text: str) -> Path:

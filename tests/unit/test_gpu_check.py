@@ -14,19 +14,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.commands.gpu_check import (
-    FAILED,
-    NO_GPU,
-    OK,
-    Step,
-    exit_code,
-    pack,
-    pinned_requirements,
-    plan,
-    run_steps,
-)
 from harness.engine.waiting import wait_until
 from harness.errors import HarnessError
+from harness.gpu_check.report import pack
+from harness.gpu_check.steps import FAILED, NO_GPU, OK, Step, exit_code, plan, run_steps
+from harness.gpu_check.wheels import pinned_requirements
 from in_image.measure.system import gpu_absence_reason
 from tests.utils.cli import HARNESS, run_to_end
 

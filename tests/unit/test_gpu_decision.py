@@ -18,7 +18,6 @@ import pytest
 from harness.config import Variant, facts
 from harness.engine import gpu
 from harness.errors import HarnessError
-from harness.lab.launcher import choose_variant
 from tests.utils.cuda_line import select
 
 V100_DGX1 = "535.183.01, 7.0, Tesla V100-SXM2-32GB\n" * 4
@@ -40,7 +39,7 @@ MINOR_COMPAT = "minor version compatibility"
 
 def decide(recording: str, line: str) -> gpu.GpuDecision:
     lines = facts().cuda_lines
-    return gpu.judge(gpu.parse_gpu_query(recording), lines[line], lines.values())
+    return gpu.assess_gpus(gpu.parse_gpu_query(recording), lines[line], lines.values())
 
 
 @pytest.mark.parametrize(
@@ -231,7 +230,7 @@ def test_make_lab_picks_the_image_from_the_decision(
     fake_host: FakeHost, recording: str, variant: Variant | None, gpu_flag: bool | None, expected: tuple[str, bool, str]
 ) -> None:
     fake_host.install(recording, line="13.0")
-    choice = choose_variant(FakeEngine({"nvidia": {}}), variant=variant, gpu=gpu_flag)  # type: ignore[arg-type]
+    choice = gpu.choose_variant(FakeEngine({"nvidia": {}}), variant=variant, gpu=gpu_flag)  # type: ignore[arg-type]
     assert (choice.variant, choice.with_gpus) == expected[:2], choice
     assert choice.why.startswith(expected[2]), f"make lab says: {choice.why}"
 
@@ -249,4 +248,4 @@ def test_make_lab_refuses_a_gpu_it_cannot_use(
 ) -> None:
     fake_host.install(recording, line="13.0")
     with pytest.raises(HarnessError, match=re.escape(message)):
-        choose_variant(FakeEngine({"nvidia": {}}), variant=variant, gpu=gpu_flag)  # type: ignore[arg-type]
+        gpu.choose_variant(FakeEngine({"nvidia": {}}), variant=variant, gpu=gpu_flag)  # type: ignore[arg-type]

@@ -14,8 +14,9 @@ import pytest
 from rich.console import Console
 
 from harness.cli import main
-from harness.commands.grade import file_name, names
+from harness.commands.grade import display_names
 from harness.course import catalog, versions
+from harness.grading.file_names import file_stem
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
 from harness.grading.reports import junit_cases, print_details, print_summary, report_dict
@@ -127,11 +128,18 @@ def test_hostile_names_and_messages_give_valid_reports(text: str) -> None:
 def test_display_names_are_unique_and_file_names_safe() -> None:
     paths = [Path("alumno2[/entrega.ipynb"), Path("]/entrega.ipynb"), Path("a/x/entrega.ipynb"), Path("b/x/entrega.ipynb"),
              Path("otra [final].ipynb")]
-    shown = names(paths)
+    shown = display_names(paths)
     assert len(set(shown)) == len(shown), shown
     assert shown[-1] == "otra [final]"
-    files = [file_name(name, index) for index, name in enumerate(shown, start=1)]
-    assert len(set(files)) == len(files) and all("/" not in f and "[" not in f for f in files), files
+    taken: set[str] = set()
+    files = [file_stem(name, taken) for name in shown]
+    assert len(set(files)) == len(files), files
+    assert all("/" not in f and "[" not in f for f in files), files
+
+
+def test_repeated_display_names_are_numbered_like_file_names() -> None:
+    paths = [Path("a/x/entrega.ipynb"), Path("b/x/entrega.ipynb"), Path("c/y/entrega.ipynb")]
+    assert display_names(paths) == ["x/entrega", "x/entrega-2", "y/entrega"]
 
 
 # ---- CLI errors ------------------------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""Every GPU check in this machine's Python, without Docker (`harness gpu-check`): the steps, their reports,
+and the wheels the labs' runner needs on a machine without a package index."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from harness.gpu_check.report import SCHEMA, environment, machine_facts, pack, print_table, write_reports
+from harness.gpu_check.steps import MEANING, StepResult, exit_code, plan, run_steps
+
+DEFAULT_BUDGET_S = 480  # the whole check, in seconds: eight minutes
+
+
+def gpu_check(*, reports: Path, gemm_seconds: float, budget_s: float, archive: Path | None, console: Console) -> int:
+    """Run every step (none without a GPU), write the reports under `reports`; the exit code (0, 1, 3)."""
+    started = time.perf_counter()
+    env = environment(machine_facts())
+    console.print(f"torch here: {env['torch']} (CUDA {env['torch_cuda']}); in the images: {env['image_torch']} "
+                  f"(CUDA {env['image_cuda']})")
+    steps = plan(reports, gemm_seconds=gemm_seconds)
+    gpu_found = not env["gpu_absent_reason"] and bool(env["gpus"])
+    if gpu_found:
+        console.print(f"GPUs: {', '.join(env['gpus'])}; driver {env['driver']}")
+        results = run_steps(steps, reports=reports, budget_s=budget_s, console=console)
+    else:
+        console.print(f"[yellow]no GPU here: {escape(str(env['gpu_absent_reason']))}[/] (nothing run)")
+        results = [StepResult(s.name, s.what, " ".join(s.argv), "skipped", None, 0.0, "", "no GPU") for s in steps]
+    code = exit_code(results, gpu_found=gpu_found)
+    report = {"schema": SCHEMA, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "exit_code": code,
+              "verdict": MEANING[code], "budget_s": budget_s, "total_s": time.perf_counter() - started,
+              "environment": env, "steps": [asdict(r) for r in results]}
+    paths = write_reports(report, reports)
+    print_table(report, console=console)
+    if archive is not None:
+        paths.append(pack(reports, archive))
+    console.print(f"reports: {', '.join(str(p) for p in paths)}")
+    return code
