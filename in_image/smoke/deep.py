@@ -16,9 +16,9 @@ from in_image.measure.peaks import gpu_peak
 from in_image.measure.system import GpuDevice
 from in_image.smoke.checks import Check, CheckFailed, Context, Passed, Skip, per_gpu, skip_without_gpu
 from in_image.smoke.health import (
+    CheckOutcome,
     GpuReading,
     PcieLink,
-    Verdict,
     clock_throttle_verdict,
     ecc_verdict,
     gemm_verdict,
@@ -36,7 +36,7 @@ GEMM_SIZES = {"bf16": 8192, "fp32": 4096}  # about 1.4 ms and 2 ms a product on 
 HBM_COPY_BYTES = 2 << 30
 
 
-def _judged(verdict: Verdict) -> Passed:
+def _judged(verdict: CheckOutcome) -> Passed:
     if not verdict.passed:
         raise CheckFailed(verdict.message, verdict.details)
     return Passed(verdict.message, verdict.details)

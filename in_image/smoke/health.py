@@ -3,7 +3,7 @@
 A reading is what NVML (nvidia-ml-py) or `nvidia-smi -q -x` reports for one GPU: ECC error
 counters, row remapping and retired pages, the clock-event ("throttle") reasons and the PCIe
 link. Xid errors come from the kernel log and from NVML's event queue. Each verdict function
-takes readings and returns a Verdict; nothing here touches a GPU, so every rule is unit-tested
+takes readings and returns a CheckOutcome; nothing here touches a GPU, so every rule is unit-tested
 with readings of real GPUs. Stdlib only: the host may import this module.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class Verdict:
+class CheckOutcome:
     passed: bool
     message: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -107,10 +107,10 @@ def clock_events_from_mask(mask: int) -> frozenset[str]:
     return frozenset(name for name, bit in CLOCK_EVENT_BITS.items() if mask & bit)
 
 
-def clock_throttle_verdict(now: frozenset[str] | None, under_load: list[frozenset[str]]) -> Verdict:
+def clock_throttle_verdict(now: frozenset[str] | None, under_load: list[frozenset[str]]) -> CheckOutcome:
     """Fails when a harmful reason is active now or was active in any sample taken under load."""
     if now is None and not under_load:
-        return Verdict(True, "the driver reports no clock-event reasons for this GPU", {"readable": False})
+        return CheckOutcome(True, "the driver reports no clock-event reasons for this GPU", {"readable": False})
     seen: dict[str, int] = {}
     for sample in [*([now] if now is not None else []), *under_load]:
         for reason in sample:
@@ -124,25 +124,25 @@ def clock_throttle_verdict(now: frozenset[str] | None, under_load: list[frozense
     if harmful:
         what = "; ".join(f"{HARMFUL_CLOCK_EVENTS[r]} in {seen[r]} of {len(under_load) + (now is not None)} readings"
                          for r in harmful)
-        return Verdict(False, f"clocks cut by the hardware: {what} (check cooling, airflow and power)", details)
+        return CheckOutcome(False, f"clocks cut by the hardware: {what} (check cooling, airflow and power)", details)
     benign = ", ".join(sorted(seen)) or "none"
-    return Verdict(True, f"no thermal or hardware slowdown (active reasons seen: {benign})", details)
+    return CheckOutcome(True, f"no thermal or hardware slowdown (active reasons seen: {benign})", details)
 
 
 # --- ECC, row remapping, retired pages ------------------------------------------------------------
 
-def ecc_verdict(ecc: EccReading | None) -> Verdict:
+def ecc_verdict(ecc: EccReading | None) -> CheckOutcome:
     """Fails on uncorrectable errors since the last reset, and on the driver's SRAM replacement flag.
 
     Lifetime (aggregate) uncorrectable DRAM errors alone do not fail: row remapping or page retirement
     repairs them, and memory_repair judges whether that worked.
     """
     if ecc is None or ecc.enabled is None:
-        return Verdict(True, "no ECC memory on this GPU (or the driver does not report it): nothing to check",
+        return CheckOutcome(True, "no ECC memory on this GPU (or the driver does not report it): nothing to check",
                        {"ecc": None if ecc is None else asdict(ecc)})
     details = asdict(ecc)
     if not ecc.enabled:
-        return Verdict(True, "ECC is disabled on this GPU: memory errors go undetected (nvidia-smi -e 1 and a reset "
+        return CheckOutcome(True, "ECC is disabled on this GPU: memory errors go undetected (nvidia-smi -e 1 and a reset "
                              "enable it)", details)
     problems = []
     if ecc.volatile.dram_uncorrectable:
@@ -152,29 +152,29 @@ def ecc_verdict(ecc: EccReading | None) -> Verdict:
     if ecc.sram_threshold_exceeded:
         problems.append("the driver flags the SRAM error count as over its threshold (replace the GPU)")
     if problems:
-        return Verdict(False, "; ".join(problems) + ": drain the node and reset the GPU", details)
+        return CheckOutcome(False, "; ".join(problems) + ": drain the node and reset the GPU", details)
     lifetime = ecc.aggregate.uncorrectable
     note = f"; {lifetime} uncorrectable over its lifetime (repaired: see memory_repair)" if lifetime else ""
     corrected = (ecc.volatile.dram_correctable or 0) + (ecc.volatile.sram_correctable or 0)
-    return Verdict(True, f"no uncorrectable ECC errors since the last reset ({corrected} corrected){note}", details)
+    return CheckOutcome(True, f"no uncorrectable ECC errors since the last reset ({corrected} corrected){note}", details)
 
 
-def memory_repair_verdict(repair: MemoryRepair | None) -> Verdict:
+def memory_repair_verdict(repair: MemoryRepair | None) -> CheckOutcome:
     """Fails while a row remap or page retirement waits for a reset, and when remapping has failed."""
     if repair is None:
-        return Verdict(True, "the driver reports neither row remapping nor page retirement for this GPU", {})
+        return CheckOutcome(True, "the driver reports neither row remapping nor page retirement for this GPU", {})
     details = asdict(repair)
     if repair.remap_failure:
-        return Verdict(False, "row remapping failed: the memory has no spare rows left (replace the GPU)", details)
+        return CheckOutcome(False, "row remapping failed: the memory has no spare rows left (replace the GPU)", details)
     if repair.remap_pending:
-        return Verdict(False, "a row remap is pending: reset the GPU (nvidia-smi -r) or reboot to apply it", details)
+        return CheckOutcome(False, "a row remap is pending: reset the GPU (nvidia-smi -r) or reboot to apply it", details)
     if repair.retirement_pending:
-        return Verdict(False, "a page retirement is pending: reset the GPU (nvidia-smi -r) or reboot to apply it", details)
+        return CheckOutcome(False, "a page retirement is pending: reset the GPU (nvidia-smi -r) or reboot to apply it", details)
     remapped = (repair.remapped_correctable or 0) + (repair.remapped_uncorrectable or 0)
     retired = (repair.retired_single_bit or 0) + (repair.retired_double_bit or 0)
     if repair.remap_pending is not None:
-        return Verdict(True, f"no row remap pending ({remapped} row(s) remapped over the GPU's life)", details)
-    return Verdict(True, f"no page retirement pending ({retired} page(s) retired over the GPU's life)", details)
+        return CheckOutcome(True, f"no row remap pending ({remapped} row(s) remapped over the GPU's life)", details)
+    return CheckOutcome(True, f"no page retirement pending ({retired} page(s) retired over the GPU's life)", details)
 
 
 # --- PCIe link ------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def pcie_theoretical_gbps(gen: int, width: int) -> float:
 
 
 def pcie_verdict(link: PcieLink | None, *, h2d_gbps: float, d2h_gbps: float, min_fraction: float,
-                 absolute_floor_gbps: float) -> Verdict:
+                 absolute_floor_gbps: float) -> CheckOutcome:
     """The link must run at its best generation and width while copying, and the copies must reach
     min_fraction of that best link's theoretical rate (pinned copies reach 75-90 % on a healthy link)."""
     details: dict[str, Any] = {"h2d_gbps": h2d_gbps, "d2h_gbps": d2h_gbps, "link": None if link is None else asdict(link)}
@@ -200,9 +200,9 @@ def pcie_verdict(link: PcieLink | None, *, h2d_gbps: float, d2h_gbps: float, min
         floor = absolute_floor_gbps
         details["floor_gbps"] = floor
         if slowest < floor:
-            return Verdict(False, f"copies {h2d_gbps:.1f} GB/s host->device, {d2h_gbps:.1f} GB/s device->host: below the "
+            return CheckOutcome(False, f"copies {h2d_gbps:.1f} GB/s host->device, {d2h_gbps:.1f} GB/s device->host: below the "
                                   f"{floor:g} GB/s floor (link generation and width unreadable)", details)
-        return Verdict(True, f"link unreadable; copies {h2d_gbps:.1f}/{d2h_gbps:.1f} GB/s above the {floor:g} GB/s floor",
+        return CheckOutcome(True, f"link unreadable; copies {h2d_gbps:.1f}/{d2h_gbps:.1f} GB/s above the {floor:g} GB/s floor",
                        details)
     assert link.current_gen and link.max_gen and link.current_width and link.max_width  # narrowed by `known`
     best = pcie_theoretical_gbps(link.max_gen, link.max_width)
@@ -216,9 +216,9 @@ def pcie_verdict(link: PcieLink | None, *, h2d_gbps: float, d2h_gbps: float, min
         problems.append(f"copies reach {h2d_gbps:.1f} GB/s host->device and {d2h_gbps:.1f} GB/s device->host, below "
                         f"{floor:.1f} GB/s ({min_fraction:.0%} of Gen{link.max_gen} x{link.max_width}'s {best:.1f} GB/s)")
     if problems:
-        return Verdict(False, "; ".join(problems) + " (reseat the card, check the slot, riser and BIOS link settings)",
+        return CheckOutcome(False, "; ".join(problems) + " (reseat the card, check the slot, riser and BIOS link settings)",
                        details)
-    return Verdict(True, f"Gen{link.current_gen} x{link.current_width}; copies {h2d_gbps:.1f}/{d2h_gbps:.1f} GB/s "
+    return CheckOutcome(True, f"Gen{link.current_gen} x{link.current_width}; copies {h2d_gbps:.1f}/{d2h_gbps:.1f} GB/s "
                          f"(floor {floor:.1f}, {min_fraction:.0%} of {best:.1f} GB/s)", details)
 
 
@@ -286,36 +286,36 @@ def same_pci_device(first: str, second: str) -> bool:
     return len(a) == 3 and a == b
 
 
-def xid_verdict(events: list[XidEvent], *, pci_bus_id: str, sources: list[str]) -> Verdict:
+def xid_verdict(events: list[XidEvent], *, pci_bus_id: str, sources: list[str]) -> CheckOutcome:
     """Fails on any hardware Xid for this GPU; programs' own Xids are listed, not failed."""
     mine = [e for e in events if same_pci_device(e.pci_bus_id, pci_bus_id)]
     details: dict[str, Any] = {"sources": sources, "events": [asdict(e) for e in mine]}
     if not sources:
-        return Verdict(True, "no Xid source readable (kernel log denied, NVML events unavailable): not checked", details)
+        return CheckOutcome(True, "no Xid source readable (kernel log denied, NVML events unavailable): not checked", details)
     hardware = [e for e in mine if e.xid in HARDWARE_XIDS]
     if hardware:
         kinds = sorted({e.xid for e in hardware})
         what = "; ".join(f"Xid {x}: {HARDWARE_XIDS[x]}" for x in kinds)
-        return Verdict(False, f"{what} ({len(hardware)} event(s) in the {' and '.join(sources)}): drain the node, "
+        return CheckOutcome(False, f"{what} ({len(hardware)} event(s) in the {' and '.join(sources)}): drain the node, "
                               "reset or replace the GPU", details)
     others = sorted({e.xid for e in mine})
     note = ", ".join(f"Xid {x} ({APPLICATION_XIDS.get(x, 'not a hardware fault by itself')})" for x in others)
-    return Verdict(True, f"no hardware Xid in the {' and '.join(sources)}" + (f"; seen: {note}" if note else ""), details)
+    return CheckOutcome(True, f"no hardware Xid in the {' and '.join(sources)}" + (f"; seen: {note}" if note else ""), details)
 
 
 # --- measured figures -----------------------------------------------------------------------------
 
-def hbm_verdict(measured_gbps: float, *, datasheet_gbps: float | None, label: str, min_fraction: float) -> Verdict:
+def hbm_verdict(measured_gbps: float, *, datasheet_gbps: float | None, label: str, min_fraction: float) -> CheckOutcome:
     """Device-memory bandwidth (bytes read + written per second) against the datasheet figure."""
     details: dict[str, Any] = {"measured_gbps": measured_gbps, "datasheet_gbps": datasheet_gbps, "min_fraction": min_fraction}
     if not datasheet_gbps:
-        return Verdict(True, f"{measured_gbps:,.0f} GB/s; no datasheet figure for {label}: no floor", details)
+        return CheckOutcome(True, f"{measured_gbps:,.0f} GB/s; no datasheet figure for {label}: no floor", details)
     fraction = measured_gbps / datasheet_gbps
     details["fraction"] = fraction
     text = f"{measured_gbps:,.0f} GB/s = {fraction:.0%} of {label}'s {datasheet_gbps:,.0f} GB/s"
     if fraction < min_fraction:
-        return Verdict(False, f"{text}, below the {min_fraction:.0%} floor (memory clocks down, or HBM degraded)", details)
-    return Verdict(True, f"{text} (floor {min_fraction:.0%})", details)
+        return CheckOutcome(False, f"{text}, below the {min_fraction:.0%} floor (memory clocks down, or HBM degraded)", details)
+    return CheckOutcome(True, f"{text} (floor {min_fraction:.0%})", details)
 
 
 @dataclass(frozen=True)
@@ -326,16 +326,16 @@ class PatternResult:
     first_bad_word: int | None = None
 
 
-def memtest_verdict(results: list[PatternResult], *, tested_bytes: int, free_bytes: int) -> Verdict:
+def memtest_verdict(results: list[PatternResult], *, tested_bytes: int, free_bytes: int) -> CheckOutcome:
     details: dict[str, Any] = {"tested_gib": tested_bytes / 2**30, "free_gib": free_bytes / 2**30,
                                "patterns": [asdict(r) for r in results]}
     bad = [r for r in results if r.mismatches]
     if bad:
         what = "; ".join(f"{r.pattern}: {r.mismatches} word(s) differ, first at byte {(r.first_bad_word or 0) * 8:#x}"
                          for r in bad)
-        return Verdict(False, f"device memory returned other data than written: {what}", details)
+        return CheckOutcome(False, f"device memory returned other data than written: {what}", details)
     names = ", ".join(r.pattern for r in results)
-    return Verdict(True, f"{tested_bytes / 2**30:.1f} GiB of {free_bytes / 2**30:.1f} GiB free, {len(results)} patterns "
+    return CheckOutcome(True, f"{tested_bytes / 2**30:.1f} GiB of {free_bytes / 2**30:.1f} GiB free, {len(results)} patterns "
                          f"({names}): every word read back as written", details)
 
 
@@ -355,20 +355,20 @@ class GemmRun:
     tflops: float
 
 
-def gemm_verdict(runs: list[GemmRun]) -> Verdict:
+def gemm_verdict(runs: list[GemmRun]) -> CheckOutcome:
     """Same inputs must give the same product every time: any element beyond the tolerance fails."""
     details: dict[str, Any] = {"runs": [asdict(r) for r in runs]}
     if not runs:
-        return Verdict(False, "no GEMM iteration ran", details)
+        return CheckOutcome(False, "no GEMM iteration ran", details)
     bad = [r for r in runs if r.mismatched_elements or r.iterations < 2]
     if bad:
         what = "; ".join(f"{r.device} {r.precision}: {r.mismatched_elements} element(s) beyond {r.tolerance:g} in "
                          f"{r.iterations} iterations (max difference {r.max_abs_difference:g})" for r in bad)
-        return Verdict(False, f"repeated products differ: {what} (silent data corruption: drain the node)", details)
+        return CheckOutcome(False, f"repeated products differ: {what} (silent data corruption: drain the node)", details)
     parts = [f"{r.device} {r.precision} n={r.n}: {r.iterations} iterations, {r.tflops:,.0f} TFLOP/s with the comparisons"
              + (f", {r.inexact_iterations} not bit-identical but within {r.tolerance:g}" if r.inexact_iterations else
                 ", bit-identical") for r in runs]
-    return Verdict(True, "; ".join(parts), details)
+    return CheckOutcome(True, "; ".join(parts), details)
 
 
 # --- nvidia-smi -q -x -----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""The layout's rules, read from the tree: lint reads every product file, and no output folder hides one."""
+"""The layout's rules, read from the tree: lint reads every product file, names are unique, argparse stays in the
+commands, and the import graph has no arrow from the image side to the host side and no circle."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -9,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 from harness.config import REPO_ROOT
+from tests.unit.import_graph import cycles, import_graph, side
 
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
 
@@ -68,3 +71,89 @@ def test_ruff_reads_the_notebooks_and_the_image_builders() -> None:
     missed = [str(path.relative_to(REPO_ROOT)) for path in expected if path.resolve() not in files]
     assert not missed, f"`ruff check .` skips {missed}"
     assert not [path for path in files if (REPO_ROOT / "build") in path.parents], "ruff reads the build/ output folder"
+
+
+# ---- names -----------------------------------------------------------------------------------------
+PRODUCT_ROOTS = ("harness", "in_image", "labs", "docker", "deploy")
+
+
+def product_classes() -> dict[str, list[str]]:
+    """Every class defined in product code: name -> the files that define one."""
+    classes: dict[str, list[str]] = {}
+    for root in PRODUCT_ROOTS:
+        for path in sorted((REPO_ROOT / root).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if isinstance(node, ast.ClassDef):
+                    classes.setdefault(node.name, []).append(str(path.relative_to(REPO_ROOT)))
+    return classes
+
+
+def test_no_two_product_classes_share_a_name() -> None:
+    classes = product_classes()
+    assert {"GpuDecision", "CheckOutcome", "Limits"} <= set(classes), "the reader finds the product's classes"
+    shared = {name: files for name, files in classes.items() if len(files) > 1}
+    assert not shared, f"classes defined more than once: {shared}"
+
+
+def test_judge_means_the_grading_judge_only() -> None:
+    """engine/gpu assesses GPUs; "judge" names the judge that grades exercises."""
+    tree = ast.parse((REPO_ROOT / "harness" / "engine" / "gpu.py").read_text())
+    names = [node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.ClassDef)]
+    assert "assess_gpus" in names, names
+    assert not [name for name in names if "judge" in name.lower()], names
+
+
+# ---- where argparse is -----------------------------------------------------------------------------
+def command_modules() -> list[str]:
+    from harness.cli import COMMAND_MODULES  # noqa: PLC0415
+
+    return list(COMMAND_MODULES)
+
+
+def test_argparse_stays_in_the_commands() -> None:
+    outside = [str(path.relative_to(REPO_ROOT)) for path in sorted((REPO_ROOT / "harness").rglob("*.py"))
+               if "commands" not in path.parts and path.name != "cli.py" and re.search(r"^\s*import argparse|argparse\.",
+                                                                                      path.read_text(), re.MULTILINE)]
+    assert not outside, f"library modules that read argparse (take keyword arguments instead): {outside}"
+
+
+def test_no_command_imports_another_command() -> None:
+    graph = import_graph()
+    commands = set(command_modules())
+    assert "harness.commands.grade" in commands and "harness.commands.gpu_check" in commands, commands
+    assert "harness.grading.session" in graph["harness.commands.grade"], "the reader sees the commands' imports"
+    crossing = {command: sorted(graph[command] & commands) for command in commands if graph[command] & commands}
+    assert not crossing, f"commands that import other commands (move the shared code to a library module): {crossing}"
+
+
+def test_commands_are_thin() -> None:
+    """A command parses its options and calls the library: a whole subsystem lives outside harness/commands."""
+    sizes = {path.name: len(path.read_text().splitlines()) for path in (REPO_ROOT / "harness" / "commands").glob("*.py")}
+    large = {name: lines for name, lines in sizes.items() if lines > 200}
+    assert not large, f"command modules over 200 lines: {large}"
+
+
+# ---- the import graph ------------------------------------------------------------------------------
+def test_the_graph_reader_sees_imports_of_every_kind() -> None:
+    graph = import_graph()
+    assert "harness.engine.module_container" in graph["harness.engine.module_run"], "an import inside a function"
+    assert "practica.lab01_checks" in graph["hidden.lab01"], "the hidden tests' imports"
+    assert "in_image.junit" in graph["harness.gpu_check.report"], "the host's imports of the shared modules"
+    assert {side("harness.cli"), side("in_image.junit"), side("practica.comprobacion")} == {"host", "image"}
+
+
+def test_no_arrow_from_the_image_side_to_the_host_side() -> None:
+    graph = import_graph()
+    arrows = sorted((module, target) for module, targets in graph.items() for target in targets
+                    if side(module) == "image" and side(target) == "host")
+    assert not arrows, f"the image's code imports the host's (it runs where harness/ is not installed): {arrows}"
+
+
+def test_the_cycle_finder_finds_a_circle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle() -> None:
+    found = cycles(import_graph())
+    assert not found, f"modules that import each other (directly or around a circle): {found}"
