@@ -48,10 +48,15 @@ def report(path: Path) -> dict[str, Any]:
 
 
 def test_image_holds_no_hidden_tests(docker_engine: docker.DockerClient, cpu_image: str) -> None:
-    status, output = run_in_image(docker_engine, cpu_image, [f"grep -rl '{CANARY}' / --include='*' 2>/dev/null "
+    # The positive control: a file planted with the canary must be the one hit (grep read the whole file system).
+    control = "/tmp/canary-control.txt"
+    status, output = run_in_image(docker_engine, cpu_image, [f"printf '%s' '{CANARY}' > {control} && "
+                                                             f"grep -rl '{CANARY}' / --include='*' 2>/dev/null "
                                                              "--exclude-dir=proc --exclude-dir=sys || true"],
                                   entrypoint=["sh", "-c"], network_disabled=True)
-    assert status == 0 and not output.strip(), f"the hidden tests reached the image: {output}"
+    assert status == 0, f"the search did not run (exit {status}): {output}"
+    assert control in output.split(), f"the search missed the planted canary, so it proves nothing: {output}"
+    assert output.split() == [control], f"the hidden tests reached the image: {output}"
 
 
 @pytest.mark.parametrize("command", [["run", "00"], ["grade", "{notebook}", "--lab", "00"]], ids=["run", "grade"])
@@ -150,7 +155,9 @@ def test_student_code_runs_in_a_locked_sandbox(cpu_image: str, tmp_path: Path) -
     found = json.loads(printed.split("SANDBOX ", 1)[1].splitlines()[0])
     limits = Limits()
     assert found["uid"] == facts().nb_uid, f"the kernel runs as the notebook user: {found}"
-    assert (found["nofile"], found["core"], found["fsize"]) == (limits.open_files, 0, limits.file_size_bytes), found
+    assert found["nofile"] == limits.open_files, found
+    assert found["core"] == 0, found
+    assert found["fsize"] == limits.file_size_bytes, found
     assert found["/etc/escrito"] == found["/opt/dl-lab/escrito"] == "OSError", f"the root filesystem is read-only: {found}"
     assert found["/tmp/escrito"] == found["/var/tmp/escrito"] == found["escrito"] == "escrito", f"tmpfs are writable: {found}"
     assert found["job"] == "PermissionError", f"the judge's folder is closed to the notebook: {found}"

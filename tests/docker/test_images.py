@@ -13,7 +13,7 @@ from harness.config import Variant, facts
 from harness.engine.containers import run_in
 from harness.engine.waiting import wait_until
 from harness.images import wheels
-from tests.utils.jupyter import jupyter_server, run_in_image
+from tests.utils.jupyter import container_check, jupyter_server, run_in_image
 
 pytestmark = pytest.mark.docker
 
@@ -42,8 +42,8 @@ def test_cpu_image_labels(docker_engine: docker.DockerClient, cpu_image: str, la
         (["id", "-g"], str(facts().nb_gid)),
         (["sh", "-c", "echo $HOME"], "/home/jovyan"),
         (["sh", "-c", "cat /proc/1/comm"], "tini"),
-        (["python", "-c", "import torch; print(torch.__version__.split('+')[0])"], facts().torch_version),
-        (["python", "-c", "import torch; print(torch.version.cuda)"], "None"),
+        (container_check("torch_version"), facts().torch_version),
+        (container_check("torch_cuda"), "None"),
         (["sh", "-c", "for c in jupyterhub-singleuser start-notebook.py start-singleuser.py start-notebook.sh"
                       " start-singleuser.sh; do command -v $c; done | wc -l"], "5"),
     ],
@@ -186,9 +186,9 @@ def test_a_bad_kernel_cull_setting_is_one_clear_line(docker_engine: docker.Docke
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        (["python", "-c", "import torch; print(torch.version.cuda.split('.')[0])"], facts().cuda_version.split(".")[0]),
-        (["python", "-c", "import torch; print(torch.__version__.split('+')[0])"], facts().torch_version),
-        (["python", "-c", "import torch; print(torch.cuda.is_available(), torch.cuda.device_count())"], "False 0"),
+        (container_check("torch_cuda_major"), facts().cuda_version.split(".")[0]),
+        (container_check("torch_version"), facts().torch_version),
+        (container_check("gpu_visible"), "False 0"),
         (["sh", "-c", "echo $NVIDIA_VISIBLE_DEVICES $NVIDIA_DRIVER_CAPABILITIES"], "all compute,utility"),
         (["id", "-un"], "jovyan"),
     ],
@@ -220,43 +220,20 @@ def test_docker_stacks_jupyter_cmd_picks_the_server(docker_engine: docker.Docker
 # ---- what a PyTorch 2 user expects, in both images ------------------------------------------------------
 VARIANTS: tuple[Variant, ...] = ("cpu", "cuda")
 
-COMPILE_SCRIPT = """
-import torch
-
-@torch.compile
-def f(x):
-    return torch.sin(x) ** 2 + torch.cos(x) ** 2
-
-x = torch.randn(1000)
-print(bool(torch.allclose(f(x), torch.ones(1000))))
-"""
-
-
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_torch_compile_runs_on_the_cpu(docker_engine: docker.DockerClient, request: pytest.FixtureRequest,
                                        variant: Variant) -> None:
     # inductor generates C++, compiles it with the image's g++ against Python.h and torch's headers, and loads it.
     image = request.getfixturevalue(f"{variant}_image")
-    status, output = run_in_image(docker_engine, image, ["python", "-c", COMPILE_SCRIPT], working_dir="/tmp",
+    status, output = run_in_image(docker_engine, image, container_check("compile_on_cpu"), working_dir="/tmp",
                                   environment={"HOME": "/tmp"})
     assert status == 0, f"torch.compile failed in {image}: {output[-1500:]}"
     assert output.strip().splitlines()[-1] == "True", f"the compiled function computed wrong values: {output[-500:]}"
 
 
-TRITON_BUILD_SCRIPT = """
-import os, shutil, subprocess, sysconfig, triton
-cc = os.environ.get("CC") or shutil.which("clang") or shutil.which("gcc")
-with open("/tmp/launcher.c", "w") as source:
-    source.write("#include <Python.h>\\nint main(void) { return PY_MAJOR_VERSION == 3 ? 0 : 1; }\\n")
-subprocess.run([cc, "-I" + sysconfig.get_paths()["include"], "/tmp/launcher.c", "-o", "/tmp/launcher"], check=True)
-subprocess.run(["/tmp/launcher"], check=True)
-print("compiled with", os.path.basename(cc))
-"""
-
-
 def test_triton_finds_a_c_compiler_and_python_headers(docker_engine: docker.DockerClient, cuda_image: str) -> None:
     # On a GPU, Triton builds a C launcher at run time: $CC, clang or gcc, against Python.h. The same here, without a GPU.
-    status, output = run_in_image(docker_engine, cuda_image, ["python", "-c", TRITON_BUILD_SCRIPT])
+    status, output = run_in_image(docker_engine, cuda_image, container_check("triton_build"))
     assert status == 0, f"a C file including Python.h does not build in {cuda_image}: {output[-1000:]}"
     assert output.strip().splitlines()[-1] == "compiled with gcc", output
 
@@ -265,7 +242,7 @@ def test_triton_finds_a_c_compiler_and_python_headers(docker_engine: docker.Dock
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        (["python", "-c", "import ipywidgets, tqdm.auto, pandas; print(ipywidgets.__version__)"], "8.1.9"),
+        (container_check("notebook_packages"), "8.1.9"),
         (["sh", "-c", "jupyter labextension list 2>&1 | grep -c 'jupyterlab-manager.*enabled.*OK'"], "1"),
         (["sh", "-c", "for t in git less nano unzip ps top gcc g++ sudo openssl; do command -v $t >/dev/null"
                       " || echo missing $t; done; echo checked"], "checked"),
@@ -291,17 +268,7 @@ def test_torchvision_works_or_is_absent_with_the_reason(docker_engine: docker.Do
     expected = locked_torchvision(variant)
     label = docker_engine.images.get(image).labels.get("org.dl-lab.torchvision")
     assert label == expected, f"{image}: label org.dl-lab.torchvision is {label!r}, the lock says {expected!r}"
-    script = (
-        "import os, importlib.util\n"
-        "print(os.environ['DL_LAB_TORCHVISION'])\n"
-        "if importlib.util.find_spec('torchvision'):\n"
-        "    import torch, torchvision\n"
-        "    keep = torchvision.ops.nms(torch.tensor([[0., 0, 1, 1], [0, 0, 1, 1]]), torch.tensor([0.9, 0.8]), 0.5)\n"
-        "    print(torchvision.__version__.split('+')[0], keep.tolist())\n"
-        "else:\n"
-        "    print('not installed')\n"
-    )
-    status, output = run_in_image(docker_engine, image, ["python", "-c", script])
+    status, output = run_in_image(docker_engine, image, container_check("torchvision_status"))
     assert status == 0, f"torchvision must import and run, or be absent, in {image}: {output[-1500:]}"
     lines = output.strip().splitlines()
     if expected.startswith("absent"):

@@ -132,7 +132,8 @@ def _answer(**value: Any) -> Outcome:
 def test_verdicts(outcomes: list[Outcome], status: str, score: float, message: str) -> None:
     exercise = _exercise()
     result = verdict(exercise, exercise.cases, outcomes)
-    assert (result.status, result.score) == (status, score), f"{outcomes} -> {result}"
+    assert result.status == status, f"{outcomes} -> {result}"
+    assert result.score == score, f"{outcomes} -> {result}"
     assert message in result.message, f"expected {message!r} in {result.message!r}"
     assert 0 <= result.score <= result.max_score == 2.0
 

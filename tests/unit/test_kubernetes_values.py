@@ -8,6 +8,7 @@ against values.schema.yaml, and so does this test where ../shared/z2jh/ holds th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 from traitlets.config import Config
 
 from harness.config import REPO_ROOT, facts
+from harness.hub.settings import HubSettings
 
 VALUES_FILE = REPO_ROOT / "deploy" / "kubernetes" / "values.yaml"
 # In CI the repository is cloned somewhere and shared/ sits beside it.
@@ -94,26 +96,42 @@ def test_dev_shm_is_an_in_memory_volume(values: dict[str, Any]) -> None:
     assert volume.get("emptyDir", {}).get("medium") == "Memory", f"/dev/shm must be an emptyDir in Memory, is {volume}"
 
 
+def test_the_cluster_serves_what_the_single_server_hub_serves(values: dict[str, Any]) -> None:
+    """The facts the two deployments share come from the single-server hub's code, not restated here."""
+    hub_config = (REPO_ROOT / "deploy" / "jupyterhub" / "jupyterhub_config.py").read_text()
+    default_url = re.search(r'^c\.Spawner\.default_url = "(.*)"$', hub_config, re.MULTILINE)
+    assert default_url, "deploy/jupyterhub/jupyterhub_config.py sets no c.Spawner.default_url"
+    assert dig(values, "singleuser.defaultUrl") == default_url.group(1)
+    hub = HubSettings()
+    assert dig(values, "singleuser.extraEnv.DL_LAB_KERNEL_CULL_TIMEOUT") == str(hub.kernel_cull_timeout_s)
+    assert dig(values, "cull.timeout") == hub.cull_timeout_s, "servers idle as long as on the single-server hub"
+
+
+def test_students_get_the_images_user_and_entrypoint(values: dict[str, Any]) -> None:
+    """The home folder is the volume (so ~/work, where start.sh copies the notebooks, persists); the pod runs as
+    the image's user, through the image's start script."""
+    assert dig(values, "singleuser.storage.homeMountPath") == f"/home/{facts().nb_user}"
+    assert dig(values, "singleuser.uid") == facts().nb_uid
+    assert dig(values, "singleuser.fsGid") == facts().nb_gid
+    command = dig(values, "singleuser.cmd")
+    assert (REPO_ROOT / "docker" / "scripts" / command).is_file(), f"the image has no {command} (docker/scripts/)"
+
+
 @pytest.mark.parametrize(
-    ("key", "expected"),
+    ("key", "why"),
     [
-        ("singleuser.defaultUrl", "/lab"),
-        ("singleuser.storage.type", "dynamic"),
-        # The home folder is the volume, so ~/work (where start.sh copies the notebooks) persists.
-        ("singleuser.storage.homeMountPath", f"/home/{facts().nb_user}"),
-        ("singleuser.uid", facts().nb_uid),
-        ("singleuser.fsGid", facts().nb_gid),
-        # Through the image's entrypoint (start.sh copies the course notebooks on first start).
-        ("singleuser.cmd", "start-singleuser.py"),
-        ("prePuller.hook.enabled", True),
-        ("prePuller.continuous.enabled", True),
-        ("prePuller.pullProfileListImages", True),
-        ("cull.enabled", True),
-        ("singleuser.extraEnv.DL_LAB_KERNEL_CULL_TIMEOUT", "1800"),
+        ("prePuller.hook.enabled", "nodes pull the images before an upgrade completes"),
+        ("prePuller.continuous.enabled", "nodes that join later pull them too"),
+        ("prePuller.pullProfileListImages", "the GPU profile's image is pulled too"),
+        ("cull.enabled", "idle servers stop, freeing their node's CPU, memory and GPU"),
     ],
 )
-def test_course_settings(values: dict[str, Any], key: str, expected: object) -> None:
-    assert dig(values, key) == expected, f"{key} is {dig(values, key)!r}, expected {expected!r}"
+def test_course_switches_are_on(values: dict[str, Any], key: str, why: str) -> None:
+    assert dig(values, key) is True, f"{key} is {dig(values, key)!r}: turn it on ({why})"
+
+
+def test_each_student_gets_a_volume(values: dict[str, Any]) -> None:
+    assert dig(values, "singleuser.storage.type") == "dynamic", "one PersistentVolumeClaim per student"
 
 
 def test_authentication_is_not_open(values: dict[str, Any]) -> None:

@@ -157,3 +157,21 @@ def test_the_cycle_finder_finds_a_circle() -> None:
 def test_no_import_circle() -> None:
     found = cycles(import_graph())
     assert not found, f"modules that import each other (directly or around a circle): {found}"
+
+
+# ---- the tests themselves ----------------------------------------------------------------------------
+def tuple_packed_asserts(source: str) -> list[int]:
+    """Lines of `assert (a, b) == (x, y)`: a failure would not say which half differs."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare) and isinstance(node.test.left, ast.Tuple)
+            and all(isinstance(op, ast.Eq) for op in node.test.ops)]
+
+
+def test_the_packed_assert_finder_finds_one() -> None:
+    assert tuple_packed_asserts("assert (a, b) == (1, 2)\nassert a == 1\nassert (a, b) == pair\n") == [1, 3]
+
+
+def test_no_test_packs_its_asserts_into_tuples() -> None:
+    found = {str(path.relative_to(REPO_ROOT)): lines for path in sorted((REPO_ROOT / "tests").rglob("*.py"))
+             if (lines := tuple_packed_asserts(path.read_text()))}
+    assert not found, f"split these asserts, one comparison each: {found}"
