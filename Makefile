@@ -116,13 +116,13 @@ bench-pytest: venv ## pytest-benchmark suite (tests/bench, this Python): reports
 	@mkdir -p reports
 	DL_LAB_BENCH=1 $(VENV)/bin/pytest tests/bench --benchmark-only --benchmark-json=reports/bench-pytest.json $(PYTEST_ARGS)
 
-smoke: $(BENCH_ENGINE) venv ## GPU node check (LEVEL=2: about 2 minutes, ECC/Xid/PCIe/memory/GEMM): exit 0 ok, 1 failed, 3 no GPU
+smoke: $(BENCH_ENGINE) venv ## GPU node check (LEVEL=2: about 2 minutes, ECC/Xid/PCIe/memory/GEMM); make exits 2 on any failure: CI calls .venv/bin/harness smoke for its 0/1/3
 	$(HARNESS) smoke $(if $(VARIANT),--variant $(VARIANT)) $(if $(LEVEL),--level $(LEVEL))
 
 # A GPU machine without Docker: its Python with torch (GPU_PYTHON: .venv's when there is one, else python3),
 # nothing installed by make; every report in reports/gpu-check/.
 GPU_PYTHON ?= $(if $(wildcard $(PY)),$(PY),python3)
-gpu-check: ## on a GPU machine without Docker: smoke 1+2, bench, torch.compile, labs, bench-pytest (exit 3: no GPU)
+gpu-check: ## on a GPU machine without Docker: smoke 1+2, bench, torch.compile, labs, bench-pytest (.venv/bin/harness gpu-check: exit 3, no GPU)
 	$(GPU_PYTHON) -m harness gpu-check
 
 ## Class deployments (deploy/: JupyterHub on one server, Kubernetes, Slurm)
