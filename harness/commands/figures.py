@@ -1,4 +1,4 @@
-"""`harness figures images|grading|hub`: the README's measurements on this machine.
+"""`harness figures images|grading|hub`: the measurements of docs/measurements.md, on this machine.
 
 images   (make bench-image)    image sizes, `docker run` to the API answering, rebuild after a notebook edit
 grading  (make bench-harness)  lab 00 graded in the CPU container; 30 notebooks with --jobs 1 and 2
@@ -18,7 +18,7 @@ from harness.ui import stderr_console
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("figures", help="measure the README's figures (images, grading, hub)",
+    parser = subparsers.add_parser("figures", help="measure the figures of docs/measurements.md (images, grading, hub)",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     kinds.add_parser("images", help="image sizes, start-up, rebuild time").set_defaults(handler=handle_images)

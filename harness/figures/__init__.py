@@ -1,1 +1,1 @@
-"""The README's own measurements: image figures, grading throughput, hub spawn times."""
+"""The measurements of docs/measurements.md: image figures, grading throughput, hub spawn times."""

@@ -1,4 +1,4 @@
-"""Benchmark of the grading harness (`make bench-harness`): the figures the README reports.
+"""Benchmark of the grading harness (`make bench-harness`): the figures of docs/measurements.md.
 
 1. `harness run` of lab 00 in the CPU container with 2 CPUs: wall time, and the container's
    start-up (create to runner start) as a share of it. Median of --repeat runs.

@@ -1,4 +1,4 @@
-"""`make bench-image`: the image figures the README reports.
+"""`make bench-image`: the image figures of docs/measurements.md.
 
 - size of each built image (uncompressed, as `docker images` shows it), against its budget;
 - from `docker run` to the server answering its API, median over several starts;

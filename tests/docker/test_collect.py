@@ -124,7 +124,7 @@ def harness(*arguments: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def collected(docker_engine: docker.DockerClient, hub: Hub, class_work: dict[str, Any],
               tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`harness collect 00 --deadline ...` as the README shows it, with the volumes fingerprinted around it."""
+    """`harness collect 00 --deadline ...` as docs/instructors.md shows it, with the volumes fingerprinted around it."""
     out = tmp_path_factory.mktemp("collect")
     before = {user: fingerprint(docker_engine, volume_of(hub, user)) for user in STARTED}
     result = harness("collect", "00", "--hub", hub.name, "--deadline", class_work["deadline"].isoformat(),

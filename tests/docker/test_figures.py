@@ -1,4 +1,4 @@
-"""The README's measuring commands for real, at small sizes: make bench-harness, bench-hub and bench-image."""
+"""The measuring commands of docs/measurements.md for real, at small sizes: make bench-harness, bench-hub and bench-image."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The README's "Adding a lab" guide, followed for a small lab from tests/fixtures/new_lab: generated and graded.
+"""The "Adding a lab" guide of docs/instructors.md, followed for a small lab from tests/fixtures/new_lab: generated
+and graded.
 
 The course is copied to a temporary folder (DL_LAB_LABS_DIR), the fixture lab's four files added as the
 guide says, and then: `harness labs` makes its student and instructor versions, `harness run 99 --variant
