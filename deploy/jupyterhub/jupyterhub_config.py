@@ -34,6 +34,7 @@ import sys
 
 from dl_lab_hub.allocation import parse_devices
 from dl_lab_hub.auth import apply_pending
+from dl_lab_hub.passwords import PasswordStore
 from dl_lab_hub.spawner import check_profile, profile_form, profile_from_form
 
 
@@ -48,7 +49,7 @@ def setting(name: str) -> str:
 DATA_DIR = "/srv/jupyterhub/data"  # a named volume: the database, cookie secret and passwords survive restarts
 WORK_DIR = "/home/jovyan/work"
 HUB_HOST = setting("DL_LAB_HUB_HOST")
-PASSWORDS = f"{DATA_DIR}/passwords.dbm"
+PASSWORDS = f"{DATA_DIR}/passwords.sqlite"
 
 # ---- hub, proxy ---------------------------------------------------------------------------------
 c.JupyterHub.bind_url = "http://0.0.0.0:8000"  # the proxy; published on the host's 127.0.0.1 only (make hub)
@@ -70,16 +71,19 @@ c.JupyterHub.cleanup_servers = False
 
 # ---- accounts: never open, never first-come ------------------------------------------------------
 # Only accounts an admin created (harness hub users, POST /hub/api/users) log in, and only with the
-# password an admin set (each student gets a random one; they change it at /hub/auth/change-password).
-# For university single sign-on replace it with LDAPAuthenticator or an OAuthenticator.
+# password an admin set (each student gets a random, initial one that leads only to the change-password
+# page) or the one the student then chose (dl_lab_hub.auth). Hashes live in an SQLite file with real
+# locking (dl_lab_hub.passwords). For university single sign-on replace it with LDAPAuthenticator or an
+# OAuthenticator.
 c.JupyterHub.authenticator_class = "dl_lab_hub.auth.AdminSetPasswordAuthenticator"
-c.FirstUseAuthenticator.create_users = False
-c.FirstUseAuthenticator.min_password_length = 10
-c.FirstUseAuthenticator.dbm_path = PASSWORDS
+c.JupyterHub.template_paths = [f"{os.path.dirname(os.path.abspath(__file__))}/dl_lab_hub/templates"]
+c.AdminSetPasswordAuthenticator.passwords_path = PASSWORDS
+c.AdminSetPasswordAuthenticator.min_password_length = 10
 c.Authenticator.admin_users = {name.strip() for name in setting("DL_LAB_ADMIN_USERS").split(",") if name.strip()}
-# Admins may open a student's server (to help debug a notebook).
-c.JupyterHub.admin_access = True
-# The admin's password, left by `harness hub up` in the data volume: set before anyone can log in.
+# Hashes from a hub of an earlier release (a dbm file) are taken over once, as they were.
+PasswordStore(PASSWORDS).import_dbm(f"{DATA_DIR}/passwords.dbm")
+# The admin's password, left by `harness hub up` in the data volume: set before anyone can log in, and
+# only while the account has none (a password the admin chose stays).
 apply_pending(PASSWORDS, f"{DATA_DIR}/pending-passwords.json")
 
 # ---- the students' servers ----------------------------------------------------------------------

@@ -15,8 +15,11 @@ c.ServerApp.open_browser = False
 c.ServerApp.allow_root = False
 # The user's home: /home/jovyan, or /home/$NB_USER when start.sh renamed the user.
 c.ServerApp.root_dir = f"/home/{os.environ.get('NB_USER', 'jovyan')}"
-# Notebooks open in the work folder, which is the student's persistent volume.
-c.ServerApp.default_url = "/lab/tree/work"
+# Notebooks open in the work folder, which is the student's persistent volume: /lab/tree/work with the
+# home as root (make lab). Under JupyterHub the root is the work folder itself (the spawner's
+# notebook_dir) and the hub's default_url (/lab) applies: a "work" there would not exist.
+if "JUPYTERHUB_API_TOKEN" not in os.environ:
+    c.ServerApp.default_url = "/lab/tree/work"
 c.ContentsManager.allow_hidden = False
 
 # Idle kernels keep their memory until they end: on a GPU shared by a class, a CUDA context and
