@@ -15,7 +15,7 @@ the defaults live in harness/hub/settings.py and the image tag in docker/version
   DL_LAB_GPUS_LABEL          the label naming the GPUs a student's server was handed
   DL_LAB_HUB_HOST            the hub container's name (connected to every student's network)
   DL_LAB_STUDENT_SUBNETS     the address range the students' private networks are taken from
-  DL_LAB_ADMIN_USERS         comma-separated admin accounts
+  DL_LAB_ADMIN_USERS         comma-separated instructor accounts
   DL_LAB_CPU_LIMIT, DL_LAB_MEM_LIMIT, DL_LAB_SHM_SIZE   per-student limits (memory: swap included)
   DL_LAB_WORK_SIZE           size limit of a new work volume (empty: the engine cannot limit it)
   DL_LAB_CULL_TIMEOUT        seconds of inactivity before a server is stopped
@@ -79,12 +79,24 @@ c.JupyterHub.authenticator_class = "dl_lab_hub.auth.AdminSetPasswordAuthenticato
 c.JupyterHub.template_paths = [f"{os.path.dirname(os.path.abspath(__file__))}/dl_lab_hub/templates"]
 c.AdminSetPasswordAuthenticator.passwords_path = PASSWORDS
 c.AdminSetPasswordAuthenticator.min_password_length = 10
-c.Authenticator.admin_users = {name.strip() for name in setting("DL_LAB_ADMIN_USERS").split(",") if name.strip()}
+ADMINS = sorted({name.strip() for name in setting("DL_LAB_ADMIN_USERS").split(",") if name.strip()})
 # Hashes from a hub of an earlier release (a dbm file) are taken over once, as they were.
 PasswordStore(PASSWORDS).import_dbm(f"{DATA_DIR}/passwords.dbm")
 # The admin's password, left by `harness hub up` in the data volume: set before anyone can log in, and
 # only while the account has none (a password the admin chose stays).
 apply_pending(PASSWORDS, f"{DATA_DIR}/pending-passwords.json")
+
+# ---- no student code in an origin that carries the instructor's credentials ---------------------------
+# A student's server runs their code (notebooks, JupyterLab extensions) in the browser, from the hub's own
+# origin (this hub's proxy has no per-user subdomains). Were an instructor to open the student's server,
+# that code could use the instructor's hub cookie (read a form token, make the student an admin). So the
+# instructors cannot open students' servers at all: they get the "instructor" role (the admin panel:
+# accounts, groups, starting and stopping servers) instead of JupyterHub's admin role, which always
+# includes access:servers and tokens for any user. They look at students' notebooks as the harness
+# collects them (`harness collect`; HTML rendered by nbconvert), which runs no student code in their browser.
+INSTRUCTOR_SCOPES = ["admin-ui", "admin:users", "admin:servers", "admin:groups", "list:services", "read:services",
+                     "read:hub", "read:roles", "read:metrics"]
+c.Authenticator.admin_users = set()
 
 # ---- the students' servers ----------------------------------------------------------------------
 c.JupyterHub.spawner_class = "dl_lab_hub.spawner.DLLabSpawner"
@@ -136,8 +148,13 @@ c.DLLabSpawner.apply_user_options = check_profile
 # As many torch/BLAS threads as the student's CPUs: with one per host core, threads fight over the CPU quota
 # and training runs many times slower.
 _threads = str(max(1, int(CPU_LIMIT)))
+CULL_TIMEOUT_S = int(setting("DL_LAB_CULL_TIMEOUT"))
 c.Spawner.environment = {"DL_LAB_KERNEL_CULL_TIMEOUT": setting("DL_LAB_KERNEL_CULL_TIMEOUT"),
-                         "OMP_NUM_THREADS": _threads, "MKL_NUM_THREADS": _threads}
+                         "OMP_NUM_THREADS": _threads, "MKL_NUM_THREADS": _threads,
+                         # Shown in the lab; a busy kernel counts as activity (the image's Jupyter config).
+                         "DL_LAB_CULL_TIMEOUT": str(CULL_TIMEOUT_S),
+                         # The server tells the hub of its activity often enough for the culler's timeout.
+                         "JUPYTERHUB_ACTIVITY_INTERVAL": str(max(10, min(300, CULL_TIMEOUT_S // 6 or 300)))}
 # 10+ servers starting at once on a small server take a while: wait, but not forever.
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300
@@ -146,10 +163,15 @@ c.Spawner.http_timeout = 300
 services = [
     {
         "name": "idle-culler",
-        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={setting('DL_LAB_CULL_TIMEOUT')}"],
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={CULL_TIMEOUT_S}",
+                    f"--cull-every={max(10, min(600, CULL_TIMEOUT_S // 4))}"],
     }
 ]
 roles = [
+    # Listed whole, so that an account that was an admin under other settings is one no longer.
+    {"name": "admin", "users": []},
+    {"name": "instructor", "description": "Accounts, groups and servers; never inside a student's server",
+     "scopes": INSTRUCTOR_SCOPES, "users": ADMINS},
     {
         "name": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
