@@ -81,7 +81,10 @@ c.AdminSetPasswordAuthenticator.passwords_path = PASSWORDS
 c.AdminSetPasswordAuthenticator.min_password_length = 10
 ADMINS = sorted({name.strip() for name in setting("DL_LAB_ADMIN_USERS").split(",") if name.strip()})
 # Hashes from a hub of an earlier release (a dbm file) are taken over once, as they were.
-PasswordStore(PASSWORDS).import_dbm(f"{DATA_DIR}/passwords.dbm")
+try:
+    PasswordStore(PASSWORDS).import_dbm(f"{DATA_DIR}/passwords.dbm")
+except Exception as error:  # an unreadable old file: its accounts get passwords from `harness hub users --reset`
+    print(f"[dl-lab] could not take over {DATA_DIR}/passwords.dbm: {error}", file=sys.stderr)
 # The admin's password, left by `harness hub up` in the data volume: set before anyone can log in, and
 # only while the account has none (a password the admin chose stays).
 apply_pending(PASSWORDS, f"{DATA_DIR}/pending-passwords.json")

@@ -48,7 +48,7 @@ class BusyKernelsAreActive(AsyncMappingKernelManager):
     @property
     def last_kernel_activity(self) -> datetime.datetime:
         if any(getattr(kernel, "execution_state", "") == "busy" for kernel in self._kernels.values()):
-            return datetime.datetime.now(datetime.timezone.utc)
+            return datetime.datetime.now(datetime.UTC)
         return self._dl_lab_last_activity
 
     @last_kernel_activity.setter
