@@ -15,7 +15,8 @@ the defaults live in harness/hub/settings.py and the image tag in docker/version
   DL_LAB_GPUS_LABEL          the label naming the GPUs a student's server was handed
   DL_LAB_HUB_HOST            the hub container's name (connected to every student's network)
   DL_LAB_STUDENT_SUBNETS     the address range the students' private networks are taken from
-  DL_LAB_ADMIN_USERS         comma-separated instructor accounts
+  DL_LAB_ADMIN_USERS         comma-separated instructor accounts (admins only with subdomains)
+  DL_LAB_SUBDOMAIN_HOST      each server on <user>.<host> (https://hub.example.org, http://localhost:8000); empty: none
   DL_LAB_CPU_LIMIT, DL_LAB_MEM_LIMIT, DL_LAB_SHM_SIZE   per-student limits (memory: swap included)
   DL_LAB_WORK_SIZE           size limit of a new work volume (empty: the engine cannot limit it)
   DL_LAB_CULL_TIMEOUT        seconds of inactivity before a server is stopped
@@ -90,16 +91,26 @@ except Exception as error:  # an unreadable old file: its accounts get passwords
 apply_pending(PASSWORDS, f"{DATA_DIR}/pending-passwords.json")
 
 # ---- no student code in an origin that carries the instructor's credentials ---------------------------
-# A student's server runs their code (notebooks, JupyterLab extensions) in the browser, from the hub's own
-# origin (this hub's proxy has no per-user subdomains). Were an instructor to open the student's server,
-# that code could use the instructor's hub cookie (read a form token, make the student an admin). So the
-# instructors cannot open students' servers at all: they get the "instructor" role (the admin panel:
-# accounts, groups, starting and stopping servers) instead of JupyterHub's admin role, which always
-# includes access:servers and tokens for any user. They look at students' notebooks as the harness
-# collects them (`harness collect`; HTML rendered by nbconvert), which runs no student code in their browser.
+# A student's server runs their code (notebooks, JupyterLab extensions) in the browser. Served from the
+# hub's own origin, that code could use an instructor's hub cookie the moment the instructor opens the
+# student's server (read a form token, make the student an admin). So:
+# - with DL_LAB_SUBDOMAIN_HOST (https://hub.example.org behind the TLS proxy with a wildcard certificate,
+#   or http://localhost:PORT on one machine), each server has its own origin (ana.hub.example.org) and
+#   the instructors are JupyterHub admins who may open a student's server to help;
+# - without, the instructors cannot open students' servers at all: they get the "instructor" role (the
+#   admin panel: accounts, groups, starting and stopping servers) instead of JupyterHub's admin role,
+#   which always includes access:servers and tokens of any user. They read students' notebooks as the
+#   harness collects them (HTML rendered by nbconvert), which runs no student code in their browser.
+SUBDOMAIN_HOST = setting("DL_LAB_SUBDOMAIN_HOST")
+if SUBDOMAIN_HOST:
+    c.JupyterHub.subdomain_host = SUBDOMAIN_HOST
+    # __Host- cookies cannot be set (tossed) by a student's subdomain; they need https.
+    c.JupyterHub.cookie_host_prefix_enabled = SUBDOMAIN_HOST.startswith("https://")
+    # The pure-Python proxy with host routing (dl_lab_hub.proxy).
+    c.ConfigurableHTTPProxy.command = [sys.executable, "-m", "dl_lab_hub.proxy"]
 INSTRUCTOR_SCOPES = ["admin-ui", "admin:users", "admin:servers", "admin:groups", "list:services", "read:services",
                      "read:hub", "read:roles", "read:metrics"]
-c.Authenticator.admin_users = set()
+c.Authenticator.admin_users = set()  # the roles below say who is an admin
 
 # ---- the students' servers ----------------------------------------------------------------------
 c.JupyterHub.spawner_class = "dl_lab_hub.spawner.DLLabSpawner"
@@ -172,9 +183,9 @@ services = [
 ]
 roles = [
     # Listed whole, so that an account that was an admin under other settings is one no longer.
-    {"name": "admin", "users": []},
+    {"name": "admin", "users": ADMINS if SUBDOMAIN_HOST else []},
     {"name": "instructor", "description": "Accounts, groups and servers; never inside a student's server",
-     "scopes": INSTRUCTOR_SCOPES, "users": ADMINS},
+     "scopes": INSTRUCTOR_SCOPES, "users": [] if SUBDOMAIN_HOST else ADMINS},
     {
         "name": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],

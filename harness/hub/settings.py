@@ -70,8 +70,19 @@ class HubSettings:
     cull_timeout_s: int = 3600
     kernel_cull_timeout_s: int = 1800
     admin: str = "profesor"
+    # Each student's server on its own origin, <user>.<host>: "https://hub.example.org" (behind the TLS
+    # proxy, wildcard certificate), or "localhost" (http://localhost:PORT, on this machine); "": none,
+    # and then the admin cannot open students' servers (jupyterhub_config.py).
+    subdomain_host: str = ""
     # Survive reboots of the server (make hub); the tests' instances do not.
     restart: bool = True
+
+    @property
+    def subdomain_url(self) -> str:
+        """The hub's JupyterHub.subdomain_host ("" without subdomains)."""
+        if self.subdomain_host == "localhost":
+            return f"http://localhost:{self.port}"
+        return self.subdomain_host.rstrip("/")
 
     @property
     def network(self) -> str:
@@ -117,6 +128,7 @@ def hub_environment(settings: HubSettings, *, image: str, gpu_ids: tuple[str, ..
         "DL_LAB_CULL_TIMEOUT": str(settings.cull_timeout_s),
         "DL_LAB_KERNEL_CULL_TIMEOUT": str(settings.kernel_cull_timeout_s),
         "DL_LAB_API_TOKEN": token,
+        "DL_LAB_SUBDOMAIN_HOST": settings.subdomain_url,
     }
 
 
