@@ -19,6 +19,10 @@ the defaults live in harness/hub/settings.py and the image tag in docker/version
   DL_LAB_SUBDOMAIN_HOST      each server on <user>.<host> (https://hub.example.org, http://localhost:8000); empty: none
   DL_LAB_CPU_LIMIT, DL_LAB_MEM_LIMIT, DL_LAB_SHM_SIZE   per-student limits (memory: swap included)
   DL_LAB_WORK_SIZE           size limit of a new work volume (empty: the engine cannot limit it)
+  DL_LAB_WORK_WATCH_SIZE     where it cannot: the size at which the hub stops a server (empty: no watch)
+  DL_LAB_DISK_CHECK_INTERVAL seconds between two checks of a work folder's size
+  DL_LAB_LAYER_SIZE          size limit of a container's writable layer (empty: the driver cannot)
+  DL_LAB_TMP_SIZE            then: the size of the tmpfs at /tmp and ~/.cache
   DL_LAB_CULL_TIMEOUT        seconds of inactivity before a server is stopped
   DL_LAB_KERNEL_CULL_TIMEOUT seconds before an idle kernel is shut down, freeing its (GPU) memory
   DL_LAB_API_TOKEN           token of the "dl-lab-harness" service (the CLI, the tests)
@@ -131,6 +135,11 @@ VOLUME_TEMPLATE = "{prefix}-{username}-work"
 c.DLLabSpawner.volume_template = VOLUME_TEMPLATE
 c.DLLabSpawner.volumes = {VOLUME_TEMPLATE: WORK_DIR}
 c.DLLabSpawner.work_size = setting("DL_LAB_WORK_SIZE")
+# Where no quota limits the volume (ext4): the hub checks its size, warns at 80 % and stops the server at the limit.
+c.DLLabSpawner.work_watch_size = setting("DL_LAB_WORK_WATCH_SIZE")
+DISK_CHECK_INTERVAL_S = int(setting("DL_LAB_DISK_CHECK_INTERVAL"))
+c.DLLabSpawner.disk_check_interval = DISK_CHECK_INTERVAL_S
+c.Spawner.poll_interval = max(5, min(30, DISK_CHECK_INTERVAL_S))
 c.DLLabSpawner.remove = True
 c.DLLabSpawner.labels = json.loads(setting("DL_LAB_LABELS"))
 c.DLLabSpawner.student_label = setting("DL_LAB_STUDENT_LABEL")
@@ -139,7 +148,7 @@ CPU_LIMIT = float(setting("DL_LAB_CPU_LIMIT"))
 c.DLLabSpawner.cpu_limit = CPU_LIMIT
 MEM_LIMIT = setting("DL_LAB_MEM_LIMIT")
 c.DLLabSpawner.mem_limit = MEM_LIMIT
-c.DLLabSpawner.extra_host_config = {
+HOST_CONFIG: dict = {
     # No swap: memory + swap = memory, so a student over the limit is stopped rather than slowing the server.
     "memswap_limit": MEM_LIMIT,
     # DataLoader workers pass batches through /dev/shm; Docker's default 64 MB is too small.
@@ -149,6 +158,18 @@ c.DLLabSpawner.extra_host_config = {
     "security_opt": ["no-new-privileges:true"],
     "pids_limit": 4096,
 }
+# The writable layer: limited by the storage driver where it can (overlay2 on xfs with pquota); otherwise
+# /tmp and ~/.cache, where big files usually land, are size-limited tmpfs (counted as the server's memory).
+LAYER_SIZE = setting("DL_LAB_LAYER_SIZE")
+TMP_SIZE = setting("DL_LAB_TMP_SIZE")
+if LAYER_SIZE:
+    HOST_CONFIG["storage_opt"] = {"size": LAYER_SIZE}
+else:
+    HOST_CONFIG["tmpfs"] = {
+        "/tmp": f"size={TMP_SIZE},mode=1777,exec",
+        "/home/jovyan/.cache": f"size={TMP_SIZE},mode=0700,uid=1000,gid=100,exec",
+    }
+c.DLLabSpawner.extra_host_config = HOST_CONFIG
 # GPUs: each GPU server gets its own device(s), round-robin (dl_lab_hub.spawner).
 c.DLLabSpawner.gpu_ids = list(parse_devices(setting("DL_LAB_GPU_IDS")))
 c.DLLabSpawner.gpus_per_student = int(setting("DL_LAB_GPUS_PER_STUDENT"))

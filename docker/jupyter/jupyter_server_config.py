@@ -70,13 +70,16 @@ def _duration(seconds: int) -> str:
 
 
 class CullNotice(CheckForUpdateABC):
+    """The cull timeout, and why the hub stopped the server last time (DL_LAB_DISK_STOPPED) if it did."""
+
     async def __call__(self) -> str | None:
         setting = os.environ.get("DL_LAB_CULL_TIMEOUT", "").strip()
-        if not setting.isdigit() or int(setting) == 0:
-            return None
-        return (f"Tu servidor se detiene tras {_duration(int(setting))} sin actividad. Un kernel que está "
-                "calculando cuenta como actividad, aunque no escriba nada. Lo que guardas en tu carpeta de "
-                "trabajo se conserva.")
+        notices = [os.environ.get("DL_LAB_DISK_STOPPED", "").strip()]
+        if setting.isdigit() and int(setting) > 0:
+            notices.append(f"Tu servidor se detiene tras {_duration(int(setting))} sin actividad. Un kernel que está "
+                           "calculando cuenta como actividad, aunque no escriba nada. Lo que guardas en tu carpeta de "
+                           "trabajo se conserva.")
+        return " ".join(notice for notice in notices if notice) or None
 
 
 c.LabApp.check_for_updates_class = CullNotice

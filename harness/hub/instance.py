@@ -146,7 +146,7 @@ def create_hub_container(client: docker.DockerClient, settings: HubSettings, pla
             name=settings.name,
             labels=instance_labels(settings.name),
             environment=hub_environment(settings, image=plan.image, gpu_ids=plan.gpu_ids, work_size=plan.work_size,
-                                        token=token),
+                                        token=token, layer_size=plan.layer_size),
             volumes={socket_path: {"bind": "/var/run/docker.sock", "mode": "rw"},
                      settings.data_volume: {"bind": DATA_DIR, "mode": "rw"}},
             network=settings.network,
