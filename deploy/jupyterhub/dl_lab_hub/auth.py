@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
 import math
@@ -24,7 +25,7 @@ from jupyterhub.auth import Authenticator
 from jupyterhub.handlers import BaseHandler, LoginHandler
 from jupyterhub.orm import User
 from tornado.httputil import url_concat
-from traitlets import Integer, Unicode
+from traitlets import Integer, Unicode, default
 
 from dl_lab_hub.passwords import PasswordStore
 
@@ -76,6 +77,10 @@ class AdminSetPasswordAuthenticator(Authenticator):
     address_attempts = Integer(30, config=True, help="failed logins from one address within the window before a wait")
     attempt_window_s = Integer(300, config=True, help="the throttling window, in seconds")
 
+    @default("allow_all")
+    def _allow_all_default(self) -> bool:
+        return True  # every account the hub has may log in: check() asks for its stored password
+
     @property
     def store(self) -> PasswordStore:
         return PasswordStore(self.passwords_path)
@@ -89,8 +94,8 @@ class AdminSetPasswordAuthenticator(Authenticator):
     def user_exists(self, name: str) -> bool:
         return self.db.query(User).filter_by(name=name).first() is not None
 
-    def check(self, name: str, password: str) -> bytes | None:
-        """The stored hash when `password` is the account's password; None otherwise."""
+    async def check(self, name: str, password: str) -> bytes | None:
+        """The stored hash when `password` is the account's password; None otherwise (bcrypt off the event loop)."""
         if not self.user_exists(name):
             return None
         stored = self.store.get(name)
@@ -98,11 +103,12 @@ class AdminSetPasswordAuthenticator(Authenticator):
             self.log.warning("%s has no password yet: the operator sets one with `harness hub users --reset %s`",
                              name, name)
             return None
-        return stored.hash if bcrypt.checkpw(password.encode("utf8"), stored.hash) else None
+        right = await asyncio.to_thread(bcrypt.checkpw, password.encode("utf8"), stored.hash)
+        return stored.hash if right else None
 
     async def authenticate(self, handler, data):
         name = self.normalize_username(data["username"])
-        hashed = self.check(name, data["password"])
+        hashed = await self.check(name, data["password"])
         if hashed is None:
             return None
         stored = self.store.get(name)
@@ -184,7 +190,7 @@ class ChangePasswordHandler(BaseHandler):
             return
         current = self.get_argument("current_password", "", strip=False)
         new = self.get_argument("new_password", "", strip=False)
-        hashed = authenticator.check(name, current)
+        hashed = await authenticator.check(name, current)
         if hashed is None:
             THROTTLE.fail(list(authenticator.throttle_limits(name, address)))
             self.finish(await self.form(message="La contraseña actual no es correcta.", status=403))
@@ -193,7 +199,8 @@ class ChangePasswordHandler(BaseHandler):
         if problem:
             self.finish(await self.form(message=problem, status=400))
             return
-        if not authenticator.store.change(name, expected=hashed, new=bcrypt.hashpw(new.encode("utf8"), bcrypt.gensalt())):
+        new_hash = await asyncio.to_thread(bcrypt.hashpw, new.encode("utf8"), bcrypt.gensalt())
+        if not authenticator.store.change(name, expected=hashed, new=new_hash):
             self.finish(await self.form(message="Tu contraseña acaba de cambiar en otro sitio: vuelve a intentarlo.",
                                         status=409))
             return
