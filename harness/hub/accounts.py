@@ -26,7 +26,9 @@ from harness.hub.credentials import instance_dir, new_password, private_file
 from harness.hub.settings import DATA_DIR
 
 PASSWORD_DB = f"{DATA_DIR}/passwords.sqlite"
+# Hashing takes a moment per password (bcrypt), more on a busy server.
 EXEC_TIMEOUT_S = 60
+EXEC_TIMEOUT_PER_PASSWORD_S = 3
 # JupyterHub's names are lower-case; spaces, commas and '/' break logins, CSVs and URLs; the hub
 # itself refuses names made only of dots.
 _INVALID = re.compile(r"[\s,/]")
@@ -74,12 +76,16 @@ def store_passwords(hub: Hub, passwords: dict[str, str], *, replace: bool) -> li
     """
     request = json.dumps({"passwords": passwords, "replace": replace, "must_change": True})
     try:
-        code, output = run_in(hub.container, ["python3", "-m", "dl_lab_hub.auth", PASSWORD_DB], timeout_s=EXEC_TIMEOUT_S,
+        code, output = run_in(hub.container, ["python3", "-m", "dl_lab_hub.auth", PASSWORD_DB],
+                              timeout_s=EXEC_TIMEOUT_S + EXEC_TIMEOUT_PER_PASSWORD_S * len(passwords),
                               environment={"DL_LAB_PASSWORDS": request})
     except docker.errors.APIError as error:
         raise HarnessError(f"could not reach the hub container to set passwords: {first_line(error)}") from None
     text = output.strip()
     if code != 0:
+        if code == 124:
+            raise HarnessError("setting passwords in the hub took too long (the server is busy?): run the same command "
+                               "again; accounts that got one keep it")
         raise HarnessError(f"setting passwords in the hub failed (exit {code}): {text.splitlines()[-1] if text else ''}"
                            "; is the hub image current? (`make hub` rebuilds it)")
     written: list[str] = json.loads(text.splitlines()[-1])["set"]

@@ -52,6 +52,13 @@ def logged_in(hub: Hub, session: requests.Session) -> str:
     return next((name for name in [*STUDENTS, "profesor"] if f'<span class="me-1">{name}</span>' in response.text), "?")
 
 
+def try_login(hub: Hub, user: str, password: str) -> requests.Session:
+    try:
+        return login(hub, user, password)
+    except HarnessError:
+        return requests.Session()
+
+
 def test_a_batch_with_one_bad_name_creates_nothing_and_names_it(hub: Hub, tmp_path: Path) -> None:
     listing = tmp_path / "batch.csv"
     result = run_to_end([*HARNESS, "hub", "users", "--name", hub.name, "eve", "frank", "..", "--out", str(listing)])
@@ -103,7 +110,10 @@ def test_a_change_during_a_batch_reset_survives(hub: Hub, class_accounts: Accoun
         while reset.is_alive():  # change it back and forth for as long as the reset writes
             new = f"{NEW_PASSWORD}-{changes}"
             answer = change_password(hub, session, student, current=current, new=new)
-            assert answer.status_code == 200, f"a change during the reset failed: {answer.status_code}"
+            if answer.status_code != 200:  # the busy proxy gave up waiting: the change may or may not be made
+                assert answer.status_code in {502, 503, 504}, f"a change during the reset failed: {answer.status_code}"
+                current = new if logged_in(hub, try_login(hub, student, new)) else current
+                continue
             current, changes = new, changes + 1
     finally:
         reset.join()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import json
 import math
 import os
@@ -162,6 +163,7 @@ class ChangePasswordHandler(BaseHandler):
         user = self.current_user
         name = user.name if user else self.get_argument("username", "", strip=True)
         self.set_status(status)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
         return self.render_template("change-password.html", username=name, fixed_name=bool(user),
                                     initial=self.get_argument("inicial", "") == "1", message=message, alert=alert,
                                     next=self.get_argument("next", ""),
@@ -215,7 +217,12 @@ class ChangePasswordHandler(BaseHandler):
 
 
 def hash_all(passwords: dict[str, str]) -> dict[str, bytes]:
-    return {name: bcrypt.hashpw(password.encode("utf8"), bcrypt.gensalt()) for name, password in passwords.items()}
+    """bcrypt hashes, several at once (bcrypt releases the GIL): a class of 100 in seconds, not minutes."""
+    def hashed(password: str) -> bytes:
+        return bcrypt.hashpw(password.encode("utf8"), bcrypt.gensalt())
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(zip(passwords, pool.map(hashed, passwords.values()), strict=True))
 
 
 def set_passwords(path: str, passwords: dict[str, str], *, replace: bool, must_change: bool) -> list[str]:
