@@ -15,9 +15,14 @@ the defaults live in harness/hub/settings.py and the image tag in docker/version
   DL_LAB_GPUS_LABEL          the label naming the GPUs a student's server was handed
   DL_LAB_HUB_HOST            the hub container's name (connected to every student's network)
   DL_LAB_STUDENT_SUBNETS     the address range the students' private networks are taken from
-  DL_LAB_ADMIN_USERS         comma-separated admin accounts
+  DL_LAB_ADMIN_USERS         comma-separated instructor accounts (admins only with subdomains)
+  DL_LAB_SUBDOMAIN_HOST      each server on <user>.<host> (https://hub.example.org, http://localhost:8000); empty: none
   DL_LAB_CPU_LIMIT, DL_LAB_MEM_LIMIT, DL_LAB_SHM_SIZE   per-student limits (memory: swap included)
   DL_LAB_WORK_SIZE           size limit of a new work volume (empty: the engine cannot limit it)
+  DL_LAB_WORK_WATCH_SIZE     where it cannot: the size at which the hub stops a server (empty: no watch)
+  DL_LAB_DISK_CHECK_INTERVAL seconds between two checks of a work folder's size
+  DL_LAB_LAYER_SIZE          size limit of a container's writable layer (empty: the driver cannot)
+  DL_LAB_TMP_SIZE            then: the size of the tmpfs at /tmp and ~/.cache
   DL_LAB_CULL_TIMEOUT        seconds of inactivity before a server is stopped
   DL_LAB_KERNEL_CULL_TIMEOUT seconds before an idle kernel is shut down, freeing its (GPU) memory
   DL_LAB_API_TOKEN           token of the "dl-lab-harness" service (the CLI, the tests)
@@ -34,6 +39,7 @@ import sys
 
 from dl_lab_hub.allocation import parse_devices
 from dl_lab_hub.auth import apply_pending
+from dl_lab_hub.passwords import PasswordStore
 from dl_lab_hub.spawner import check_profile, profile_form, profile_from_form
 
 
@@ -48,7 +54,7 @@ def setting(name: str) -> str:
 DATA_DIR = "/srv/jupyterhub/data"  # a named volume: the database, cookie secret and passwords survive restarts
 WORK_DIR = "/home/jovyan/work"
 HUB_HOST = setting("DL_LAB_HUB_HOST")
-PASSWORDS = f"{DATA_DIR}/passwords.dbm"
+PASSWORDS = f"{DATA_DIR}/passwords.sqlite"
 
 # ---- hub, proxy ---------------------------------------------------------------------------------
 c.JupyterHub.bind_url = "http://0.0.0.0:8000"  # the proxy; published on the host's 127.0.0.1 only (make hub)
@@ -70,17 +76,45 @@ c.JupyterHub.cleanup_servers = False
 
 # ---- accounts: never open, never first-come ------------------------------------------------------
 # Only accounts an admin created (harness hub users, POST /hub/api/users) log in, and only with the
-# password an admin set (each student gets a random one; they change it at /hub/auth/change-password).
-# For university single sign-on replace it with LDAPAuthenticator or an OAuthenticator.
+# password an admin set (each student gets a random, initial one that leads only to the change-password
+# page) or the one the student then chose (dl_lab_hub.auth). Hashes live in an SQLite file with real
+# locking (dl_lab_hub.passwords). For university single sign-on replace it with LDAPAuthenticator or an
+# OAuthenticator.
 c.JupyterHub.authenticator_class = "dl_lab_hub.auth.AdminSetPasswordAuthenticator"
-c.FirstUseAuthenticator.create_users = False
-c.FirstUseAuthenticator.min_password_length = 10
-c.FirstUseAuthenticator.dbm_path = PASSWORDS
-c.Authenticator.admin_users = {name.strip() for name in setting("DL_LAB_ADMIN_USERS").split(",") if name.strip()}
-# Admins may open a student's server (to help debug a notebook).
-c.JupyterHub.admin_access = True
-# The admin's password, left by `harness hub up` in the data volume: set before anyone can log in.
+c.JupyterHub.template_paths = [f"{os.path.dirname(os.path.abspath(__file__))}/dl_lab_hub/templates"]
+c.AdminSetPasswordAuthenticator.passwords_path = PASSWORDS
+c.AdminSetPasswordAuthenticator.min_password_length = 10
+ADMINS = sorted({name.strip() for name in setting("DL_LAB_ADMIN_USERS").split(",") if name.strip()})
+# Hashes from a hub of an earlier release (a dbm file) are taken over once, as they were.
+try:
+    PasswordStore(PASSWORDS).import_dbm(f"{DATA_DIR}/passwords.dbm")
+except Exception as error:  # an unreadable old file: its accounts get passwords from `harness hub users --reset`
+    print(f"[dl-lab] could not take over {DATA_DIR}/passwords.dbm: {error}", file=sys.stderr)
+# The admin's password, left by `harness hub up` in the data volume: set before anyone can log in, and
+# only while the account has none (a password the admin chose stays).
 apply_pending(PASSWORDS, f"{DATA_DIR}/pending-passwords.json")
+
+# ---- no student code in an origin that carries the instructor's credentials ---------------------------
+# A student's server runs their code (notebooks, JupyterLab extensions) in the browser. Served from the
+# hub's own origin, that code could use an instructor's hub cookie the moment the instructor opens the
+# student's server (read a form token, make the student an admin). So:
+# - with DL_LAB_SUBDOMAIN_HOST (https://hub.example.org behind the TLS proxy with a wildcard certificate,
+#   or http://localhost:PORT on one machine), each server has its own origin (ana.hub.example.org) and
+#   the instructors are JupyterHub admins who may open a student's server to help;
+# - without, the instructors cannot open students' servers at all: they get the "instructor" role (the
+#   admin panel: accounts, groups, starting and stopping servers) instead of JupyterHub's admin role,
+#   which always includes access:servers and tokens of any user. They read students' notebooks as the
+#   harness collects them (HTML rendered by nbconvert), which runs no student code in their browser.
+SUBDOMAIN_HOST = setting("DL_LAB_SUBDOMAIN_HOST")
+if SUBDOMAIN_HOST:
+    c.JupyterHub.subdomain_host = SUBDOMAIN_HOST
+    # __Host- cookies cannot be set (tossed) by a student's subdomain; they need https.
+    c.JupyterHub.cookie_host_prefix_enabled = SUBDOMAIN_HOST.startswith("https://")
+    # The pure-Python proxy with host routing (dl_lab_hub.proxy).
+    c.ConfigurableHTTPProxy.command = [sys.executable, "-m", "dl_lab_hub.proxy"]
+INSTRUCTOR_SCOPES = ["admin-ui", "admin:users", "admin:servers", "admin:groups", "list:services", "read:services",
+                     "read:hub", "read:roles", "read:metrics"]
+c.Authenticator.admin_users = set()  # the roles below say who is an admin
 
 # ---- the students' servers ----------------------------------------------------------------------
 c.JupyterHub.spawner_class = "dl_lab_hub.spawner.DLLabSpawner"
@@ -101,6 +135,11 @@ VOLUME_TEMPLATE = "{prefix}-{username}-work"
 c.DLLabSpawner.volume_template = VOLUME_TEMPLATE
 c.DLLabSpawner.volumes = {VOLUME_TEMPLATE: WORK_DIR}
 c.DLLabSpawner.work_size = setting("DL_LAB_WORK_SIZE")
+# Where no quota limits the volume (ext4): the hub checks its size, warns at 80 % and stops the server at the limit.
+c.DLLabSpawner.work_watch_size = setting("DL_LAB_WORK_WATCH_SIZE")
+DISK_CHECK_INTERVAL_S = int(setting("DL_LAB_DISK_CHECK_INTERVAL"))
+c.DLLabSpawner.disk_check_interval = DISK_CHECK_INTERVAL_S
+c.Spawner.poll_interval = max(5, min(30, DISK_CHECK_INTERVAL_S))
 c.DLLabSpawner.remove = True
 c.DLLabSpawner.labels = json.loads(setting("DL_LAB_LABELS"))
 c.DLLabSpawner.student_label = setting("DL_LAB_STUDENT_LABEL")
@@ -109,7 +148,7 @@ CPU_LIMIT = float(setting("DL_LAB_CPU_LIMIT"))
 c.DLLabSpawner.cpu_limit = CPU_LIMIT
 MEM_LIMIT = setting("DL_LAB_MEM_LIMIT")
 c.DLLabSpawner.mem_limit = MEM_LIMIT
-c.DLLabSpawner.extra_host_config = {
+HOST_CONFIG: dict = {
     # No swap: memory + swap = memory, so a student over the limit is stopped rather than slowing the server.
     "memswap_limit": MEM_LIMIT,
     # DataLoader workers pass batches through /dev/shm; Docker's default 64 MB is too small.
@@ -119,6 +158,18 @@ c.DLLabSpawner.extra_host_config = {
     "security_opt": ["no-new-privileges:true"],
     "pids_limit": 4096,
 }
+# The writable layer: limited by the storage driver where it can (overlay2 on xfs with pquota); otherwise
+# /tmp and ~/.cache, where big files usually land, are size-limited tmpfs (counted as the server's memory).
+LAYER_SIZE = setting("DL_LAB_LAYER_SIZE")
+TMP_SIZE = setting("DL_LAB_TMP_SIZE")
+if LAYER_SIZE:
+    HOST_CONFIG["storage_opt"] = {"size": LAYER_SIZE}
+else:
+    HOST_CONFIG["tmpfs"] = {
+        "/tmp": f"size={TMP_SIZE},mode=1777,exec",
+        "/home/jovyan/.cache": f"size={TMP_SIZE},mode=0700,uid=1000,gid=100,exec",
+    }
+c.DLLabSpawner.extra_host_config = HOST_CONFIG
 # GPUs: each GPU server gets its own device(s), round-robin (dl_lab_hub.spawner).
 c.DLLabSpawner.gpu_ids = list(parse_devices(setting("DL_LAB_GPU_IDS")))
 c.DLLabSpawner.gpus_per_student = int(setting("DL_LAB_GPUS_PER_STUDENT"))
@@ -132,8 +183,13 @@ c.DLLabSpawner.apply_user_options = check_profile
 # As many torch/BLAS threads as the student's CPUs: with one per host core, threads fight over the CPU quota
 # and training runs many times slower.
 _threads = str(max(1, int(CPU_LIMIT)))
+CULL_TIMEOUT_S = int(setting("DL_LAB_CULL_TIMEOUT"))
 c.Spawner.environment = {"DL_LAB_KERNEL_CULL_TIMEOUT": setting("DL_LAB_KERNEL_CULL_TIMEOUT"),
-                         "OMP_NUM_THREADS": _threads, "MKL_NUM_THREADS": _threads}
+                         "OMP_NUM_THREADS": _threads, "MKL_NUM_THREADS": _threads,
+                         # Shown in the lab; a busy kernel counts as activity (the image's Jupyter config).
+                         "DL_LAB_CULL_TIMEOUT": str(CULL_TIMEOUT_S),
+                         # The server tells the hub of its activity often enough for the culler's timeout.
+                         "JUPYTERHUB_ACTIVITY_INTERVAL": str(max(10, min(300, CULL_TIMEOUT_S // 6 or 300)))}
 # 10+ servers starting at once on a small server take a while: wait, but not forever.
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300
@@ -142,10 +198,15 @@ c.Spawner.http_timeout = 300
 services = [
     {
         "name": "idle-culler",
-        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={setting('DL_LAB_CULL_TIMEOUT')}"],
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={CULL_TIMEOUT_S}",
+                    f"--cull-every={max(10, min(600, CULL_TIMEOUT_S // 4))}"],
     }
 ]
 roles = [
+    # Listed whole, so that an account that was an admin under other settings is one no longer.
+    {"name": "admin", "users": ADMINS if SUBDOMAIN_HOST else []},
+    {"name": "instructor", "description": "Accounts, groups and servers; never inside a student's server",
+     "scopes": INSTRUCTOR_SCOPES, "users": [] if SUBDOMAIN_HOST else ADMINS},
     {
         "name": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],

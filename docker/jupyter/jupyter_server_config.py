@@ -1,8 +1,12 @@
 # Server settings of the lab image. The token comes from JUPYTER_TOKEN (or a random one);
 # a token is always required.
+import datetime
 import os
 import subprocess
 from pathlib import Path
+
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from jupyterlab.handlers.announcements import CheckForUpdateABC
 
 c = get_config()  # noqa: F821  (injected by Jupyter)
 
@@ -15,8 +19,11 @@ c.ServerApp.open_browser = False
 c.ServerApp.allow_root = False
 # The user's home: /home/jovyan, or /home/$NB_USER when start.sh renamed the user.
 c.ServerApp.root_dir = f"/home/{os.environ.get('NB_USER', 'jovyan')}"
-# Notebooks open in the work folder, which is the student's persistent volume.
-c.ServerApp.default_url = "/lab/tree/work"
+# Notebooks open in the work folder, which is the student's persistent volume: /lab/tree/work with the
+# home as root (make lab). Under JupyterHub the root is the work folder itself (the spawner's
+# notebook_dir) and the hub's default_url (/lab) applies: a "work" there would not exist.
+if "JUPYTERHUB_API_TOKEN" not in os.environ:
+    c.ServerApp.default_url = "/lab/tree/work"
 c.ContentsManager.allow_hidden = False
 
 # Idle kernels keep their memory until they end: on a GPU shared by a class, a CUDA context and
@@ -32,6 +39,50 @@ if _cull_after_s > 0:
     c.MappingKernelManager.cull_connected = True
     c.MappingKernelManager.cull_interval = max(1, min(300, _cull_after_s // 2))
 
+
+# A kernel that computes counts as activity, output or not: a silent training loop keeps the server
+# (and its results) alive while it runs, so the hub's idle culler stops only servers that do nothing.
+# jupyter_server reports the newest of its activity sources to the hub; this one says "now" while
+# any kernel is busy.
+class BusyKernelsAreActive(AsyncMappingKernelManager):
+    @property
+    def last_kernel_activity(self) -> datetime.datetime:
+        if any(getattr(kernel, "execution_state", "") == "busy" for kernel in self._kernels.values()):
+            return datetime.datetime.now(datetime.UTC)
+        return self._dl_lab_last_activity
+
+    @last_kernel_activity.setter
+    def last_kernel_activity(self, value: datetime.datetime) -> None:
+        self._dl_lab_last_activity = value
+
+
+c.ServerApp.kernel_manager_class = BusyKernelsAreActive
+
+
+# The lab says when an idle server is stopped (DL_LAB_CULL_TIMEOUT, set by the hub): a notification at
+# start, in the place of JupyterLab's update check (which would otherwise ask the internet).
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hora{'s' if seconds >= 7200 else ''}"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minuto{'s' if seconds >= 120 else ''}"
+    return f"{seconds} segundos"
+
+
+class CullNotice(CheckForUpdateABC):
+    """The cull timeout, and why the hub stopped the server last time (DL_LAB_DISK_STOPPED) if it did."""
+
+    async def __call__(self) -> str | None:
+        setting = os.environ.get("DL_LAB_CULL_TIMEOUT", "").strip()
+        notices = [os.environ.get("DL_LAB_DISK_STOPPED", "").strip()]
+        if setting.isdigit() and int(setting) > 0:
+            notices.append(f"Tu servidor se detiene tras {_duration(int(setting))} sin actividad. Un kernel que está "
+                           "calculando cuenta como actividad, aunque no escriba nada. Lo que guardas en tu carpeta de "
+                           "trabajo se conserva.")
+        return " ".join(notice for notice in notices if notice) or None
+
+
+c.LabApp.check_for_updates_class = CullNotice
 
 # GEN_CERT=yes (Docker Stacks): serve https with a self-signed certificate, made at the first start
 # (and again when it is about to expire), kept in the user's Jupyter data folder.

@@ -171,6 +171,28 @@ started_as_user() {
   run_hooks "$HOOKS_DIR/before-notebook.d"
 }
 
+repair_work() {
+  # A student who ran `chmod 000 ~/work` (or a restored volume with odd modes) gets a server whose file
+  # browser fails: give the owner back read, write and search on the folder and on what they own in it.
+  local work="$1" me
+  [ -e "$work" ] || return 0
+  me=$(id -u)
+  if [ "$me" = 0 ]; then
+    chown "$NB_UID:$NB_GID" "$work" 2>/dev/null || true
+    find "$work" -xdev \( -type d ! -perm -u=rwx -o ! -type d ! -perm -u=rw \) -user "$NB_UID" \
+      -exec chmod u+rwX {} + 2>/dev/null || true
+    chmod u+rwx "$work" 2>/dev/null || true
+  elif [ "$(stat -c %u "$work")" = "$me" ]; then
+    chmod u+rwx "$work" 2>/dev/null || true
+    find "$work" -xdev \( -type d ! -perm -u=rwx -o ! -type d ! -perm -u=rw \) -user "$me" \
+      -exec chmod u+rwX {} + 2>/dev/null || true
+  fi
+  if [ "$me" != 0 ] && { [ ! -r "$work" ] || [ ! -w "$work" ] || [ ! -x "$work" ]; }; then
+    die "$work is not readable and writable by $(id -un 2>/dev/null || echo "uid $me") (mode $(stat -c %A "$work"), owner uid $(stat -c %u "$work")): ask your instructor to repair it; nothing in it was changed"
+  fi
+  log "$work is readable and writable by its owner"
+}
+
 copy_course_notebooks() {
   local work="$1" copied
   [ -d "$LABS_DIR" ] || return 0
@@ -189,9 +211,11 @@ copy_course_notebooks() {
 
 validate
 if [ "$(id -u)" = 0 ]; then
+  repair_work "${WORK_DIR:-/home/$NB_USER/work}"
   as_root "$@"
 fi
 [ "$PHASE" = user ] || started_as_user
+repair_work "${WORK_DIR:-/home/$NB_USER/work}"
 [ -z "${NB_UMASK:-}" ] || umask "$NB_UMASK"
 copy_course_notebooks "${WORK_DIR:-/home/$NB_USER/work}"
 log "executing: $(shown "$@")"

@@ -86,12 +86,29 @@ def register_up(actions: Any) -> None:
     up.add_argument("--kernel-cull-timeout", type=int, default=DEFAULTS.kernel_cull_timeout_s,
                     help="shut down kernels idle this many seconds, freeing their (GPU) memory; 0: never")
     up.add_argument("--admin", default=DEFAULTS.admin, help="the admin account (default: %(default)s)")
+    up.add_argument("--subdomain-host", default=DEFAULTS.subdomain_host, metavar="URL",
+                    help="each student's server on <user>.<host>: https://hub.example.org behind the TLS proxy, or "
+                         "'localhost' on this machine; without it the admin cannot open students' servers")
     up.set_defaults(handler=handle_up)
 
 
 def handle_lock(args: argparse.Namespace) -> int:
     stderr_console().print(f"wrote {hub_image.lock()}; `make hub` fetches the new wheels and rebuilds the hub image")
     return 0
+
+
+def subdomain_host(value: str, *, port: int) -> str:
+    """'' (none), 'localhost' (http://localhost:PORT) or an http(s)://NAME without a path; else a one-line error."""
+    value = value.strip().rstrip("/")
+    if value in {"", "localhost"}:
+        if value and not port:
+            raise HarnessError("--subdomain-host localhost needs a fixed --port (the browser opens http://localhost:PORT)")
+        return value
+    scheme, _, rest = value.partition("://")
+    if scheme not in {"http", "https"} or not rest or "/" in rest:
+        raise HarnessError(f"--subdomain-host is https://NAME (a wildcard DNS name and certificate) or localhost, "
+                           f"not {value!r}")
+    return value
 
 
 def settings_from(args: argparse.Namespace) -> HubSettings:
@@ -105,7 +122,8 @@ def settings_from(args: argparse.Namespace) -> HubSettings:
                        gpu_memory_fraction=args.gpu_memory_fraction, cpu_limit=args.cpu_limit,
                        mem_limit=args.mem_limit, shm_size=args.shm_size, work_size=args.work_size,
                        student_subnets=args.student_subnets, cull_timeout_s=args.cull_timeout,
-                       kernel_cull_timeout_s=args.kernel_cull_timeout, admin=args.admin)
+                       kernel_cull_timeout_s=args.kernel_cull_timeout, admin=args.admin,
+                       subdomain_host=subdomain_host(args.subdomain_host, port=args.port))
 
 
 def handle_up(args: argparse.Namespace) -> int:

@@ -48,7 +48,13 @@ class Hub:
         existing = self.user_names()
         missing = [name for name in names if name not in existing]
         if missing:
-            self.checked("POST", "users", ok=[201], json={"usernames": missing})
+            response = self.api("POST", "users", json={"usernames": missing})
+            if response.status_code == 400:  # the hub checks every name before creating any
+                reason = response.json().get("message", response.text[:200]) if response.text else ""
+                raise HarnessError(f"the hub refused the accounts ({reason}): fix that name in the class list "
+                                   "(nothing was created)")
+            if response.status_code != 201:
+                raise HarnessError(f"the hub answered {response.status_code} to creating accounts: {response.text[:300]}")
         return missing
 
     def add_to_group(self, group: str, names: list[str]) -> None:
@@ -113,12 +119,37 @@ class Hub:
         return raw.decode(errors="replace")
 
 
-def login(hub: Hub, user: str, password: str) -> requests.Session:
-    """Log in through the login form; returns the logged-in session, or a one-line error."""
+CHANGE_PASSWORD = "/hub/auth/change-password"
+
+
+def login(hub: Hub, user: str, password: str, *, new_password: str = "") -> requests.Session:
+    """Log in through the login form; returns the logged-in session, or a one-line error.
+
+    An initial password (one the operator set) leads to the change-password page: with
+    new_password the session chooses it there and is logged in; without, that is an error.
+    """
     session = requests.Session()
     session.get(f"{hub.url}/hub/login", timeout=HTTP_TIMEOUT_S)
     response = session.post(f"{hub.url}/hub/login?next=/hub/home", timeout=HTTP_TIMEOUT_S, allow_redirects=False,
                             data={"username": user, "password": password, "_xsrf": session.cookies.get("_xsrf", "")})
+    if response.status_code == 302 and CHANGE_PASSWORD in response.headers.get("Location", ""):
+        if not new_password:
+            raise HarnessError(f"{user} logged in with an initial password: the hub asks them to choose a new one")
+        changed = change_password(hub, session, user, current=password, new=new_password)
+        if changed.status_code != 302:
+            raise HarnessError(f"changing {user}'s initial password failed ({changed.status_code})")
+        return session
+    if response.status_code == 429:
+        raise HarnessError(f"logging in as {user} is throttled after too many failed attempts: wait a few minutes")
     if response.status_code != 302:
         raise HarnessError(f"logging in as {user} failed ({response.status_code}): wrong password?")
     return session
+
+
+def change_password(hub: Hub, session: requests.Session, user: str, *, current: str, new: str) -> requests.Response:
+    """Fill in the change-password form (current password, the new one twice); the hub's answer, not followed."""
+    session.get(f"{hub.url}{CHANGE_PASSWORD}", params={"username": user}, timeout=HTTP_TIMEOUT_S)
+    return session.post(f"{hub.url}{CHANGE_PASSWORD}", timeout=HTTP_TIMEOUT_S, allow_redirects=False,
+                        data={"username": user, "current_password": current, "new_password": new,
+                              "new_password_again": new, "next": "/hub/home",
+                              "_xsrf": session.cookies.get("_xsrf", "")})

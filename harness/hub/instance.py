@@ -104,8 +104,11 @@ def student_networks(client: docker.DockerClient, name: str) -> list[Network]:
 
 
 def password_archive(passwords: dict[str, str]) -> bytes:
-    """A tar holding pending-passwords.json (mode 0600) for the hub's data volume."""
-    payload = json.dumps({"passwords": passwords, "replace": True}).encode()
+    """A tar holding pending-passwords.json (mode 0600) for the hub's data volume.
+
+    The hub applies them only to accounts without a password (one the admin changed stays), as
+    passwords that need no change (the operator's own, read from build/hub/<instance>/)."""
+    payload = json.dumps({"passwords": passwords, "replace": False, "must_change": False}).encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         info = tarfile.TarInfo(PENDING_PASSWORDS)
@@ -143,7 +146,7 @@ def create_hub_container(client: docker.DockerClient, settings: HubSettings, pla
             name=settings.name,
             labels=instance_labels(settings.name),
             environment=hub_environment(settings, image=plan.image, gpu_ids=plan.gpu_ids, work_size=plan.work_size,
-                                        token=token),
+                                        token=token, layer_size=plan.layer_size),
             volumes={socket_path: {"bind": "/var/run/docker.sock", "mode": "rw"},
                      settings.data_volume: {"bind": DATA_DIR, "mode": "rw"}},
             network=settings.network,

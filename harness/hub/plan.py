@@ -27,6 +27,7 @@ class HubPlan:
     image: str
     gpu_ids: tuple[str, ...]
     work_size: str  # "" where the engine cannot limit a volume's size
+    layer_size: str = ""  # "" where the storage driver cannot limit a container's writable layer
     notes: tuple[str, ...] = ()  # what the operator should know (a limit that does not apply here)
 
 
@@ -48,9 +49,26 @@ def work_volume_size(client: docker.DockerClient, settings: HubSettings) -> tupl
     except docker.errors.APIError as error:
         if "quota" not in str(error):
             raise HarnessError(f"--work-size {settings.work_size}: the engine refused it ({first_line(error)})") from None
-        return "", (f"students' work volumes are not size-limited (--work-size {settings.work_size}): Docker's volume "
-                    "folder is not on xfs mounted with pquota (deploy/jupyterhub/README.md, 'Disk')",)
+        return "", (f"students' work volumes have no quota (Docker's volume folder is not on xfs mounted with pquota): "
+                    f"the hub checks their size every {settings.disk_check_interval_s} s, warns at 80 % and stops a "
+                    f"server at {settings.work_size} (deploy/jupyterhub/README.md, 'Disk')",)
     return settings.work_size, ()
+
+
+def writable_layer_size(client: docker.DockerClient, settings: HubSettings, image: str) -> tuple[str, tuple[str, ...]]:
+    """settings.layer_size where the storage driver enforces --storage-opt size= (overlay2 on xfs with pquota), else ""."""
+    if not settings.layer_size or settings.layer_size == "0":
+        return "", ()
+    try:
+        probe = client.containers.create(image, command=["true"], storage_opt={"size": settings.layer_size},
+                                         labels=instance_labels(settings.name))
+    except docker.errors.APIError as error:
+        if "storage-opt" not in str(error) and "quota" not in str(error):
+            raise HarnessError(f"--layer-size {settings.layer_size}: the engine refused it ({first_line(error)})") from None
+        return "", (f"the containers' writable layer is not size-limited ({first_line(error)}): /tmp and ~/.cache are "
+                    f"tmpfs of {settings.tmp_size} each instead (deploy/jupyterhub/README.md, 'Disk')",)
+    probe.remove(force=True)
+    return settings.layer_size, ()
 
 
 def plan_hub(client: docker.DockerClient, settings: HubSettings) -> HubPlan:
@@ -68,4 +86,5 @@ def plan_hub(client: docker.DockerClient, settings: HubSettings) -> HubPlan:
     usable = frozenset(str(g.index) for g in decision.usable) if decision.found else None
     gpu_ids = (settings.gpu_ids or host_devices(usable=usable)) if gpu else ()
     work_size, notes = work_volume_size(client, settings)
-    return HubPlan(image=image, gpu_ids=gpu_ids, work_size=work_size, notes=notes)
+    layer_size, layer_notes = writable_layer_size(client, settings, image)
+    return HubPlan(image=image, gpu_ids=gpu_ids, work_size=work_size, layer_size=layer_size, notes=notes + layer_notes)

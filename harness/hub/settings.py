@@ -66,12 +66,29 @@ class HubSettings:
     shm_size: str = "1g"
     # Size of each student's work volume where Docker's volume folder has quotas (xfs, pquota); "": none.
     work_size: str = "5G"
+    # The container's writable layer (--storage-opt size=, overlay2 on xfs with pquota); where the driver
+    # cannot, /tmp and ~/.cache are size-limited tmpfs of tmp_size each (their pages count as memory).
+    layer_size: str = "5G"
+    tmp_size: str = "512m"
+    # Seconds between two checks of a work folder's size where no quota limits it (ext4).
+    disk_check_interval_s: int = 60
     student_subnets: str = DEFAULT_STUDENT_SUBNETS
     cull_timeout_s: int = 3600
     kernel_cull_timeout_s: int = 1800
     admin: str = "profesor"
+    # Each student's server on its own origin, <user>.<host>: "https://hub.example.org" (behind the TLS
+    # proxy, wildcard certificate), or "localhost" (http://localhost:PORT, on this machine); "": none,
+    # and then the admin cannot open students' servers (jupyterhub_config.py).
+    subdomain_host: str = ""
     # Survive reboots of the server (make hub); the tests' instances do not.
     restart: bool = True
+
+    @property
+    def subdomain_url(self) -> str:
+        """The hub's JupyterHub.subdomain_host ("" without subdomains)."""
+        if self.subdomain_host == "localhost":
+            return f"http://localhost:{self.port}"
+        return self.subdomain_host.rstrip("/")
 
     @property
     def network(self) -> str:
@@ -91,11 +108,12 @@ DEFAULTS = HubSettings()
 
 
 def hub_environment(settings: HubSettings, *, image: str, gpu_ids: tuple[str, ...], work_size: str,
-                    token: str) -> dict[str, str]:
+                    token: str, layer_size: str = "") -> dict[str, str]:
     """The DL_LAB_* variables jupyterhub_config.py reads (every one of them: it has no defaults).
 
     gpu_ids: the devices students' GPU servers get (empty: no GPUs); work_size: "" where the
-    engine cannot limit a volume's size.
+    engine cannot limit a volume's size (the hub then watches settings.work_size); layer_size: ""
+    where the storage driver cannot limit the writable layer (then /tmp and ~/.cache are tmpfs).
     """
     return {
         "DL_LAB_IMAGE": image,
@@ -114,9 +132,14 @@ def hub_environment(settings: HubSettings, *, image: str, gpu_ids: tuple[str, ..
         "DL_LAB_MEM_LIMIT": settings.mem_limit,
         "DL_LAB_SHM_SIZE": settings.shm_size,
         "DL_LAB_WORK_SIZE": work_size,
+        "DL_LAB_WORK_WATCH_SIZE": "" if work_size else settings.work_size if settings.work_size != "0" else "",
+        "DL_LAB_LAYER_SIZE": layer_size,
+        "DL_LAB_TMP_SIZE": settings.tmp_size,
+        "DL_LAB_DISK_CHECK_INTERVAL": str(settings.disk_check_interval_s),
         "DL_LAB_CULL_TIMEOUT": str(settings.cull_timeout_s),
         "DL_LAB_KERNEL_CULL_TIMEOUT": str(settings.kernel_cull_timeout_s),
         "DL_LAB_API_TOKEN": token,
+        "DL_LAB_SUBDOMAIN_HOST": settings.subdomain_url,
     }
 
 

@@ -139,7 +139,7 @@ def test_the_spawn_form_offers_a_gpu_to_members_only(hub: Hub) -> None:
     passwords = {user: f"clave-{user}-0123" for user in (MEMBERS[1], OTHERS[0])}
     store_passwords(hub, passwords, replace=True)
     for user, offered in ((MEMBERS[1], True), (OTHERS[0], False)):
-        session = login(hub, user, passwords[user])
+        session = login(hub, user, passwords[user], new_password=f"propia-de-{user}")
         # Without a form to fill, the spawn page starts the (CPU) server at once: stopped again below.
         page = session.get(f"{hub.url}/hub/spawn/{user}", timeout=60)
         has_choice = 'name="profile"' in page.text

@@ -250,3 +250,10 @@ def test_the_gpu_profile_is_for_the_gpu_group(values: dict[str, Any], groups: li
 )
 def test_students_pods_are_fenced_in(values: dict[str, Any], key: str, expected: object) -> None:
     assert dig(values, key) == expected, f"{key} is {dig(values, key)!r}: students' pods would reach more"
+
+
+def test_each_students_server_has_an_origin_of_its_own(values: dict[str, Any]) -> None:
+    """The admin may open students' servers here: only on subdomains, where their code cannot use the hub's cookies."""
+    host = dig(values, "hub.config.JupyterHub.subdomain_host")
+    assert str(host).startswith("https://") and host.count("/") == 2, f"subdomain_host {host!r} is not https://NAME"
+    assert dig(values, "hub.config.JupyterHub.cookie_host_prefix_enabled") is True

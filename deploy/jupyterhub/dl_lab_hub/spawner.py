@@ -14,6 +14,11 @@
   link-local or cloud metadata addresses, not the internet.
 - **Volume**: ~/work is a named volume, labelled like everything the hub creates, of at most
   `work_size` where Docker's volume folder has quotas.
+- **Disk watch**: where nothing enforces the size (ext4 without quotas), `work_watch_size` is
+  checked every `disk_check_interval` seconds (`du` in the container): at 80 % the student is warned
+  (the message is printed under the next cell they run), at the limit the server is stopped, also
+  with a message; nothing is ever deleted. A server started over the limit (to delete files) is
+  stopped again only if it keeps growing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import contextlib
 import html
 import json
 import random
+import re
+import time
 
 import docker.errors
 import docker.types
@@ -40,6 +47,24 @@ _RESERVED_SUBNETS: set[str] = set()
 # Picks a free subnet at random: two hubs on one engine (or a hub and a restore) seldom want the same one.
 _SUBNET_RNG = random.SystemRandom()
 NETWORK_REMOVE_TRIES = 20
+# The file whose text the image's kernels print under the next cell (docker/jupyter/ipython_kernel_config.py).
+DISK_NOTICE = "/tmp/dl-lab-disk-notice"
+DISK_WARN_FRACTION = 0.8
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+
+
+def size_in_bytes(text: str) -> int:
+    """'5G', '500m', '1.5g' (powers of 1024, as Docker reads them) in bytes; 0 for ''."""
+    if not text.strip():
+        return 0
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size like 5G or 500M")
+    return int(float(match.group(1)) * 1024 ** "bkmgt".index((match.group(2) or "b").lower()))
+
+
+def spanish_gb(size: int) -> str:
+    return f"{size / 1024 ** 3:.1f}".replace(".", ",") + " GB"
 
 
 class DLLabSpawner(DockerSpawner):
@@ -54,6 +79,13 @@ class DLLabSpawner(DockerSpawner):
     gpus_label = Unicode(config=True, help="the label that names the GPUs a server was handed")
     volume_template = Unicode(config=True, help="the work volume's name, with DockerSpawner's {prefix} and {username}")
     work_size = Unicode("", config=True, help="size limit of a new work volume (needs xfs pquota); empty: none")
+    work_watch_size = Unicode("", config=True, help="the work folder's size at which the server is stopped, where "
+                                                    "nothing else limits it; empty: no watch")
+    disk_check_interval = Integer(60, config=True, help="seconds between two checks of the work folder's size")
+    disk_stop_message = ""
+    _disk_checked_at = 0.0
+    _disk_baseline = 0
+    _disk_warned = False
 
     assigned_gpus: tuple[str, ...] = ()
     student_network = ""
@@ -184,6 +216,62 @@ class DLLabSpawner(DockerSpawner):
         self.log.info("created volume %s for %s%s", name, self.user.name,
                       f" (at most {self.work_size})" if self.work_size else "")
 
+    # ---- disk watch -------------------------------------------------------------------------------
+    async def exec_in_server(self, command: list[str]) -> str:
+        created = await self.docker("exec_create", self.container_id, command)  # as the image's user
+        output = await self.docker("exec_start", created["Id"])
+        return output.decode(errors="replace") if isinstance(output, bytes) else str(output)
+
+    async def tell_student(self, message: str) -> None:
+        """Leave the message where the student's kernels print it under the next cell."""
+        await self.exec_in_server(["sh", "-c", f'printf "%s\\n" "$1" > {DISK_NOTICE}', "sh", message])
+
+    async def work_usage(self) -> int | None:
+        output = await self.exec_in_server(["du", "-skx", self.notebook_dir or "/home/jovyan/work"])
+        first = output.split()[:1]
+        return int(first[0]) * 1024 if first and first[0].isdigit() else None
+
+    async def check_disk(self) -> int | None:
+        """None while the work folder is within its limit; 1 (the server stopped) once it grows past it."""
+        limit = size_in_bytes(self.work_watch_size)
+        used = await self.work_usage()
+        if not limit or used is None:
+            return None
+        if used >= limit:
+            if not self._disk_baseline:  # started over the limit: may delete, not grow
+                self._disk_baseline = used
+                await self.tell_student(f"Tu carpeta de trabajo ocupa {spanish_gb(used)} de {spanish_gb(limit)}: borra "
+                                        "archivos. Si sigue creciendo, tu servidor se detendrá (nada se borra).")
+                return None
+            if used > self._disk_baseline:
+                self.disk_stop_message = (f"Tu servidor se detuvo porque tu carpeta de trabajo llegó a su límite "
+                                          f"({spanish_gb(used)} de {spanish_gb(limit)}). No se ha borrado nada: al volver "
+                                          "a entrar, borra archivos que no necesites.")
+                await self.tell_student(self.disk_stop_message)
+                self.log.warning("%s's work folder holds %d bytes of %d: stopping the server", self.user.name, used, limit)
+                return 1
+            self._disk_baseline = used
+            return None
+        self._disk_baseline = used if used >= limit else 0
+        if used >= DISK_WARN_FRACTION * limit and not self._disk_warned:
+            self._disk_warned = True
+            await self.tell_student(f"Aviso: tu carpeta de trabajo ocupa {spanish_gb(used)} de {spanish_gb(limit)} "
+                                    f"({100 * used // limit} %). Al llegar al límite tu servidor se detendrá.")
+        return None
+
+    async def poll(self):
+        status = await super().poll()
+        if status is not None or not self.work_watch_size:
+            return status
+        if time.monotonic() - self._disk_checked_at < self.disk_check_interval:
+            return None
+        self._disk_checked_at = time.monotonic()
+        try:
+            return await self.check_disk()
+        except docker.errors.APIError as error:
+            self.log.warning("checking %s's disk use failed: %s", self.user.name, error)
+            return None
+
     # ---- lifecycle ----------------------------------------------------------------------------------
     async def start(self):
         profile = self.choose_profile(self.user_options or {})
@@ -197,10 +285,16 @@ class DLLabSpawner(DockerSpawner):
         # The same spawner object serves every start of this server: rebuild what depends on the profile.
         host_config = {key: value for key, value in self.extra_host_config.items() if key != "device_requests"}
         self.extra_host_config = {**host_config, **self.gpu_host_config()}
-        environment = {key: value for key, value in self.environment.items() if key != "DL_LAB_GPU_MEMORY_FRACTION"}
+        environment = {key: value for key, value in self.environment.items()
+                       if key not in {"DL_LAB_GPU_MEMORY_FRACTION", "DL_LAB_DISK_NOTICE", "DL_LAB_DISK_STOPPED"}}
         if self.assigned_gpus and self.gpu_memory_fraction:
             environment["DL_LAB_GPU_MEMORY_FRACTION"] = self.gpu_memory_fraction
+        if self.work_watch_size:
+            environment["DL_LAB_DISK_NOTICE"] = DISK_NOTICE
+        if self.disk_stop_message:  # shown once, by the lab, at the next start
+            environment["DL_LAB_DISK_STOPPED"], self.disk_stop_message = self.disk_stop_message, ""
         self.environment = environment
+        self._disk_checked_at, self._disk_baseline, self._disk_warned = 0.0, 0, False
         gpu_label = {self.gpus_label: ",".join(self.assigned_gpus)} if self.assigned_gpus else {}
         self.extra_create_kwargs = {**self.extra_create_kwargs, "labels": {**self.student_labels(), **gpu_label}}
         try:

@@ -1,0 +1,184 @@
+"""The hub in a real browser (Playwright, Debian's chromium): a student's first login, and the
+instructor kept out of every origin where a student's code runs.
+
+One hub without subdomains (the default): the first login goes through the change-password page
+into the lab, which opens on the notebooks with no dialog and says when an idle server is stopped;
+the instructor cannot open a student's server, so a page the student planted never runs with the
+instructor's cookies. One hub with subdomains on *.localhost (chromium resolves them to this
+machine): the student's lab has an origin of its own, and its code cannot read the hub's pages.
+`make lab` opens on the notebooks with no dialog too.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from harness.config import REPORTS_DIR
+from harness.engine.containers import run_in
+from harness.hub.accounts import Accounts, create_accounts
+from harness.hub.client import Hub
+from harness.hub.credentials import admin_password_file
+from tests.utils.hub import hub_instance
+from tests.utils.lab_process import free_port, lab_process
+
+pytestmark = [pytest.mark.docker, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+SPAWN_TIMEOUT_S = 300
+NEW_PASSWORD = "elegida-en-el-navegador-1"
+# A page a student leaves in their work folder: run with someone's hub cookies, it would read the hub's pages.
+PLANTED_PAGE = """<!doctype html><html><head><title>planted</title></head><body><script>
+fetch(HUB + "/hub/api/user", {credentials: "include"})
+  .then(r => r.text()).then(t => { document.title = "READ:" + t; })
+  .catch(e => { document.title = "BLOCKED:" + e; });
+</script></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "chromium is missing: `make setup` installs Debian's chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def hub(docker_engine: docker.DockerClient, cpu_image: str) -> Iterator[Hub]:
+    with hub_instance(docker_engine, "dl-lab-hubweb", variant="cpu", gpu=False) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def accounts(hub: Hub) -> Accounts:
+    return create_accounts(hub, ["ana", "beto"])
+
+
+def log_in_first_time(page: Page, base: str, user: str, initial: str) -> None:
+    """The login form with the initial password, then the change-password form, as a student fills them in."""
+    page.goto(f"{base}/hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", initial)
+    page.click("#login_submit")
+    page.wait_for_selector("#initial-password-notice")
+    page.fill("#current_password_input", initial)
+    page.fill("#new_password_input", NEW_PASSWORD)
+    page.fill("#new_password_again_input", NEW_PASSWORD)
+    page.click("#change_password_submit")
+
+
+def log_in(page: Page, base: str, user: str, password: str) -> None:
+    page.goto(f"{base}/hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", password)
+    page.click("#login_submit")
+    page.wait_for_load_state()
+
+
+def assert_notebooks_without_dialog(page: Page, what: str) -> None:
+    page.wait_for_selector("#jp-main-dock-panel")
+    listing = page.locator(".jp-DirListing-item", has_text=".ipynb").first
+    listing.wait_for()
+    page.wait_for_timeout(3000)  # a "Cannot open" dialog comes a moment after the lab shows
+    dialogs = page.locator(".jp-Dialog")
+    assert dialogs.count() == 0, f"{what} shows a dialog: {dialogs.first.inner_text()[:200]!r}"
+
+
+def planted_title(page: Page, url: str) -> str:
+    response = page.goto(url)
+    page.wait_for_timeout(2000)
+    return f"{response.status if response else 0} {page.title()}"
+
+
+def test_the_first_login_opens_the_notebooks_without_a_dialog(hub: Hub, accounts: Accounts, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(SPAWN_TIMEOUT_S * 1000)
+    try:
+        log_in_first_time(page, hub.url, "ana", accounts.passwords["ana"])
+        assert_notebooks_without_dialog(page, "ana's first login")
+        assert "/user/ana/lab" in page.url, f"the first login ended at {page.url}"
+        page.get_by_text("Tu servidor se detiene tras 1 hora sin actividad").first.wait_for(timeout=60_000)
+    finally:
+        path = REPORTS_DIR / "screenshots" / "hub-first-login.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path))
+        page.close()
+
+
+def test_make_lab_opens_the_notebooks_without_a_dialog(browser: Browser, tmp_path: Path) -> None:
+    with lab_process(tmp_path / "work") as lab:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(120_000)
+        try:
+            page.goto(lab.url)
+            assert_notebooks_without_dialog(page, "`make lab`")
+        finally:
+            page.close()
+
+
+def test_the_instructor_cannot_open_a_students_server(docker_engine: docker.DockerClient, hub: Hub,
+                                                      accounts: Accounts, browser: Browser) -> None:
+    hub.start_server("beto")
+    hub.wait_ready("beto", timeout_s=SPAWN_TIMEOUT_S)
+    container = docker_engine.containers.get(f"{hub.name}-user-beto")
+    page_text = PLANTED_PAGE.replace("HUB", repr(hub.url))
+    code, output = run_in(container, ["sh", "-c", 'printf "%s" "$1" > /home/jovyan/work/planted.html', "sh", page_text],
+                          timeout_s=30)
+    assert code == 0, output
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        log_in(page, hub.url, "profesor", admin_password_file(hub.name).read_text().strip())
+        assert page.goto(f"{hub.url}/hub/admin") is not None
+        page.get_by_text("beto").first.wait_for()  # the admin panel works for the instructor
+        for path in ("files/planted.html", "lab"):
+            seen = planted_title(page, hub.user_url("beto", path))
+            assert not seen.split(" ", 1)[1].startswith("READ:"), f"the planted page ran with the instructor's cookies: {seen}"
+            assert "jp-main-dock-panel" not in page.content(), f"the instructor opened beto's {path}"
+            assert seen.startswith("403") or "403" in page.content(), f"beto's {path} answered the instructor: {seen}"
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def subdomain_hub(docker_engine: docker.DockerClient, cpu_image: str) -> Iterator[Hub]:
+    with hub_instance(docker_engine, "dl-lab-hubsub", variant="cpu", gpu=False, port=free_port(),
+                      subdomain_host="localhost") as started:
+        yield started
+
+
+def test_with_subdomains_a_students_code_has_an_origin_of_its_own(subdomain_hub: Hub, browser: Browser) -> None:
+    hub = subdomain_hub
+    port = hub.url.rsplit(":", 1)[1]
+    hub_origin = f"http://localhost:{port}"
+    passwords = create_accounts(hub, ["carla"]).passwords
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(SPAWN_TIMEOUT_S * 1000)
+    try:
+        log_in_first_time(page, hub_origin, "carla", passwords["carla"])
+        page.wait_for_selector("#jp-main-dock-panel")
+        assert page.url.startswith(f"http://carla.localhost:{port}/user/carla/"), f"carla's lab is at {page.url}"
+        # What a JupyterLab extension carla installed would run in her lab: a request to the hub, with cookies.
+        # The admin is logged in to the hub in the same browser (and may open carla's server: another origin).
+        admin = context.new_page()
+        log_in(admin, hub_origin, "profesor", admin_password_file(hub.name).read_text().strip())
+        seen = page.evaluate("""(hub) => fetch(hub + "/hub/api/user", {credentials: "include"})
+            .then(r => r.text()).then(t => "READ:" + t, e => "BLOCKED:" + e)""", hub_origin)
+        assert seen.startswith("BLOCKED:"), f"code in carla's lab read the hub's API: {seen[:200]}"
+        home = page.evaluate("""(hub) => fetch(hub + "/hub/home", {credentials: "include"})
+            .then(r => r.text()).then(t => "READ:" + t, e => "BLOCKED:" + e)""", hub_origin)
+        assert home.startswith("BLOCKED:"), "code in carla's lab read the hub's home page (its form token)"
+    finally:
+        context.close()
