@@ -14,7 +14,7 @@ from harness.hub import accounts, backup
 from harness.hub.credentials import admin_password_file
 from harness.hub.instance import purge_hub, running_hub, start_hub, stop_hub
 from harness.hub.plan import plan_hub
-from harness.hub.settings import DEFAULT_NAME, DEFAULTS, HubSettings
+from harness.hub.settings import DEFAULT_NAME, DEFAULTS, HubSettings, checked_subdomain_host
 from harness.images import hub_image
 from harness.ui import stderr_console
 
@@ -97,20 +97,6 @@ def handle_lock(args: argparse.Namespace) -> int:
     return 0
 
 
-def subdomain_host(value: str, *, port: int) -> str:
-    """'' (none), 'localhost' (http://localhost:PORT) or an http(s)://NAME without a path; else a one-line error."""
-    value = value.strip().rstrip("/")
-    if value in {"", "localhost"}:
-        if value and not port:
-            raise HarnessError("--subdomain-host localhost needs a fixed --port (the browser opens http://localhost:PORT)")
-        return value
-    scheme, _, rest = value.partition("://")
-    if scheme not in {"http", "https"} or not rest or "/" in rest:
-        raise HarnessError(f"--subdomain-host is https://NAME (a wildcard DNS name and certificate) or localhost, "
-                           f"not {value!r}")
-    return value
-
-
 def settings_from(args: argparse.Namespace) -> HubSettings:
     for option, seconds in (("--cull-timeout", args.cull_timeout), ("--kernel-cull-timeout", args.kernel_cull_timeout)):
         if seconds < 0:
@@ -123,7 +109,7 @@ def settings_from(args: argparse.Namespace) -> HubSettings:
                        mem_limit=args.mem_limit, shm_size=args.shm_size, work_size=args.work_size,
                        student_subnets=args.student_subnets, cull_timeout_s=args.cull_timeout,
                        kernel_cull_timeout_s=args.kernel_cull_timeout, admin=args.admin,
-                       subdomain_host=subdomain_host(args.subdomain_host, port=args.port))
+                       subdomain_host=checked_subdomain_host(args.subdomain_host, port=args.port))
 
 
 def handle_up(args: argparse.Namespace) -> int:

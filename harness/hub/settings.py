@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from docker.models.containers import Container
 
 from harness.config import Variant, facts
+from harness.errors import HarnessError
 
 COMPONENT = "hub"
 DEFAULT_NAME = "dl-lab-hub"
@@ -151,3 +152,17 @@ def hub_setting_of(container: Container, key: str) -> str:
         if name == key:
             return value
     return ""
+
+
+def checked_subdomain_host(value: str, *, port: int) -> str:
+    """'' (none), 'localhost' (http://localhost:PORT) or an http(s)://NAME without a path; else a one-line error."""
+    value = value.strip().rstrip("/")
+    if value in {"", "localhost"}:
+        if value and not port:
+            raise HarnessError("--subdomain-host localhost needs a fixed --port (the browser opens http://localhost:PORT)")
+        return value
+    scheme, _, rest = value.partition("://")
+    if scheme not in {"http", "https"} or not rest or "/" in rest:
+        raise HarnessError(f"--subdomain-host is https://NAME (a wildcard DNS name and certificate) or localhost, "
+                           f"not {value!r}")
+    return value
