@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness.commands.grade import add_ci_parameters_option, grade_notebooks
+from harness.commands.grade import add_ci_parameters_option, add_seed_option, grade_notebooks
 from harness.config import REPO_ROOT
 from harness.course import catalog
 from harness.errors import HarnessError
@@ -53,6 +53,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-grade", action="store_true", help="only collect")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
     add_ci_parameters_option(parser)
+    add_seed_option(parser)
     add_image_option(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=handle)

@@ -18,7 +18,7 @@ from typing import Any
 from harness.course import catalog
 from harness.course.catalog import Lab
 from harness.errors import HarnessError
-from harness.grading.jobs import GradingJob
+from harness.grading.jobs import SEED_LIMIT, GradingJob, new_seed
 from harness.grading.pool import Executor
 from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
@@ -29,6 +29,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--lab", required=True, help="the lab the notebooks answer (e.g. 00)")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
     add_ci_parameters_option(parser)
+    add_seed_option(parser)
     add_image_option(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=handle)
@@ -37,6 +38,22 @@ def register(subparsers: Any) -> None:
 def add_ci_parameters_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ci-parameters", action="store_true",
                         help="replace the notebooks' parameters by the lab's shorter CI ones (default: as the student left them)")
+
+
+def add_seed_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=None, metavar="N",
+                        help="the seed of the hidden cases: the one a report records replays that run "
+                             "(default: a new one for each run)")
+
+
+def seed_from(args: argparse.Namespace) -> int:
+    """--seed, checked, or a new seed for this run."""
+    seed: int | None = getattr(args, "seed", None)
+    if seed is None:
+        return new_seed()
+    if not 0 <= seed < SEED_LIMIT:
+        raise HarnessError(f"--seed must be an integer from 0 to {SEED_LIMIT - 1} (as a report's \"seed\" records it)")
+    return seed
 
 
 def names(paths: list[Path]) -> list[str]:
@@ -77,7 +94,8 @@ def grade_notebooks(args: argparse.Namespace, lab: Lab, notebooks: list[tuple[Pa
     REPORTS/grade-LAB.json, with the students' own parameters unless --ci-parameters; the exit code."""
     executed = args.reports / f"grade-{lab.id}"
     parameters = dict(lab.ci_parameters) if args.ci_parameters else {}
-    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file)
+    seed = seed_from(args)
+    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file, seed=seed)
             for path, name, file in notebooks]
     return execute(jobs, executor=executor, kind="grade", variant=args.variant, stem=f"grade-{lab.id}",
                    parallel=parallel, reports=args.reports, details=args.details)

@@ -14,7 +14,7 @@ from typing import Any
 from harness.config import BUILD_DIR
 from harness.course import catalog, versions
 from harness.course.catalog import Lab
-from harness.grading.jobs import GradingJob
+from harness.grading.jobs import GradingJob, new_seed
 from harness.grading.pool import Executor
 from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
@@ -45,8 +45,10 @@ def run_labs(selected: list[Lab], *, executor: Executor, variant: str, parallel:
     out = BUILD_DIR / "labs"
     versions.generate(out=out)
     executed = reports / f"run-{variant}"
+    seed = new_seed()
     jobs = [GradingJob(lab=lab, notebook=out / "instructor" / lab.notebook_name, name=lab.name,
-                parameters={} if full else dict(lab.ci_parameters), save_executed=executed / lab.notebook_name)
+                parameters={} if full else dict(lab.ci_parameters), save_executed=executed / lab.notebook_name,
+                seed=seed)
             for lab in selected]
     return execute(jobs, executor=executor, kind="run", variant=variant, stem=f"run-{variant}",
                    parallel=parallel, reports=reports, details=details)

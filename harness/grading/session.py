@@ -94,10 +94,12 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
 
         results = grade_all(jobs, executor, parallel=parallel, on_done=done)
     image = None if variant == "local" else getattr(executor, "image", None)
-    json_path, junit_path = write_grading_reports(results, directory=reports, stem=stem, kind=kind, variant=variant, image=image)
+    seed = jobs[0].seed if jobs else None
+    json_path, junit_path = write_grading_reports(results, directory=reports, stem=stem, kind=kind, variant=variant,
+                                                  image=image, seed=seed)
     if details or len(results) <= 2:
         for result in results:
             print_details(out, result)
     print_summary(out, results, title=f"{kind}: {executor.description}")
-    err.print(Text(f"reports: {json_path}, {junit_path}"))
+    err.print(Text(f"reports: {json_path}, {junit_path}" + ("" if seed is None else f" (hidden cases' seed: {seed})")))
     return 0 if all(r.passed for r in results) else 1
