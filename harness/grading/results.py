@@ -117,7 +117,9 @@ def from_judge(raw: dict[str, Any], *, lab: str, notebook: Path, name: str, time
         exercises=exercises, time_s=time_s, startup_s=startup_s, torch_version=environment.get("torch"),
         torchvision_version=environment.get("torchvision"), device=environment.get("device"),
         message=str(raw.get("message", "")), attempts=int(raw.get("attempts", 0)),
-        evidence=[str(item) for item in reported.get("evidence", [])], cell_errors=list(raw.get("cell_errors", [])),
+        evidence=[str(item) for item in reported.get("evidence", [])] +
+                 [f"respuesta del kernel rechazada por no seguir su esquema: {what}"[:200]
+                  for what in raw.get("rejected_replies", [])][:10], cell_errors=list(raw.get("cell_errors", [])),
         skipped_cells=list(raw.get("skipped_cells", [])), output_truncated=bool(raw.get("output_truncated", False)),
         timeline=[(str(label), float(t)) for label, t in raw.get("timeline", [])], seed=raw.get("seed"),
         display_updates_dropped=int(raw.get("display_updates_dropped", 0)),

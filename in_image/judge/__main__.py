@@ -89,7 +89,7 @@ def judge_job(job_dir: Path) -> dict[str, Any]:
         "skipped_cells": [{"index": i, "reason": r} for i, r in sorted(progress.skipped.items())],
         "output_truncated": progress.truncated, "display_updates_dropped": progress.display_updates_dropped,
         "kernel_start_s": progress.kernel_start_s, "time_s": round(time.monotonic() - started, 3),
-        "timeline": progress.timeline,
+        "timeline": progress.timeline, "rejected_replies": progress.rejected,
         # What the kernel said about itself (validated, never trusted): apart from the judge's own fields.
         "kernel_reported": {"environment": progress.environment, "evidence": progress.evidence},
     }

@@ -74,6 +74,7 @@ class Progress:
     evidence: list[str] = field(default_factory=list)  # as the kernel reported them
     environment: dict[str, str] = field(default_factory=dict)  # as the kernel reported them
     facts_asked: bool = False
+    rejected: list[str] = field(default_factory=list)  # the kernel's replies that broke their schema
     public: dict[str, tuple[list[Outcome], float, bool]] = field(default_factory=dict)  # outcomes, time, untrusted text
     hidden_sent: bool = False  # a hidden input has reached a kernel: its text is no longer taken
     safe_outputs: list[Any] | None = None  # the cells' outputs when the first hidden input was sent
@@ -219,8 +220,11 @@ class Judge:
                     self.progress.environment = replies.environment_facts(payload)
                 else:
                     self.progress.evidence = replies.evidence_signs(payload)
-            except (NoAnswer, CellTimeoutError, wire.WireError) as error:
-                log.warning("the kernel gave no valid %s: %s", function, error)
+            except wire.WireError as error:
+                log.warning("the kernel's %s broke its schema: %s", function, error)
+                self.progress.rejected.append(function)
+            except (NoAnswer, CellTimeoutError) as error:
+                log.warning("the kernel gave no %s: %s", function, error)
         self.progress.facts_asked = True
 
     def _ask_public(self, client: CappedClient, exercise: Exercise) -> bool:
@@ -269,6 +273,8 @@ class Judge:
             self._set(unanswered(exercise, status=CRASHED, message="el kernel terminó durante la comprobación"))
             return None, 0.0, False
         except (NoAnswer, wire.WireError) as error:
+            if isinstance(error, wire.WireError):
+                self.progress.rejected.append(f"answers {exercise.id}")
             text = str(error) if isinstance(error, NoAnswer) else f"la respuesta del cuaderno no es válida ({error})"
             self._set(unanswered(exercise, status=ERROR, message="el cuaderno no dio una respuesta válida en un caso "
                                  "oculto" if untrusted else text[:300], time_s=time.perf_counter() - started))
