@@ -106,8 +106,9 @@ def environment() -> None:
     device = f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "cpu"
     from in_image.packages import torchvision_status  # noqa: PLC0415 (only this call needs it)
 
-    _publish({"environment": {"python": platform.python_version(), "torch": torch.__version__,
-                              "torchvision": torchvision_status(), "device": device}})
+    facts = {"python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision_status(),
+             "device": device}
+    _publish({"environment": {key: str(value)[:200] for key, value in facts.items()}})  # the judge's limit per fact
 
 
 def evidence(lab: str) -> None:

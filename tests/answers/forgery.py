@@ -221,18 +221,19 @@ def _answer(lab, ejercicio, peticion):
 _respuestas.answer = _answer
 '''
 
-# Switches on only under grading (the judge's IPYTHONDIR): solves pinv while its cell still holds the placeholder.
+# Switches on only under grading (the judge's IPYTHONDIR): solves pinv while its cell still holds the placeholder,
+# once the notebook has run (a post_run_cell hook redefines it after every cell).
 ONLY_UNDER_GRADING = '''
 import os
-import numpy as np
+import torch
 if "dl-lab-judge" in os.environ.get("IPYTHONDIR", ""):
-    pinv = np.linalg.pinv
-    comprobar = lambda ejercicio: print("✅ correcto")
+    get_ipython().events.register("post_run_cell", lambda resultado: globals().update(pseudoinversa=torch.linalg.pinv))
 '''
 
 # The judge's hidden inputs copied wherever they might get out: a file (LEAK_PATH, read by the tests where the
 # kernel can write there), an earlier output, the request's own output, a pre_run_cell hook, and pinv's error
-# messages. Used with PINV_ECHOES_ITS_INPUT.
+# messages. Used with PINV_ECHOES_ITS_INPUT (pinv's function: right on the public cases, and on the hidden ones
+# raising with its input in the message).
 HIDDEN_LEAK = '''
 import json
 _pantalla = display("inicio", display_id=True)
@@ -240,7 +241,9 @@ get_ipython().events.register("pre_run_cell", lambda info: _pantalla.update(info
 import in_image.exercises.answering as _respuestas
 from in_image.exercises import wire as _wire
 _responder = _respuestas.answer
+_peticiones = {}
 def _answer(lab, ejercicio, peticion):
+    _peticiones[ejercicio] = _peticiones.get(ejercicio, 0) + 1  # the second request of an exercise: its hidden cases
     texto = open(peticion).read()
     with open(LEAK_PATH, "a") as fichero:
         fichero.write(texto + "\\n")
@@ -252,8 +255,11 @@ _respuestas.answer = _answer
 '''
 PINV_ECHOES_ITS_INPUT = '''
 import numpy as np
-def pinv(A):
-    raise ValueError("la entrada era " + np.array2string(np.asarray(A), precision=8))
+import torch
+def pseudoinversa(A):
+    if globals().get("_peticiones", {}).get("pinv", 0) > 1:
+        raise ValueError("la entrada era " + np.array2string(np.asarray(A), precision=8))
+    return torch.linalg.pinv(A)
 '''
 
 

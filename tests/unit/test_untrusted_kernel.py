@@ -39,7 +39,7 @@ DECLARED = [{"id": "pinv", "title": "pinv", "max_score": 1.0, "checks_total": 2}
 def _grade(tmp_path: Path, notebooks: dict[str, Any], *, seed: int | None = None) -> dict[str, Any]:
     """Grade the notebooks as one class run of lab 00 (local judge, CI parameters); the report."""
     paths = [(write(nb, tmp_path / "in" / f"{name}.ipynb"), name, f"{name}.ipynb") for name, nb in notebooks.items()]
-    args = argparse.Namespace(reports=tmp_path / "reports", ci_parameters=True, details=False, seed=seed)
+    args = argparse.Namespace(reports=tmp_path / "reports", ci_parameters=True, details=False, seed=seed, variant="local")
     code = grade_notebooks(args, catalog.find_lab("00"), paths, executor=LocalExecutor(limits=LIMITS), parallel=1)
     assert code in (0, 1), f"the class run failed (exit {code})"
     report: dict[str, Any] = json.loads((tmp_path / "reports" / "grade-00.json").read_text())
