@@ -40,20 +40,27 @@ def add_ci_parameters_option(parser: argparse.ArgumentParser) -> None:
                         help="replace the notebooks' parameters by the lab's shorter CI ones (default: as the student left them)")
 
 
+def seed_value(text: str) -> int:
+    """--seed's value: an integer from 0 below SEED_LIMIT, as a report's "seed" records it."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {SEED_LIMIT - 1} (a report's \"seed\"), not {text!r}")
+    return seed
+
+
 def add_seed_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=None, metavar="N",
+    parser.add_argument("--seed", type=seed_value, default=None, metavar="N",
                         help="the seed of the hidden cases: the one a report records replays that run "
                              "(default: a new one for each run)")
 
 
 def seed_from(args: argparse.Namespace) -> int:
-    """--seed, checked, or a new seed for this run."""
+    """--seed, or a new seed for this run."""
     seed: int | None = getattr(args, "seed", None)
-    if seed is None:
-        return new_seed()
-    if not 0 <= seed < SEED_LIMIT:
-        raise HarnessError(f"--seed must be an integer from 0 to {SEED_LIMIT - 1} (as a report's \"seed\" records it)")
-    return seed
+    return new_seed() if seed is None else seed
 
 
 def names(paths: list[Path]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 
 from harness.cli import main
 from harness.commands.grade import grade_notebooks
+from harness.config import REPO_ROOT
 from harness.course import catalog
 from harness.grading.local import LocalExecutor
 from harness.grading.results import Limits, judged
@@ -225,3 +227,19 @@ def test_a_cell_that_still_holds_its_placeholder_is_not_attempted() -> None:
     commented = submission("00", replace={"pinv": "# raise NotImplementedError('PENDIENTE: ...')\n"
                                                   "import numpy as np\npinv = np.linalg.pinv"})
     assert "pinv" not in placeholder_exercises(commented), "a placeholder left in a comment is not one"
+
+
+# ---- the seed's options --------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", ["-1", "x", str(2**63)])
+def test_a_bad_seed_gets_one_clear_line(seed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notebook = write(submission("00"), tmp_path / "a.ipynb")
+    with pytest.raises(SystemExit) as stopped:
+        main(["grade", str(notebook), "--lab", "00", "--seed", seed])
+    assert stopped.value.code == 2 and "--seed: must be an integer from 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("target", "extra"), [("grade", ["SUBMISSIONS=a.ipynb"]), ("collect", [])])
+def test_make_passes_the_seed_on(target: str, extra: list[str]) -> None:
+    made = subprocess.run(["make", "-n", target, "LAB=00", "SEED=12345", *extra], cwd=REPO_ROOT, capture_output=True,
+                          text=True, check=True)
+    assert f"{target} " in made.stdout and "--seed 12345" in made.stdout, made.stdout
