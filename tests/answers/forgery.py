@@ -283,6 +283,30 @@ import json
 '''
 
 
+# Stashes pinv's hidden inputs in the working folder and kills its kernel; in the next kernel, its first cell
+# prints them and raises with them (the judge re-runs the notebook after a crash).
+STASH_THEN_CRASH = '''
+import json, os
+from in_image.exercises import wire as _wire
+if os.path.exists("guardado.txt"):
+    _texto = repr(_wire.decode(json.loads(open("guardado.txt").read())))
+    print(_texto)
+    raise ValueError(_texto[:250])
+import in_image.exercises.answering as _respuestas
+_responder = _respuestas.answer
+_vistas = []
+def _answer(lab, ejercicio, peticion):
+    if ejercicio == "pinv":
+        _vistas.append(1)
+        if len(_vistas) > 1:
+            with open("guardado.txt", "w") as fichero:
+                fichero.write(open(peticion).read())
+            os._exit(1)
+    return _responder(lab, ejercicio, peticion)
+_respuestas.answer = _answer
+'''
+
+
 FORGERIES: tuple[Forgery, ...] = (
     Forgery("post-run-hook", (POST_RUN_HOOK,), evidence="post_run_cell"),
     Forgery("pre-run-hook-prints", (PRE_RUN_PRINTS,), evidence="pre_run_cell"),

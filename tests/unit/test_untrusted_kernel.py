@@ -243,3 +243,16 @@ def test_make_passes_the_seed_on(target: str, extra: list[str]) -> None:
     made = subprocess.run(["make", "-n", target, "LAB=00", "SEED=12345", *extra], cwd=REPO_ROOT, capture_output=True,
                           text=True, check=True)
     assert f"{target} " in made.stdout and "--seed 12345" in made.stdout, made.stdout
+
+
+def test_hidden_inputs_stashed_before_a_crash_stay_out_of_the_next_run(tmp_path: Path) -> None:
+    """The kernel that got hidden inputs kills itself; the notebook's re-run prints them and raises with them."""
+    report = _grade(tmp_path, {"guarda": submission("00", insert=[forgery.STASH_THEN_CRASH])})
+    row = report["submissions"][0]
+    assert row["attempts"] >= 2, "the crash made the judge re-run the notebook"
+    pinv = next(e for e in row["exercises"] if e["id"] == "pinv")
+    assert pinv["status"] == "crashed", pinv
+    assert row["score"] == row["max_score"] - pinv["max_score"], "the other exercises keep their marks"
+    hidden = hidden_tokens("00", report["seed"])
+    leaks = files_holding(tmp_path / "reports", hidden)
+    assert not leaks, f"what the re-run printed or raised went into the reports or the executed notebook: {leaks}"
