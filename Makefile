@@ -83,9 +83,9 @@ labs: venv ## generate the student and instructor notebooks (build/labs) from la
 check: engine venv ## every lab's solutions graded in the CPU image, and in the CUDA image where containers get a GPU
 	$(HARNESS) check
 
-grade: engine venv ## grade students' notebooks: make grade LAB=00 SUBMISSIONS='entregas/*.ipynb' [JOBS=2]
+grade: engine venv ## grade students' notebooks: make grade LAB=00 SUBMISSIONS='entregas/*.ipynb' [JOBS=2] [SEED=n: replay a run]
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=00 SUBMISSIONS='entregas/*.ipynb' [JOBS=2]" >&2; exit 2; }
-	$(HARNESS) grade $(SUBMISSIONS) --lab $(LAB) $(if $(JOBS),--jobs $(JOBS))
+	$(HARNESS) grade $(SUBMISSIONS) --lab $(LAB) $(if $(JOBS),--jobs $(JOBS)) $(if $(SEED),--seed $(SEED))
 
 # The instructor's loop on the hub: collect and grade, then export for the LMS and hand back feedback.
 DEADLINE ?=
@@ -94,7 +94,7 @@ HUB_NAME ?=
 COURSE ?= course.toml
 .PHONY: collect export gradebook
 collect: engine venv ## copy every student's LAB notebook from the hub (read-only) and grade them: make collect LAB=00 [DEADLINE=2026-12-01T23:59] [ROSTER=roster.csv]
-	$(HARNESS) collect $(LAB) $(if $(DEADLINE),--deadline '$(DEADLINE)') $(if $(ROSTER),--roster '$(ROSTER)') $(if $(HUB_NAME),--hub '$(HUB_NAME)') $(if $(JOBS),--jobs $(JOBS))
+	$(HARNESS) collect $(LAB) $(if $(DEADLINE),--deadline '$(DEADLINE)') $(if $(ROSTER),--roster '$(ROSTER)') $(if $(HUB_NAME),--hub '$(HUB_NAME)') $(if $(JOBS),--jobs $(JOBS)) $(if $(SEED),--seed $(SEED))
 export: venv ## Moodle and Canvas grade files, records, statistics and feedback from reports/grade-LAB.json: make export LAB=00 [ROSTER=roster.csv]
 	$(HARNESS) export $(LAB) $(if $(ROSTER),--roster '$(ROSTER)')
 gradebook: engine venv ## the course gradebook (every lab weighted, LMS files, statistics, plot): make gradebook [COURSE=course.toml] [ROSTER=roster.csv]

@@ -28,8 +28,10 @@ from harness.commands.grading_options import (
     add_ci_parameters_option,
     add_image_option,
     add_limit_options,
+    add_seed_option,
     limits_from,
     parallelism_from,
+    seed_from,
 )
 from harness.config import REPO_ROOT
 from harness.course import catalog
@@ -59,6 +61,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-grade", action="store_true", help="only collect")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
     add_ci_parameters_option(parser)
+    add_seed_option(parser)
     add_image_option(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=handle)
@@ -115,5 +118,5 @@ def handle(args: argparse.Namespace) -> int:
     executor, parallel = grading
     graded = grade_notebooks(lab, [(collection.folder / str(entry.file), entry.user, str(entry.file)) for entry in collected],
                              executor=executor, variant=args.variant, parallel=parallel, reports=args.reports,
-                             ci_parameters=args.ci_parameters, details=args.details)
+                             ci_parameters=args.ci_parameters, details=args.details, seed=seed_from(args))
     return max(code, graded)

@@ -18,8 +18,10 @@ from harness.commands.grading_options import (
     add_ci_parameters_option,
     add_image_option,
     add_limit_options,
+    add_seed_option,
     limits_from,
     parallelism_from,
+    seed_from,
 )
 from harness.course import catalog
 from harness.errors import HarnessError
@@ -33,6 +35,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--lab", required=True, help="the lab the notebooks answer (e.g. 00)")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
     add_ci_parameters_option(parser)
+    add_seed_option(parser)
     add_image_option(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=handle)
@@ -56,4 +59,4 @@ def handle(args: argparse.Namespace) -> int:
     notebooks = [(path, name, f"{file_stem(name, taken)}.ipynb")
                  for path, name in zip(args.submissions, display_names(args.submissions), strict=True)]
     return grade_notebooks(lab, notebooks, executor=executor, variant=args.variant, parallel=parallelism_from(args, limits),
-                           reports=args.reports, ci_parameters=args.ci_parameters, details=args.details)
+                           reports=args.reports, ci_parameters=args.ci_parameters, details=args.details, seed=seed_from(args))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness.config import REPORTS_DIR
 from harness.grading.export import EXCEL_CHOICES
+from harness.grading.jobs import SEED_LIMIT, new_seed
 from harness.grading.lms import MOODLE_IDS
 from harness.grading.results import Limits
 from harness.grading.session import DEFAULT_LIMITS, checked_limits, parallelism
@@ -51,6 +52,30 @@ def add_image_option(parser: argparse.ArgumentParser) -> None:
 def add_ci_parameters_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ci-parameters", action="store_true",
                         help="replace the notebooks' parameters by the lab's shorter CI ones (default: as the student left them)")
+
+
+
+def seed_value(text: str) -> int:
+    """--seed's value: an integer from 0 below SEED_LIMIT, as a report's "seed" records it."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {SEED_LIMIT - 1} (a report's \"seed\"), not {text!r}")
+    return seed
+
+
+def add_seed_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=seed_value, default=None, metavar="N",
+                        help="the seed of the hidden cases: the one a report records replays that run "
+                             "(default: a new one for each run)")
+
+
+def seed_from(args: argparse.Namespace) -> int:
+    """--seed, or a new seed for this run."""
+    seed: int | None = getattr(args, "seed", None)
+    return new_seed() if seed is None else seed
 
 
 def add_lms_options(parser: argparse.ArgumentParser) -> None:

@@ -58,6 +58,7 @@ def owner_labels() -> dict[str, str]:
 class _Outcome:
     raw: dict[str, Any] | None = None
     executed: bytes | None = None
+    executed_reason: str = ""
     failure: str = ""
     failure_status: str = "error"
     created_at: float | None = None
@@ -141,7 +142,8 @@ class ContainerExecutor:
         finally:
             self._remove(container, volume)
         return interpret(outcome.raw, job=job, nonce=nonce, started=started, created_at=outcome.created_at,
-                         failure=outcome.failure, failure_status=outcome.failure_status, executed=outcome.executed)
+                         failure=outcome.failure, failure_status=outcome.failure_status, executed=outcome.executed,
+                         executed_reason=outcome.executed_reason)
 
     def _wait(self, container: Container, outcome: _Outcome) -> None:
         try:
@@ -157,8 +159,14 @@ class ContainerExecutor:
         state = container.attrs.get("State", {})
         result_bytes = self._fetch(container, "result.json")
         if result_bytes:
-            outcome.raw = json.loads(result_bytes)
+            try:
+                outcome.raw = json.loads(result_bytes)
+            except ValueError:
+                outcome.failure = "el resultado del calificador no es JSON válido"
+                return
             outcome.executed = self._fetch(container, "executed.ipynb")
+            if outcome.executed is None:
+                outcome.executed_reason = self._missing(container, "executed.ipynb")
         elif not outcome.failure:
             outcome.failure_status = "crashed"
             if state.get("OOMKilled"):
@@ -182,6 +190,17 @@ class ContainerExecutor:
             member = tar.extractfile(name)
             return member.read() if member else None
 
+    @staticmethod
+    def _missing(container: Container, name: str) -> str:
+        """Why a file of the judge's did not come back: too big, or never written."""
+        try:
+            chunks, stat = container.get_archive(f"{JOB_DIR}/{name}")
+            chunks.close()
+        except docker.errors.NotFound:
+            return "el calificador no escribió el cuaderno ejecutado"
+        return (f"el cuaderno ejecutado ocupa {int(stat.get('size', 0)) / 1e6:.1f} MB, más que el límite de "
+                f"{RESULT_LIMIT_BYTES // 1_000_000} MB")
+
     def _remove(self, container: Container | None, volume: Volume | None) -> None:
         if container is not None:
             remove_container(container, timeout_s=REMOVE_TIMEOUT_S)
@@ -200,3 +219,4 @@ class ContainerExecutor:
                 container.remove(force=True, v=True)
             with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
                 volume.remove(force=True)
+

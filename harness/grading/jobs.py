@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
 import tarfile
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,12 @@ from harness.grading.results import Limits
 from in_image.exercises.declared import declared_in
 
 JOB_DIR = "/dl-lab-job"
+SEED_LIMIT = 2**63  # seeds are non-negative integers below this
+
+
+def new_seed() -> int:
+    """A fresh seed for one grading run's hidden cases: inputs copied out of one run are useless in the next."""
+    return secrets.randbelow(SEED_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,7 @@ class GradingJob:
     name: str
     parameters: dict[str, Any] = field(default_factory=dict)  # injected after the `parameters` cell; empty: none
     save_executed: Path | None = None  # where to keep the executed notebook
+    seed: int | None = None  # the grading run's seed of the hidden cases (None: the hidden tests file's own)
 
     def exercises(self) -> list[dict[str, Any]]:
         """The lab's exercises as report rows (id, title, max_score, checks_total), before any grading."""
@@ -40,7 +48,7 @@ def job_files(job: GradingJob, *, nonce: str, limits: Limits, container: bool, w
         "exercise_timeout_s": limits.exercise_timeout_s, "budget_s": limits.budget_s,
         "output_limit_bytes": limits.output_limit_bytes, "parameters": job.parameters, "workdir": workdir,
         "kernel_user": [facts().nb_uid, facts().nb_gid] if container else None, "delete_inputs": container,
-        "kill_user_processes": container, "threads": threads,
+        "kill_user_processes": container, "threads": threads, "seed": job.seed,
     }
     return {
         "job.json": json.dumps(settings).encode(),

@@ -91,5 +91,8 @@ def _read_outputs(folder: Path) -> tuple[dict[str, Any] | None, bytes | None]:
     result, executed = folder / "result.json", folder / "executed.ipynb"
     if not result.exists():
         return None, None
-    raw: dict[str, Any] = json.loads(result.read_text())
+    try:
+        raw: dict[str, Any] = json.loads(result.read_text())
+    except ValueError:
+        return {"malformed": True}, None  # not the judge's: its nonce is missing, so the notebook is `error`
     return raw, executed.read_bytes() if executed.exists() else None

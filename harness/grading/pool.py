@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 from harness.grading.jobs import GradingJob
-from harness.grading.results import Limits, SubmissionResult, failed_submission, from_judge
+from harness.grading.results import Limits, SubmissionResult, failed_submission, judged
+
+log = logging.getLogger(__name__)
 
 
 class Executor(Protocol):
@@ -25,27 +28,42 @@ def timed_out(limits: Limits) -> str:
 
 
 def interpret(raw: dict[str, Any] | None, *, job: GradingJob, nonce: str, started: float, created_at: float | None,
-              failure: str, failure_status: str, executed: bytes | None) -> SubmissionResult:
+              failure: str, failure_status: str, executed: bytes | None, executed_reason: str = "") -> SubmissionResult:
     """The SubmissionResult of a job from what its judge left (or the failure that left nothing).
 
     created_at: the wall-clock time (time.time()) just before the judge's container or process was created;
-    the startup time is from then to the judge's own `started_at`.
+    the startup time is from then to the judge's own `started_at`. executed_reason: why there is no executed
+    notebook, when the executor knows (too big).
     """
     elapsed = time.monotonic() - started
-    if raw is None or raw.get("nonce") != nonce:
+    if not isinstance(raw, dict) or raw.get("nonce") != nonce:
         if raw is not None:
             failure, failure_status = "el resultado no lleva el identificador de esta calificación: no es fiable", "error"
-        return failed_submission(lab=job.lab.id, notebook=job.notebook, name=job.name, exercises=job.exercises(),
-                                 status=failure_status, message=failure, time_s=elapsed)
-    started_at = raw.get("started_at")
-    startup_s = max(0.0, started_at - created_at) if created_at is not None and isinstance(started_at, int | float) else None
-    result = from_judge(raw, lab=job.lab.id, notebook=job.notebook, name=job.name, time_s=elapsed, startup_s=startup_s,
+        result = failed_submission(lab=job.lab.id, notebook=job.notebook, name=job.name, exercises=job.exercises(),
+                                   status=failure_status, message=failure, time_s=elapsed)
+    else:
+        started_at = raw.get("started_at")
+        startup_s = max(0.0, started_at - created_at) if created_at is not None and isinstance(started_at, int | float) \
+            else None
+        result = judged(raw, lab=job.lab.id, notebook=job.notebook, name=job.name, time_s=elapsed, startup_s=startup_s,
                         declared=job.exercises())
-    if executed is not None and job.save_executed is not None:
+    if job.save_executed is None:
+        return result
+    if executed is not None:
         job.save_executed.parent.mkdir(parents=True, exist_ok=True)
         job.save_executed.write_bytes(executed)
         result.executed_notebook = str(job.save_executed)
+    else:
+        result.executed_notebook_reason = executed_reason or "el calificador no dejó el cuaderno ejecutado"
     return result
+
+
+def failed_job(job: GradingJob, error: BaseException) -> SubmissionResult:
+    """The result of a job whose grading raised on the host: that notebook is `error`, the others go on."""
+    log.error("grading %s failed", job.name, exc_info=error)
+    return failed_submission(lab=job.lab.id, notebook=job.notebook, name=job.name, exercises=job.exercises(),
+                             status="error", message=f"la calificación falló en el anfitrión: {type(error).__name__}",
+                             time_s=0.0)
 
 
 def grade_all(jobs: list[GradingJob], executor: Executor, *, parallel: int,
@@ -62,7 +80,8 @@ def grade_all(jobs: list[GradingJob], executor: Executor, *, parallel: int,
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for future in done:
                 index = futures[future]
-                results[index] = future.result()
+                error = future.exception()
+                results[index] = failed_job(jobs[index], error) if isinstance(error, Exception) else future.result()
                 if on_done:
                     on_done(jobs[index], results[index])
     except BaseException:

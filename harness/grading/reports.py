@@ -34,7 +34,9 @@ def printable(text: object, *, limit: int = 500) -> str:
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in value)
 
 
-def report_dict(results: list[SubmissionResult], *, kind: str, variant: str, image: str | None) -> dict[str, Any]:
+def report_dict(results: list[SubmissionResult], *, kind: str, variant: str, image: str | None,
+                seed: int | None = None) -> dict[str, Any]:
+    """The report; seed: the run's seed of the hidden cases (`--seed` replays the run)."""
     return {
         "schema": SCHEMA_ID,
         "kind": kind,
@@ -43,6 +45,7 @@ def report_dict(results: list[SubmissionResult], *, kind: str, variant: str, ima
         "course_version": facts().course_version,
         "variant": variant,
         "image": image,
+        "seed": seed,
         "summary": {
             "submissions": len(results),
             "passed": sum(r.passed for r in results),
@@ -79,8 +82,8 @@ def junit_cases(results: list[SubmissionResult], *, kind: str) -> list[JUnitCase
 
 
 def write_grading_reports(results: list[SubmissionResult], *, directory: Path, stem: str, kind: str, variant: str,
-                          image: str | None) -> tuple[Path, Path]:
-    report = report_dict(results, kind=kind, variant=variant, image=image)
+                          image: str | None, seed: int | None = None) -> tuple[Path, Path]:
+    report = report_dict(results, kind=kind, variant=variant, image=image, seed=seed)
     json_path = write_json(directory / f"{stem}.json", report)
     junit_path = write_junit(directory / f"{stem}.junit.xml", f"dl-lab {kind} {stem}", junit_cases(results, kind=kind))
     return json_path, junit_path

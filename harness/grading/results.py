@@ -1,10 +1,20 @@
-"""What grading produces on the host: the limits a job runs under and one SubmissionResult per notebook."""
+"""What grading produces on the host: the limits a job runs under and one SubmissionResult per notebook.
+
+A judge's result.json is read as untrusted input (it carries what the student's kernel wrote): a
+result that cannot be read, or whose submission entry breaks schemas/grading-report.schema.json,
+makes that one notebook `error` with a message (`judged`).
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harness.grading.validation import check_submission
+
+log = logging.getLogger(__name__)
 
 # Exercise statuses (stable keys of the JSON report).
 EXERCISE_STATUSES = ("passed", "partial", "failed", "error", "not_attempted", "timeout", "crashed")
@@ -57,6 +67,9 @@ class SubmissionResult:
     executed_notebook: str | None = None
     # The judge's phases: (label, seconds since it started), for diagnosis and the benchmark.
     timeline: list[tuple[str, float]] = field(default_factory=list)
+    seed: int | None = None  # the grading run's seed of the hidden cases
+    display_updates_dropped: int = 0  # display updates the kernel sent while the judge asked it (never applied)
+    executed_notebook_reason: str | None = None  # why executed_notebook is null, when it is
 
     @property
     def passed(self) -> bool:
@@ -72,7 +85,8 @@ class SubmissionResult:
             "torch_version": self.torch_version, "torchvision_version": self.torchvision_version, "device": self.device,
             "message": self.message,
             "attempts": self.attempts, "evidence": self.evidence, "output_truncated": self.output_truncated,
-            "executed_notebook": self.executed_notebook, "cell_errors": self.cell_errors,
+            "executed_notebook": self.executed_notebook, "executed_notebook_reason": self.executed_notebook_reason,
+            "seed": self.seed, "display_updates_dropped": self.display_updates_dropped, "cell_errors": self.cell_errors,
             "skipped_cells": self.skipped_cells, "timeline": [[label, t] for label, t in self.timeline],
             "exercises": self.exercises,
         }
@@ -87,21 +101,46 @@ def _clamped(exercise: dict[str, Any]) -> dict[str, Any]:
 
 def from_judge(raw: dict[str, Any], *, lab: str, notebook: Path, name: str, time_s: float,
                startup_s: float | None, declared: list[dict[str, Any]]) -> SubmissionResult:
-    """A SubmissionResult from the judge's result.json: exactly one row per declared exercise, in order."""
+    """A SubmissionResult from the judge's result.json: exactly one row per declared exercise, in order.
+
+    Raises ValueError, TypeError, KeyError or AttributeError on a result that is not what the judge writes.
+    """
     given = {str(e.get("id")): e for e in raw.get("exercises", []) if isinstance(e, dict)}
     exercises = [_clamped({**d, **given[d["id"]], "max_score": d["max_score"]}) if d["id"] in given else
                  {**d, "status": "error", "score": 0.0, "checks_passed": 0, "time_s": 0.0,
                   "message": "el calificador no devolvió este ejercicio"} for d in declared]
+    reported = raw.get("kernel_reported") or {}
+    environment = reported.get("environment") or {}
     return SubmissionResult(
         lab=lab, notebook=str(notebook), name=name, status="ok",
         score=sum(e["score"] for e in exercises), max_score=sum(float(e["max_score"]) for e in exercises),
-        exercises=exercises, time_s=time_s, startup_s=startup_s, torch_version=raw.get("torch"),
-        torchvision_version=raw.get("torchvision"), device=raw.get("device"),
+        exercises=exercises, time_s=time_s, startup_s=startup_s, torch_version=environment.get("torch"),
+        torchvision_version=environment.get("torchvision"), device=environment.get("device"),
         message=str(raw.get("message", "")), attempts=int(raw.get("attempts", 0)),
-        evidence=[str(item) for item in raw.get("evidence", [])], cell_errors=list(raw.get("cell_errors", [])),
+        evidence=[str(item) for item in reported.get("evidence", [])] +
+                 [f"respuesta del kernel rechazada por no seguir su esquema: {what}"[:200]
+                  for what in raw.get("rejected_replies", [])][:10], cell_errors=list(raw.get("cell_errors", [])),
         skipped_cells=list(raw.get("skipped_cells", [])), output_truncated=bool(raw.get("output_truncated", False)),
-        timeline=[(str(label), float(t)) for label, t in raw.get("timeline", [])],
+        timeline=[(str(label), float(t)) for label, t in raw.get("timeline", [])], seed=raw.get("seed"),
+        display_updates_dropped=int(raw.get("display_updates_dropped", 0)),
     )
+
+
+def judged(raw: dict[str, Any], *, lab: str, notebook: Path, name: str, time_s: float, startup_s: float | None,
+           declared: list[dict[str, Any]]) -> SubmissionResult:
+    """from_judge, checked against the report's schema; a malformed result makes this notebook `error`."""
+    try:
+        result = from_judge(raw, lab=lab, notebook=notebook, name=name, time_s=time_s, startup_s=startup_s,
+                            declared=declared)
+        check_submission(result.as_dict())
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        first = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        log.warning("malformed judge result for %s: %s", name, first)
+        failed = failed_submission(lab=lab, notebook=notebook, name=name, exercises=declared, status="error",
+                                   message=f"el resultado del calificador no es válido ({first})", time_s=time_s)
+        failed.seed = raw.get("seed") if isinstance(raw.get("seed"), int) else None
+        return failed
+    return result
 
 
 def failed_submission(*, lab: str, notebook: Path, name: str, exercises: list[dict[str, Any]], status: str,

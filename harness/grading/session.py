@@ -14,7 +14,7 @@ from harness.course import versions
 from harness.course.catalog import Lab
 from harness.engine.waiting import sigterm_as_interrupt
 from harness.errors import HarnessError
-from harness.grading.jobs import GradingJob
+from harness.grading.jobs import GradingJob, new_seed
 from harness.grading.local import LocalExecutor
 from harness.grading.pool import Executor, grade_all
 from harness.grading.reports import print_details, print_summary, printable, write_grading_reports
@@ -75,22 +75,25 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
 
         results = grade_all(jobs, executor, parallel=parallel, on_done=done)
     image = None if variant == "local" else getattr(executor, "image", None)
-    json_path, junit_path = write_grading_reports(results, directory=reports, stem=stem, kind=kind, variant=variant, image=image)
+    seed = jobs[0].seed if jobs else None
+    json_path, junit_path = write_grading_reports(results, directory=reports, stem=stem, kind=kind, variant=variant,
+                                                  image=image, seed=seed)
     if details or len(results) <= 2:
         for result in results:
             print_details(out, result)
     print_summary(out, results, title=f"{kind}: {executor.description}")
-    err.print(Text(f"reports: {json_path}, {junit_path}"))
+    err.print(Text(f"reports: {json_path}, {junit_path}" + ("" if seed is None else f" (hidden cases' seed: {seed})")))
     return 0 if all(r.passed for r in results) else 1
 
 
 def grade_notebooks(lab: Lab, notebooks: list[tuple[Path, str, str]], *, executor: Executor, variant: str, parallel: int,
-                    reports: Path, ci_parameters: bool, details: bool) -> int:
+                    reports: Path, ci_parameters: bool, details: bool, seed: int) -> int:
     """Grade each (notebook, display name, file name of its executed copy in REPORTS/grade-LAB/) into
     REPORTS/grade-LAB.json, with the students' own parameters unless ci_parameters; the exit code."""
     executed = reports / f"grade-{lab.id}"
     parameters = dict(lab.ci_parameters) if ci_parameters else {}
-    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file)
+    jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file,
+                       seed=seed)
             for path, name, file in notebooks]
     return execute(jobs, executor=executor, kind="grade", variant=variant, stem=f"grade-{lab.id}",
                    parallel=parallel, reports=reports, details=details)
@@ -102,8 +105,10 @@ def run_labs(selected: list[Lab], *, executor: Executor, variant: str, parallel:
     out = BUILD_DIR / "labs"
     versions.generate(out=out)
     executed = reports / f"run-{variant}"
+    seed = new_seed()
     jobs = [GradingJob(lab=lab, notebook=out / "instructor" / lab.notebook_name, name=lab.name,
-                parameters={} if full else dict(lab.ci_parameters), save_executed=executed / lab.notebook_name)
+                parameters={} if full else dict(lab.ci_parameters), save_executed=executed / lab.notebook_name,
+                seed=seed)
             for lab in selected]
     return execute(jobs, executor=executor, kind="run", variant=variant, stem=f"run-{variant}",
                    parallel=parallel, reports=reports, details=details)

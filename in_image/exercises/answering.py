@@ -87,9 +87,11 @@ def _run_one(probe: Probe, notebook: Notebook, inputs: Mapping[str, Any]) -> Any
         return {"kind": "raised", "message": f"el resultado no se puede leer ({type(error).__name__}: {error})"[:400]}
 
 
-def answer(lab: str, exercise: str, request: str) -> None:
-    """The judge's request: run the cases in `request` (wire JSON) and publish the answers."""
-    cases = wire.decode(json.loads(request))
+def answer(lab: str, exercise: str, request_file: str) -> None:
+    """The judge's request: run the cases in the file `request_file` (wire JSON, written for this request
+    only, so that no input is in the request cell's source) and publish the answers."""
+    with open(request_file, encoding="utf-8") as file:
+        cases = wire.decode(json.load(file))
     probes: Mapping[str, Probe] = importlib.import_module(f"practica.lab{lab}").PROBES
     shell = _shell()
     documents = run_cases(probes[exercise], shell.user_ns, cases)
@@ -104,8 +106,9 @@ def environment() -> None:
     device = f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "cpu"
     from in_image.packages import torchvision_status  # noqa: PLC0415 (only this call needs it)
 
-    _publish({"environment": {"python": platform.python_version(), "torch": torch.__version__,
-                              "torchvision": torchvision_status(), "device": device}})
+    facts = {"python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision_status(),
+             "device": device}
+    _publish({"environment": {key: str(value)[:200] for key, value in facts.items()}})  # the judge's limit per fact
 
 
 def evidence(lab: str) -> None:

@@ -225,8 +225,13 @@ def _tensor_fields(tensor: Any, torch: Any) -> dict[str, Any]:
 
 # ---- decoding (judge side) ----------------------------------------------------------------------
 def decode(document: Any) -> Any:
-    """The values a document stands for; a WireError when it is not valid wire data."""
-    return _decode(document, depth=0, budget=_Budget())
+    """The values a document stands for; a WireError when it is not valid wire data, whatever is wrong with it."""
+    try:
+        return _decode(document, depth=0, budget=_Budget())
+    except WireError:
+        raise
+    except (TypeError, ValueError, OverflowError, RecursionError, MemoryError) as error:
+        raise WireError(f"malformed wire data ({type(error).__name__})") from None
 
 
 def _decode(document: Any, *, depth: int, budget: _Budget) -> Any:
@@ -266,6 +271,10 @@ def _decode_map(body: Any, depth: int, budget: _Budget) -> dict[Any, Any]:
         decoded_key = _decode(key, depth=depth + 1, budget=budget)
         if not isinstance(decoded_key, str | int | float | bool | tuple) and decoded_key is not None:
             raise WireError("a map key that is not a plain value")
+        try:
+            hash(decoded_key)
+        except TypeError:  # a tuple that holds a list, an array or a dict
+            raise WireError("a map key that is not hashable") from None
         result[decoded_key] = _decode(item, depth=depth + 1, budget=budget)
     return result
 

@@ -57,7 +57,7 @@ def _read_submission(text: str, parameters: dict[str, Any]) -> tuple[NotebookNod
 
 def _judge(settings: JudgeSettings, hidden_source: str, notebook: NotebookNode | None) -> Progress:
     try:
-        tests = load_lab_tests(settings.lab, hidden_source)
+        tests = load_lab_tests(settings.lab, hidden_source, seed=settings.seed)
     except HiddenTestsError as error:
         return Progress(message=str(error))
     if notebook is None:
@@ -83,12 +83,15 @@ def judge_job(job_dir: Path) -> dict[str, Any]:
     rows = [progress.verdicts.get(e.id) or unanswered(e, status=ERROR, message=message or "no se evaluó").as_dict()
             for e in exercises]
     result = {
-        "nonce": settings.nonce, "lab": settings.lab, "started_at": STARTED_AT, "exercises": rows,
-        "attempts": progress.attempts, "evidence": progress.evidence, "message": message,
+        "nonce": settings.nonce, "lab": settings.lab, "seed": settings.seed, "started_at": STARTED_AT, "exercises": rows,
+        "attempts": progress.attempts, "message": message,
         "cell_errors": sorted(progress.cell_errors.values(), key=lambda e: int(e["index"])),
         "skipped_cells": [{"index": i, "reason": r} for i, r in sorted(progress.skipped.items())],
-        "output_truncated": progress.truncated, "kernel_start_s": progress.kernel_start_s,
-        "time_s": round(time.monotonic() - started, 3), "timeline": progress.timeline, **progress.environment,
+        "output_truncated": progress.truncated, "display_updates_dropped": progress.display_updates_dropped,
+        "kernel_start_s": progress.kernel_start_s, "time_s": round(time.monotonic() - started, 3),
+        "timeline": progress.timeline, "rejected_replies": progress.rejected,
+        # What the kernel said about itself (validated, never trusted): apart from the judge's own fields.
+        "kernel_reported": {"environment": progress.environment, "evidence": progress.evidence},
     }
     (job_dir / RESULT_FILE).write_text(json.dumps(result, ensure_ascii=False, indent=1))
     if notebook is not None:

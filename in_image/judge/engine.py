@@ -7,15 +7,25 @@ judge sends the cases' inputs, takes back the answers as data and decides the ve
 process: the student's kernel never sees an expected value, a comparison or a score. An exercise whose
 probe hangs or kills the kernel gets "timeout" or "crashed" and the judge goes on with the others in a
 fresh kernel.
+
+The kernel is untrusted: every reply goes through a strict schema (in_image.judge.replies) and the
+kernel's facts about itself are kept apart (`kernel_reported`). An exercise whose cell still holds
+its placeholder is `not_attempted` and never asked. The public cases of every exercise are asked
+first, the hidden ones after: from the first hidden request on, nothing the kernel writes is taken
+into a message (hidden-case failures name the criterion only), into the cell errors, into the
+kernel's facts or into the executed notebook (its outputs are those of the runs before).
 """
 
 from __future__ import annotations
 
+import ast
+import copy
 import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +33,34 @@ import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from in_image.exercises.framework import ERROR, NOT_ATTEMPTED, PASSED, Exercise, outcome_from, unanswered, verdict
-from in_image.exercises.tags import exercise_of
+from in_image.exercises import wire
+from in_image.exercises.framework import (
+    ERROR,
+    NOT_ATTEMPTED,
+    PASSED,
+    Case,
+    CaseChecks,
+    Exercise,
+    Outcome,
+    unanswered,
+    verdict,
+)
+from in_image.exercises.tags import PLACEHOLDER, exercise_of
+from in_image.judge import replies
 from in_image.judge.kernel import CappedClient, kernel_pid, kill_user_processes, new_client, prefer_killing
 from in_image.judge.lab_tests import LabTests
-from in_image.judge.questions import NoAnswer, ask, encode_request, request_code
+from in_image.judge.questions import NoAnswer, ask, request_code, request_file, request_folder
 from in_image.judge.settings import JudgeSettings
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
 FACTS_TIMEOUT_S = 60
 TIMEOUT, CRASHED = "timeout", "crashed"
+PLACEHOLDER_MARK = PLACEHOLDER.split(":", 1)[0]  # "PENDIENTE"
+# What a hidden case's failure says: the criterion, never a value the kernel wrote.
+HIDDEN_FAILURE = "no cumple «{criterion}» en un caso oculto"
+HIDDEN_KINDS = {"missing": "falta un nombre que el ejercicio necesita", "pending": "ejercicio sin hacer",
+                "raised": "el código lanzó una excepción en un caso oculto"}
 
 
 @dataclass
@@ -44,8 +71,14 @@ class Progress:
     cell_errors: dict[int, dict[str, Any]] = field(default_factory=dict)
     placeholders: dict[str, str] = field(default_factory=dict)
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    evidence: list[str] = field(default_factory=list)
-    environment: dict[str, str] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)  # as the kernel reported them
+    environment: dict[str, str] = field(default_factory=dict)  # as the kernel reported them
+    facts_asked: bool = False
+    rejected: list[str] = field(default_factory=list)  # the kernel's replies that broke their schema
+    public: dict[str, tuple[list[Outcome], float, bool]] = field(default_factory=dict)  # outcomes, time, untrusted text
+    hidden_sent: bool = False  # a hidden input has reached a kernel: its text is no longer taken
+    safe_outputs: list[Any] | None = None  # the cells' outputs when the first hidden input was sent
+    display_updates_dropped: int = 0
     attempts: int = 0
     truncated: bool = False
     kernel_start_s: float = 0.0
@@ -63,6 +96,8 @@ class Judge:
         self.deadline = self.started + settings.budget_s
         self.rundir = Path(tempfile.mkdtemp(prefix="dl-lab-judge-"))
         os.chmod(self.rundir, 0o755)
+        self.requests = request_folder(self.rundir)
+        self.placeholders = placeholder_exercises(notebook)
 
     # ---- attempts ------------------------------------------------------------------------------
     def run(self) -> Progress:
@@ -100,6 +135,7 @@ class Judge:
             return True
         finally:
             self.progress.truncated |= client.truncated
+            self.progress.display_updates_dropped += client.dropped_updates
 
     def _prepare_workdir(self) -> None:
         if not self.settings.workdir:
@@ -144,6 +180,8 @@ class Judge:
                                             "exercise": exercise_of(cell)}
 
     def _note_errors(self, cell: NotebookNode, index: int) -> None:
+        if self.progress.hidden_sent:  # a later run's errors could carry what a hidden request showed the kernel
+            return
         for output in cell.outputs:
             if output.get("output_type") != "error":
                 continue
@@ -157,16 +195,18 @@ class Judge:
 
     # ---- questions -------------------------------------------------------------------------------
     def _question(self, client: CappedClient) -> bool:
-        """Facts, evidence, then each exercise not judged yet; False when the kernel must be restarted."""
-        self._ask_facts(client)
-        for exercise in self.tests.exercises:
-            if exercise.id in self.progress.verdicts:
-                continue
-            if self._remaining() <= 0:
-                self._set(unanswered(exercise, status=TIMEOUT, message="se agotó el tiempo total de la calificación"))
-                continue
-            if not self._ask_exercise(client, exercise):
-                return False
+        """Facts, then the public cases of every exercise, then the hidden ones; False when the kernel must restart."""
+        if not self.progress.facts_asked and not self.progress.hidden_sent:
+            self._ask_facts(client)
+        for hidden in (False, True):
+            for exercise in self.tests.exercises:
+                if exercise.id in self.progress.verdicts or exercise.id in self.placeholders:
+                    continue
+                if self._remaining() <= 0:
+                    self._set(unanswered(exercise, status=TIMEOUT, message="se agotó el tiempo total de la calificación"))
+                    continue
+                if not (self._ask_hidden(client, exercise) if hidden else self._ask_public(client, exercise)):
+                    return False
         self._mark("exercises judged")
         return True
 
@@ -176,35 +216,79 @@ class Judge:
             try:
                 payload = ask(client, self.notebook, request_code(function, *arguments),
                               timeout_s=min(FACTS_TIMEOUT_S, max(1.0, self._remaining())))
+                if function == "environment":
+                    self.progress.environment = replies.environment_facts(payload)
+                else:
+                    self.progress.evidence = replies.evidence_signs(payload)
+            except wire.WireError as error:
+                log.warning("the kernel's %s broke its schema: %s", function, error)
+                self.progress.rejected.append(function)
             except (NoAnswer, CellTimeoutError) as error:
                 log.warning("the kernel gave no %s: %s", function, error)
-                continue
-            if function == "environment" and isinstance(payload.get("environment"), dict):
-                self.progress.environment = {k: str(v)[:200] for k, v in payload["environment"].items()}
-            elif isinstance(payload.get("evidence"), list):
-                self.progress.evidence = sorted({str(item)[:200] for item in payload["evidence"]})[:30]
+        self.progress.facts_asked = True
 
-    def _ask_exercise(self, client: CappedClient, exercise: Exercise) -> bool:
-        cases = self.tests.cases[exercise.id]
-        code = request_code("answer", self.settings.lab, exercise.id, encode_request([dict(c.inputs) for c in cases]))
+    def _ask_public(self, client: CappedClient, exercise: Exercise) -> bool:
+        if exercise.id in self.progress.public:
+            return True
+        cases = self.tests.public[exercise.id]
+        untrusted = self.progress.hidden_sent
+        outcomes, elapsed, go_on = self._request(client, exercise, cases, timeout_s=self.settings.exercise_timeout_s,
+                                                 untrusted=untrusted)
+        if outcomes is None:
+            return go_on
+        self.progress.public[exercise.id] = (outcomes, elapsed, untrusted)
+        ended = any(o.kind in ("missing", "pending") for o in outcomes)
+        if ended or not self.tests.hidden[exercise.id]:
+            self._set(self._verdict(exercise, outcomes, [], elapsed=elapsed, untrusted=untrusted))
+        return True
+
+    def _ask_hidden(self, client: CappedClient, exercise: Exercise) -> bool:
+        public, spent, untrusted = self.progress.public[exercise.id]
+        if not self.progress.hidden_sent:
+            self.progress.hidden_sent = True
+            self.progress.safe_outputs = [copy.deepcopy(cell.get("outputs")) for cell in self.notebook.cells]
+        timeout_s = max(1.0, self.settings.exercise_timeout_s - spent)
+        outcomes, elapsed, go_on = self._request(client, exercise, self.tests.hidden[exercise.id], timeout_s=timeout_s,
+                                                 untrusted=True)
+        if outcomes is not None:
+            self._set(self._verdict(exercise, public, outcomes, elapsed=spent + elapsed, untrusted=untrusted))
+        return go_on
+
+    def _request(self, client: CappedClient, exercise: Exercise, cases: Sequence[Case], *, timeout_s: float,
+                 untrusted: bool) -> tuple[list[Outcome] | None, float, bool]:
+        """(outcomes or None when the exercise got its verdict here, seconds, False when the kernel must restart)."""
         started = time.perf_counter()
-        timeout_s = min(self.settings.exercise_timeout_s, max(1.0, self._remaining()))
+        timeout_s = min(timeout_s, max(1.0, self._remaining()))
         try:
-            payload = ask(client, self.notebook, code, timeout_s=timeout_s)
+            with request_file(self.requests, [dict(c.inputs) for c in cases], owner=self.settings.kernel_user) as path:
+                payload = ask(client, self.notebook, request_code("answer", self.settings.lab, exercise.id, str(path)),
+                              timeout_s=timeout_s)
+            return replies.answer_outcomes(payload, exercise=exercise.id, cases=len(cases)), \
+                time.perf_counter() - started, True
         except CellTimeoutError:
             self._set(unanswered(exercise, status=TIMEOUT, message=f"la comprobación no terminó en {timeout_s:.0f} s "
                                  "(¿un bucle infinito?)", time_s=time.perf_counter() - started))
-            return False
+            return None, 0.0, False
         except DeadKernelError:
             self._set(unanswered(exercise, status=CRASHED, message="el kernel terminó durante la comprobación"))
-            return False
-        except NoAnswer as error:
-            self._set(unanswered(exercise, status=ERROR, message=str(error)))
-            return True
-        answers = payload.get("answers") if payload.get("exercise") == exercise.id else None
-        outcomes = [outcome_from(document) for document in answers] if isinstance(answers, list) else []
-        self._set(verdict(exercise, cases, outcomes, time_s=time.perf_counter() - started))
-        return True
+            return None, 0.0, False
+        except (NoAnswer, wire.WireError) as error:
+            if isinstance(error, wire.WireError):
+                self.progress.rejected.append(f"answers {exercise.id}")
+            text = str(error) if isinstance(error, NoAnswer) else f"la respuesta del cuaderno no es válida ({error})"
+            self._set(unanswered(exercise, status=ERROR, message="el cuaderno no dio una respuesta válida en un caso "
+                                 "oculto" if untrusted else text[:300], time_s=time.perf_counter() - started))
+            return None, 0.0, True
+
+    def _verdict(self, exercise: Exercise, public: list[Outcome], hidden: list[Outcome], *, elapsed: float,
+                 untrusted: bool) -> Any:
+        """The verdict over the public and the hidden cases; what the kernel wrote is kept out of untrusted cases' messages."""
+        cases = self.tests.public[exercise.id] + self.tests.hidden[exercise.id][:len(hidden)]
+        guarded = {id(case) for case in cases[0 if untrusted else len(public):]}
+        outcomes = [*public, *hidden]
+        outcomes = [Outcome(o.kind, o.value, HIDDEN_KINDS.get(o.kind, "")) if id(case) in guarded else o
+                    for case, o in zip(cases, outcomes, strict=True)]
+        return verdict(replace(exercise, compare=_guarded_compare(exercise, guarded)), cases, outcomes, time_s=elapsed)
 
     # ---- the end -------------------------------------------------------------------------------
     def _set(self, result: Any) -> None:
@@ -212,9 +296,15 @@ class Judge:
 
     def _finish(self) -> None:
         progress = self.progress
+        if progress.safe_outputs is not None:  # the outputs of the runs before any hidden input was sent
+            for cell, outputs in zip(self.notebook.cells, progress.safe_outputs, strict=False):
+                if outputs is not None:
+                    cell.outputs = outputs
         for exercise in self.tests.exercises:
             found = progress.verdicts.get(exercise.id)
-            if found is None:
+            if exercise.id in self.placeholders:
+                self._set(unanswered(exercise, status=NOT_ATTEMPTED, message=PLACEHOLDER.format(id=exercise.id)))
+            elif found is None:
                 self._set(unanswered(exercise, status=ERROR, message=progress.message or "el ejercicio no se evaluó"))
             elif found["status"] != PASSED and exercise.id in progress.placeholders:
                 self._set(unanswered(exercise, status=NOT_ATTEMPTED, message=progress.placeholders[exercise.id]))
@@ -224,3 +314,46 @@ class Judge:
 
     def _remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+
+def _guarded_compare(exercise: Exercise, guarded: set[int]) -> Any:
+    """exercise.compare, whose failures in the guarded cases say only which criterion failed."""
+
+    def compare(checks: CaseChecks, case: Case, value: Any) -> None:
+        if id(case) not in guarded:
+            exercise.compare(checks, case, value)
+            return
+        try:
+            exercise.compare(checks, case, value)
+        except Exception:  # an answer of an unexpected shape: its criteria fail, the reason stays unsaid
+            log.debug("a guarded case's comparison raised", exc_info=True)
+        for criterion in exercise.tested_by(case):
+            if criterion in checks.failures or criterion not in checks.passes:
+                checks.failures[criterion] = HIDDEN_FAILURE.format(criterion=criterion)
+
+    return compare
+
+
+def placeholder_exercises(notebook: NotebookNode) -> set[str]:
+    """The exercises whose cell still holds its placeholder: `raise NotImplementedError("PENDIENTE...")`."""
+    found = set()
+    for cell in notebook.cells:
+        exercise = exercise_of(cell) if cell.get("cell_type") == "code" else None
+        if exercise and _holds_placeholder(str(cell.get("source", ""))):
+            found.add(exercise)
+    return found
+
+
+def _holds_placeholder(source: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics: the placeholder's line, uncommented, still counts
+        return any(line.lstrip().startswith("raise NotImplementedError") and PLACEHOLDER_MARK in line
+                   for line in source.splitlines())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and \
+                getattr(node.exc.func, "id", None) == "NotImplementedError":
+            texts = [a.value for a in node.exc.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if any(text.startswith(PLACEHOLDER_MARK) for text in texts):
+                return True
+    return False

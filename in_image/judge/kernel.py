@@ -5,6 +5,12 @@ kernel as the notebook user with a fresh, private IPython folder, no user site-p
 OOM killer's preference, so that nothing a previous attempt wrote runs at start-up and a memory
 flood kills the kernel, never the judge. Every message the kernel sends counts toward the output
 cap (streams, displays and their updates, errors, comms); past it, outputs are dropped.
+
+While the judge's request runs (`requesting`), its own cell has a cap of its own for the answer, and
+anything that would change the notebook's earlier outputs (a display update, a display with an
+existing display id, widget messages) is dropped and counted toward the notebook's cap: a request
+can neither rewrite the student's outputs (where it could copy the judge's inputs) nor grow the
+executed notebook.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ STARTUP_TIMEOUT_S = 120  # the notebook's first cell imports torch: slow on a co
 COUNTED = frozenset({"stream", "display_data", "update_display_data", "execute_result", "error", "clear_output",
                      "comm_open", "comm_msg"})
 ERROR_KEPT_BYTES = 20_000  # an error past the cap is still recorded when it is this small
+# During a request: messages that would reach outputs outside the request's own cell.
+REACHES_NOTEBOOK = frozenset({"update_display_data", "comm_open", "comm_msg", "comm_close"})
 
 
 class CappedClient(NotebookClient):
@@ -41,8 +49,14 @@ class CappedClient(NotebookClient):
         self.output_limit = output_limit
         self.output_bytes = 0
         self.truncated = False
+        self.requesting = False
+        self.request_limit = 0
+        self.request_bytes = 0
+        self.dropped_updates = 0
 
     def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int) -> NotebookNode | None:
+        if self.requesting:
+            return self._process_request_message(msg, cell, cell_index)
         if msg.get("msg_type") in COUNTED:
             size = len(json.dumps(msg.get("content", {}), ensure_ascii=False, default=str))
             self.output_bytes += size
@@ -51,6 +65,25 @@ class CappedClient(NotebookClient):
                 return None
         result: NotebookNode | None = super().process_message(msg, cell, cell_index)
         return result
+
+    def _process_request_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int) -> NotebookNode | None:
+        kind = msg.get("msg_type")
+        if kind not in COUNTED:
+            result: NotebookNode | None = super().process_message(msg, cell, cell_index)
+            return result
+        content = msg.get("content", {})
+        size = len(json.dumps(content, ensure_ascii=False, default=str))
+        transient = content.get("transient") if isinstance(content, dict) else None
+        if kind in REACHES_NOTEBOOK or (isinstance(transient, dict) and transient.get("display_id")):
+            self.dropped_updates += 1
+            self.output_bytes += size
+            self.truncated |= self.output_bytes > self.output_limit
+            return None
+        self.request_bytes += size
+        if self.request_bytes > self.request_limit:
+            return None
+        kept: NotebookNode | None = super().process_message(msg, cell, cell_index)
+        return kept
 
     def _note_truncation(self, cell: NotebookNode) -> None:
         if self.truncated:

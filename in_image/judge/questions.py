@@ -3,12 +3,19 @@
 The judge sends a cell that calls in_image.exercises.answering (`answer`, `environment` or
 `evidence`); the answer is the single display output of type wire.ANSWERS_MIME in that cell's outputs.
 None, several, or a malformed one is `NoAnswer`. The code sent holds only the lab, the exercise and
-the case inputs; nothing of the expected results or of the hidden tests' source.
+the path of a one-time request file (a random name in a folder the kernel cannot list) that holds the
+case inputs: no input value appears in the cell's source, where an IPython hook could read it; nothing
+of the expected results or of the hidden tests' source reaches the kernel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -37,8 +44,8 @@ def ask(client: CappedClient, notebook: NotebookNode, code: str, *, timeout_s: f
     CellTimeoutError and DeadKernelError pass through: the caller decides what they mean.
     """
     cell: NotebookNode = nbformat.v4.new_code_cell(code)  # type: ignore[no-untyped-call]
-    saved_limit, saved_bytes, saved_timeout = client.output_limit, client.output_bytes, client.timeout
-    client.output_limit, client.output_bytes = ANSWER_LIMIT_BYTES, 0
+    saved_timeout = client.timeout
+    client.requesting, client.request_limit, client.request_bytes = True, ANSWER_LIMIT_BYTES, 0
     client.timeout = int(max(1, timeout_s))
     # nbclient stores the executed cell at its index: a slot at the end, removed right after, so that
     # the judge's cells never land in the student's notebook.
@@ -47,8 +54,8 @@ def ask(client: CappedClient, notebook: NotebookNode, code: str, *, timeout_s: f
         client.execute_cell(cell, len(notebook.cells) - 1, store_history=False)
     finally:
         notebook.cells.pop()
-        truncated = client.output_bytes > ANSWER_LIMIT_BYTES
-        client.output_limit, client.output_bytes, client.timeout = saved_limit, saved_bytes, saved_timeout
+        truncated = client.request_bytes > ANSWER_LIMIT_BYTES
+        client.requesting, client.timeout = False, saved_timeout
     if truncated:
         raise NoAnswer(f"la respuesta del cuaderno superó {ANSWER_LIMIT_BYTES // 1_000_000} MB")
     return _payload(cell)
@@ -73,3 +80,27 @@ def _error_text(cell: NotebookNode) -> str:
 def encode_request(cases: list[dict[str, Any]]) -> str:
     """The case inputs as wire JSON (numpy arrays as raw bytes), for answering.answer."""
     return json.dumps(wire.encode(cases), separators=(",", ":"))
+
+
+@contextlib.contextmanager
+def request_file(folder: Path, cases: list[dict[str, Any]], *, owner: list[int] | None) -> Iterator[Path]:
+    """A file of the case inputs under a random name in folder, readable by the kernel's user; removed after."""
+    path = folder / f"{secrets.token_hex(16)}.json"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(encode_request(cases))
+        os.chmod(path, 0o400)  # before the chown: root without CAP_FOWNER may not chmod another user's file
+        if owner:
+            os.chown(path, owner[0], owner[1])
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def request_folder(rundir: Path) -> Path:
+    """Where request files go: the kernel's user may open a file it is told the name of, never list them."""
+    folder = rundir / "requests"
+    folder.mkdir(mode=0o711, exist_ok=True)
+    os.chmod(folder, 0o711)
+    return folder

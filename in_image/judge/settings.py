@@ -28,6 +28,7 @@ class JudgeSettings:
     delete_inputs: bool = False  # delete the job's files once read (in the container)
     kill_user_processes: bool = False  # kill every process but the judge between kernel attempts (in the container)
     threads: int = 0  # torch threads in the kernel (0: torch's default)
+    seed: int | None = None  # the grading run's seed of the hidden cases (None: the hidden tests file's SEED)
 
 
 @dataclass(frozen=True)

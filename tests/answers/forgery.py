@@ -48,7 +48,7 @@ FORGED_ANSWERS = f'''
 import json
 from IPython.display import publish_display_data
 def _falsa_respuesta(lab, ejercicio, peticion):
-    casos = json.loads(peticion)
+    casos = json.loads(open(peticion).read())  # the request file the judge names
     n = len(casos) if isinstance(casos, list) else 1
     respuestas = [{{"kind": "answer", "value": None}}] * n
     publish_display_data({{{ANSWERS_MIME!r}: {{"exercise": ejercicio, "answers": respuestas}}}})
@@ -61,7 +61,7 @@ ECHO_ANSWERS = f'''
 import json
 from IPython.display import publish_display_data
 def _eco(lab, ejercicio, peticion):
-    casos = json.loads(peticion)
+    casos = json.loads(open(peticion).read())  # the request file the judge names
     respuestas = [{{"kind": "answer", "value": caso}} for caso in casos]
     publish_display_data({{{ANSWERS_MIME!r}: {{"exercise": ejercicio, "answers": respuestas}}}})
 def _reescribe(lineas):
@@ -196,6 +196,117 @@ for pid in (os.getppid(), 1):
 print(resultados)
 '''
 
+# ---- the kernel as untrusted input --------------------------------------------------------------
+# The kernel's facts, forged to overwrite the judge's own result fields (timeline, evidence, device).
+RESULT_OVERWRITE = f'''
+import in_image.exercises.answering as _respuestas
+from IPython.display import publish_display_data
+def _entorno():
+    publish_display_data({{{ANSWERS_MIME!r}: {{"environment": {{
+        "device": "cuda (NVIDIA H100 80GB HBM3)", "timeline": "xx", "evidence": "", "cell_errors": "xx"}}}}}})
+_respuestas.environment = _entorno
+'''
+
+# While the judge asks, one 25 MB update of an earlier output (it would make the executed notebook too big to keep).
+DISPLAY_FLOOD = '''
+_pantalla = display("inicio", display_id=True)
+import in_image.exercises.answering as _respuestas
+_responder = _respuestas.answer
+_inundado = []
+def _answer(lab, ejercicio, peticion):
+    if not _inundado:
+        _inundado.append(1)
+        _pantalla.update("x" * 25_000_000)
+    return _responder(lab, ejercicio, peticion)
+_respuestas.answer = _answer
+'''
+
+# Switches on only under grading (the judge's IPYTHONDIR): solves pinv while its cell still holds the placeholder,
+# once the notebook has run (a post_run_cell hook redefines it after every cell).
+ONLY_UNDER_GRADING = '''
+import os
+import torch
+if "dl-lab-judge" in os.environ.get("IPYTHONDIR", ""):
+    get_ipython().events.register("post_run_cell", lambda resultado: globals().update(pseudoinversa=torch.linalg.pinv))
+'''
+
+# The judge's hidden inputs copied wherever they might get out: a file (LEAK_PATH, read by the tests where the
+# kernel can write there), an earlier output, the request's own output, a pre_run_cell hook, and pinv's error
+# messages. Used with PINV_ECHOES_ITS_INPUT (pinv's function: right on the public cases, and on the hidden ones
+# raising with its input in the message).
+HIDDEN_LEAK = '''
+import json
+_pantalla = display("inicio", display_id=True)
+get_ipython().events.register("pre_run_cell", lambda info: _pantalla.update(info.raw_cell))
+import in_image.exercises.answering as _respuestas
+from in_image.exercises import wire as _wire
+_responder = _respuestas.answer
+_peticiones = {}
+def _answer(lab, ejercicio, peticion):
+    _peticiones[ejercicio] = _peticiones.get(ejercicio, 0) + 1  # the second request of an exercise: its hidden cases
+    texto = open(peticion).read()
+    with open(LEAK_PATH, "a") as fichero:
+        fichero.write(texto + "\\n")
+    valores = repr(_wire.decode(json.loads(texto)))
+    _pantalla.update(valores)
+    print(valores)
+    return _responder(lab, ejercicio, peticion)
+_respuestas.answer = _answer
+'''
+PINV_ECHOES_ITS_INPUT = '''
+import numpy as np
+import torch
+def pseudoinversa(A):
+    if globals().get("_peticiones", {}).get("pinv", 0) > 1:
+        raise ValueError("la entrada era " + np.array2string(np.asarray(A), precision=8))
+    return torch.linalg.pinv(A)
+'''
+
+
+def hidden_leak_cell(leak_path: str) -> str:
+    return f"LEAK_PATH = {leak_path!r}\n" + HIDDEN_LEAK
+
+
+# Answers pinv with a map whose key decodes to a tuple holding a list (unhashable); every other exercise honestly.
+UNHASHABLE_KEY = f'''
+import in_image.exercises.answering as _respuestas
+from IPython.display import publish_display_data
+_responder = _respuestas.answer
+def _answer(lab, ejercicio, peticion):
+    if ejercicio != "pinv":
+        return _responder(lab, ejercicio, peticion)
+    casos = json.loads(open(peticion).read())
+    publish_display_data({{{ANSWERS_MIME!r}: {{"exercise": "pinv", "answers": [
+        {{"kind": "answer", "value": {{"__map__": [[{{"__tuple__": [[1]]}}, 1]]}}}}] * len(casos)}}}})
+_respuestas.answer = _answer
+import json
+'''
+
+
+# Stashes pinv's hidden inputs in the working folder and kills its kernel; in the next kernel, its first cell
+# prints them and raises with them (the judge re-runs the notebook after a crash).
+STASH_THEN_CRASH = '''
+import json, os
+from in_image.exercises import wire as _wire
+if os.path.exists("guardado.txt"):
+    _texto = repr(_wire.decode(json.loads(open("guardado.txt").read())))
+    print(_texto)
+    raise ValueError(_texto[:250])
+import in_image.exercises.answering as _respuestas
+_responder = _respuestas.answer
+_vistas = []
+def _answer(lab, ejercicio, peticion):
+    if ejercicio == "pinv":
+        _vistas.append(1)
+        if len(_vistas) > 1:
+            with open("guardado.txt", "w") as fichero:
+                fichero.write(open(peticion).read())
+            os._exit(1)
+    return _responder(lab, ejercicio, peticion)
+_respuestas.answer = _answer
+'''
+
+
 FORGERIES: tuple[Forgery, ...] = (
     Forgery("post-run-hook", (POST_RUN_HOOK,), evidence="post_run_cell"),
     Forgery("pre-run-hook-prints", (PRE_RUN_PRINTS,), evidence="pre_run_cell"),
@@ -214,4 +325,8 @@ FORGERIES: tuple[Forgery, ...] = (
     Forgery("frame-inspection", (FRAME_INSPECTION,)),
     Forgery("startup-file-then-crash", (STARTUP_THEN_CRASH,)),
     Forgery("signals-to-parent-solved", (SIGNALS,), solved=True),
+    Forgery("overwrites-result-fields-solved", (RESULT_OVERWRITE,), solved=True, evidence="answering.environment"),
+    Forgery("display-update-flood-solved", (DISPLAY_FLOOD,), solved=True, evidence="answering.answer"),
+    Forgery("only-under-grading", (ONLY_UNDER_GRADING,)),
 )
+

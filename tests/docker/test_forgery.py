@@ -3,12 +3,15 @@
 Every notebook of tests/answers/forgery.py graded in the CPU image (real containers, two at a time):
 the score must equal the honest part's (0 on the unsolved student version, full marks on the solutions),
 every exercise row must stay within its points, and the interference is reported as evidence where
-the kernel can see it (reported for the instructor, never graded).
+the kernel can see it (reported for the instructor, never graded). The kernel as untrusted input: a
+forged result field aborts nothing, a display-update flood is dropped, hidden inputs change with each
+run's seed and none reaches `harness export`, an unhashable map key costs only its exercise.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +19,9 @@ import pytest
 from harness.cli import main
 from harness.course import catalog
 from in_image.exercises.declared import declared_in
-from tests.answers.forgery import FORGERIES, Forgery
+from tests.answers.forgery import FORGERIES, PINV_ECHOES_ITS_INPUT, UNHASHABLE_KEY, Forgery, hidden_leak_cell
 from tests.answers.notebooks import submission, write
+from tests.utils.hidden_values import files_holding, hidden_tokens
 
 pytestmark = pytest.mark.docker
 
@@ -51,3 +55,46 @@ def test_interference_is_reported_as_evidence(graded: dict[str, dict[str, Any]],
     evidence = graded[forgery.name]["evidence"]
     assert any(forgery.evidence in item for item in evidence), f"{forgery.name}: evidence should mention " \
         f"{forgery.evidence!r}: {evidence}"
+
+
+def test_the_result_overwrite_aborts_nothing_and_keeps_its_evidence(graded: dict[str, dict[str, Any]]) -> None:
+    """A kernel that forges its facts to overwrite the judge's fields: rejected whole, the class run goes on."""
+    row = graded["overwrites-result-fields-solved"]
+    assert isinstance(row["timeline"], list) and row["timeline"], "the judge's timeline stays the judge's"
+    assert row["device"] is None, f"a forged environment is not taken: {row['device']}"
+    assert any("rechazada" in sign for sign in row["evidence"]), row["evidence"]
+    honest = graded["signals-to-parent-solved"]
+    assert honest["score"] == honest["max_score"], "the notebooks beside it keep their marks"
+
+
+def test_a_display_update_flood_during_requests_is_dropped(graded: dict[str, dict[str, Any]]) -> None:
+    row = graded["display-update-flood-solved"]
+    assert row["display_updates_dropped"] >= 1 and row["output_truncated"], row
+    assert row["executed_notebook"] is not None, f"the executed notebook is kept: {row['executed_notebook_reason']}"
+    assert Path(row["executed_notebook"]).stat().st_size < 2_000_000
+
+
+def test_hidden_inputs_change_with_each_run_and_never_reach_the_export(cpu_image: str, tmp_path: Path) -> None:
+    notebook = submission("00", replace={"pinv": PINV_ECHOES_ITS_INPUT}, insert=[hidden_leak_cell("/tmp/fuga.txt")])
+    seen = []
+    for run in ("a", "b"):
+        path = write(notebook, tmp_path / run / "fuga.ipynb")
+        reports = tmp_path / run / "reports"
+        assert main(["grade", str(path), "--lab", "00", "--reports", str(reports), "--cell-timeout", "30"]) in (0, 1)
+        report = json.loads((reports / "grade-00.json").read_text())
+        hidden = hidden_tokens("00", report["seed"])
+        export = tmp_path / run / "export"
+        assert main(["export", "--report", str(reports / "grade-00.json"), "--out", str(export)]) == 0
+        leaks = {**files_holding(export, hidden), **files_holding(reports, hidden)}
+        assert not leaks, f"hidden inputs in the export or the reports: {leaks}"
+        seen.append((report["seed"], hidden))
+    (seed_a, hidden_a), (seed_b, hidden_b) = seen
+    assert seed_a != seed_b and hidden_a and not hidden_a & hidden_b, "each run draws other hidden inputs"
+
+
+def test_an_unhashable_map_key_is_that_exercise_error_only(cpu_image: str, tmp_path: Path) -> None:
+    path = write(submission("00", insert=[UNHASHABLE_KEY]), tmp_path / "clave.ipynb")
+    assert main(["grade", str(path), "--lab", "00", "--reports", str(tmp_path / "reports")]) in (0, 1)
+    row = json.loads((tmp_path / "reports" / "grade-00.json").read_text())["submissions"][0]
+    statuses = {e["id"]: e["status"] for e in row["exercises"]}
+    assert statuses.pop("pinv") == "error" and set(statuses.values()) == {"passed"}, statuses
