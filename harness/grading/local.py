@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.course.kernel_data import ensure_kernel_data
 from harness.config import REPO_ROOT, labs_dir
 from harness.grading.jobs import GradingJob, job_files
 from harness.grading.pool import interpret, timed_out
@@ -32,6 +33,7 @@ class LocalExecutor:
 
     def __init__(self, *, limits: Limits) -> None:
         self.limits = limits
+        ensure_kernel_data()  # the kernel runs in this Python, on the labs folder's practica
         self._processes: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
         self._cancelled = False
