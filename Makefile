@@ -145,7 +145,7 @@ sif: venv ## the lab image as an Apptainer image sif/dl-lab_VARIANT-VERSION.sif,
 ## Quality
 .PHONY: lint
 lint: venv-test ## ruff and mypy
-	$(VENV)/bin/ruff check harness in_image tests docker deploy labs/practica labs/hidden
+	$(VENV)/bin/ruff check harness in_image tests docker deploy labs/practica labs/hidden labs/answer_key
 	$(VENV)/bin/mypy harness in_image
 
 # Two pytest workers (one test file each at a time): a serial run leaves the CPUs idle about 40 % of

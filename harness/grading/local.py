@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.course.kernel_data import ensure_kernel_data
 from harness.config import REPO_ROOT, labs_dir
+from harness.course.kernel_data import ensure_kernel_data
 from harness.grading.jobs import GradingJob, job_files
 from harness.grading.pool import interpret, timed_out
 from harness.grading.results import Limits, SubmissionResult

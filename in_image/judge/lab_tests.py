@@ -24,7 +24,6 @@ import numpy as np
 
 from in_image.exercises.framework import Case, Exercise
 
-
 # Where the lab image installs the answer key (docker/Dockerfile): readable by root only.
 ANSWER_KEY_ROOT = Path("/opt/dl-lab-judge")
 

@@ -14,3 +14,6 @@ there). The student's kernel runs as the notebook user, in `make lab`, on the hu
 and can neither import nor read it. The hidden cases' inputs (labs/hidden/labNN.py) reach only the
 grading job's folder. Never import this package from practica or from anything that runs in the kernel.
 """
+
+# A marker the reach tests look for in everything a student's kernel can read (and, as root, find here).
+CANARY = "dl-lab-answer-key-canary-3d9b"

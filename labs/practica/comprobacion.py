@@ -18,7 +18,7 @@ from typing import Any
 
 from in_image.exercises import wire
 from in_image.exercises.answering import Probe, run_cases
-from in_image.exercises.framework import NOT_ATTEMPTED, PASSED, Case, Exercise, case_digest, Verdict, find, outcome_from, verdict
+from in_image.exercises.framework import NOT_ATTEMPTED, PASSED, Case, Exercise, Verdict, case_digest, find, outcome_from, verdict
 
 __all__ = ["crear_comprobar", "informe"]
 

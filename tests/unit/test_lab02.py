@@ -16,12 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from answer_key import lab02 as answer_key_lab02
+from answer_key import reference
 from harness.course import catalog, versions
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
 from harness.grading.results import Limits
-from answer_key import lab02 as answer_key_lab02
-from answer_key import reference
 from in_image.exercises import tags, wire
 from in_image.exercises.answering import run_cases
 from in_image.exercises.framework import NOT_ATTEMPTED, Verdict, outcome_from, verdict
@@ -155,7 +155,7 @@ def test_comprobar_agrees_with_the_judge_from_the_kernels_data(monkeypatch: pyte
     assert exercise.expect is None, "the kernel's exercises carry no answer key"
     result = evaluar(exercise, PROBES[exercise.id], namespace, cases=public_cases("02", exercise))
     judged = _judge(answer.exercise, namespace)
-    assert result.status == judged.status or judged.status in ("partial", "failed") and result.status == "passed", (
+    assert result.status == judged.status or (judged.status in ("partial", "failed") and result.status == "passed"), (
         f"{answer.name}: comprobar says {result.status} ({result.message}), the judge {judged.status}")
 
 
