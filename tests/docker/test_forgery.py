@@ -72,7 +72,7 @@ def test_a_blank_notebook_with_the_reference_attack_earns_nothing(cpu_image: str
     printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     assert "FORJA referencias: []" in printed, f"lab {lab}: the kernel reached a reference or rebuilder: {printed[:600]}"
     for exercise in ECHOED[lab]:
-        assert f"Ejercicio «{exercise}»" in printed and "✅" in printed.split(f"Ejercicio «{exercise}»", 1)[1][:200], (
+        assert f"✅ Ejercicio «{exercise}»" in printed, (
             f"lab {lab}: the forged probe of «{exercise}» should fool comprobar on the public cases: {printed[-1500:]}")
     earned = {e["id"]: e["score"] for e in row["exercises"] if e["score"]}
     assert row["score"] == 0, f"lab {lab}: the attack earned {row['score']}: {earned}"
