@@ -11,6 +11,9 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from in_image.exercises.framework import PASSED, Verdict, outcome_from, verdict
 from in_image.judge.lab_tests import load_lab_tests
 from practica.comprobacion import evaluar, public_cases
 from tests.answers.notebooks import submission
+from tests.answers.reach_forgery import ECHOED
 from tests.answers.wrong_answers import LAB00, LAB01, Answer, verdict_of
 
 matplotlib.use("Agg")
@@ -137,3 +141,31 @@ def test_no_kernel_side_module_imports_or_defines_the_answer_key() -> None:
             f"{relative} imports the answer key")
         if relative.parts[:2] != ("in_image", "bench"):  # the benchmark's conv2d is a timed torch workload
             assert not defined & answers, f"{relative} defines the answer key's {sorted(defined & answers)}"
+
+
+# ---- the reference attack, kernel and judge in one Python (tests/docker/test_forgery.py does it for real) ----
+def _attack(lab: str, path: list[Path]) -> str:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*map(str, path), str(REPO_ROOT)])}
+    done = subprocess.run([sys.executable, "-m", "tests.answers.reach_forgery_run", lab, str(REPO_ROOT / "labs")],
+                          env=env, capture_output=True, text=True, timeout=600, check=False, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("lab", ["00", "01", "02"])
+def test_the_reference_attack_earns_nothing_without_the_answer_key(tmp_path: Path, lab: str) -> None:
+    kernel = tmp_path / "kernel"  # what a kernel's path offers: the students' package, not the answer key
+    kernel.mkdir()
+    (kernel / "practica").symlink_to(REPO_ROOT / "labs" / "practica")
+    printed = _attack(lab, [kernel])
+    assert "FORJA referencias: []" in printed, printed
+    echoed = ECHOED[lab]
+    assert all(f"✅ Ejercicio «{e}»" in printed for e in echoed), f"the forgery fools comprobar (the control): {printed}"
+    assert all(f"JUEZ {e} 0.0" in printed for e in echoed), f"the judge must give the forgery 0: {printed}"
+
+
+def test_the_reference_attack_would_win_with_the_answer_key() -> None:
+    """The control: with the answer key on the kernel's path, the same cell earns every point of the echoed exercises."""
+    printed = _attack("00", [REPO_ROOT / "labs"])
+    assert '"answer_key.lab00.expect"' in printed, printed
+    assert all(f"JUEZ {e} 1.0" in printed for e in ECHOED["00"]), printed
