@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import REPO_ROOT, labs_dir
+from harness.course.kernel_data import ensure_kernel_data
 from harness.grading.jobs import GradingJob, job_files
 from harness.grading.pool import interpret, timed_out
 from harness.grading.results import Limits, SubmissionResult
@@ -32,6 +33,7 @@ class LocalExecutor:
 
     def __init__(self, *, limits: Limits) -> None:
         self.limits = limits
+        ensure_kernel_data()  # the kernel runs in this Python, on the labs folder's practica
         self._processes: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
         self._cancelled = False

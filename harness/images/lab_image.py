@@ -132,7 +132,7 @@ def prepare_build(variant: Variant, console: Console) -> None:
 DIGEST_LABEL = facts().label("context-digest")
 
 
-def link_tree(source: Path, target: Path) -> None:
+def link_tree(source: Path, target: Path, *, ignore: tuple[str, ...] = ()) -> None:
     """Hard-link a tree (copy where links are impossible): cheap even for GB of wheels."""
     def link(src: str, dst: str) -> None:
         try:
@@ -140,7 +140,8 @@ def link_tree(source: Path, target: Path) -> None:
         except OSError:
             shutil.copy2(src, dst)
 
-    shutil.copytree(source, target, copy_function=link, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".complete"))
+    shutil.copytree(source, target, copy_function=link,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".complete", *ignore))
 
 
 def stage_context(variant: Variant) -> Path:
@@ -152,7 +153,8 @@ def stage_context(variant: Variant) -> Path:
     for part in ("scripts", "jupyter"):
         link_tree(REPO_ROOT / "docker" / part, context / "docker" / part)
     link_tree(REPO_ROOT / "in_image", context / "in_image")
-    link_tree(labs_dir() / "practica", context / "practica")
+    link_tree(labs_dir() / "practica", context / "practica", ignore=("data",))
+    link_tree(labs_dir() / "answer_key", context / "answer_key")
     # Only the student notebooks enter the context; the instructor versions stay outside it.
     generated = Path(tempfile.mkdtemp(prefix="labs-", dir=BUILD_DIR / "context"))
     try:

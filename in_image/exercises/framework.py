@@ -3,15 +3,22 @@
 An exercise (declared in labs/practica/labNN_checks.py) names its criteria and has a `compare`
 function. A case is the inputs a probe calls the student's code with (in the student's kernel,
 labs/practica/labNN.py); the probe's answer comes back as data (in_image.exercises.wire), and
-`compare(checks, case, answer)` decides each criterion the case tests, with a Spanish message
-saying what is wrong. `comprobar` uses the exercise's public cases; the judge uses them plus the
-hidden cases of labs/hidden/labNN.py: other inputs, never other criteria. A criterion passes when
-it passes in every case that tests it; the score is points x passed criteria / criteria, clamped
-to [0, points]. numpy only: the judge of a lab whose criteria need no torch never imports it.
+`compare(checks, case, answer)` decides each criterion the case tests by comparing the answer with
+`checks.expected`, the case's expected outputs (and the outputs of known mistakes), with a Spanish
+message saying what is wrong. Criteria never compute a correct answer themselves:
+- in the kernel (`comprobar`), the expected outputs of the public cases are data, precomputed by the
+  judge-only package (labs/answer_key) when the image is built (practica/data/labNN.json);
+- in the judge, the exercise's `expect` hook (set from answer_key.labNN) computes them from the
+  reference code, for the public cases and the hidden cases of labs/hidden/labNN.py alike.
+A criterion passes when it passes in every case that tests it; the score is points x passed
+criteria / criteria, clamped to [0, points]. numpy only: the judge of a lab whose criteria need
+no torch never imports it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,13 +45,16 @@ class Case:
     description: str  # Spanish, completes "con ...": "una matriz 3x2"
     inputs: Mapping[str, Any] = field(default_factory=dict)
     criteria: tuple[str, ...] | None = None
+    # Expected outputs and known mistakes' outputs, as data (the kernel's public cases, from practica/data).
+    expected: Mapping[str, Any] = field(default_factory=dict)
 
 
 class CaseChecks:
     """The criteria one case decides: `check(criterion, ok, message)`; the first failure's message is kept."""
 
-    def __init__(self, criteria: Sequence[str]) -> None:
+    def __init__(self, criteria: Sequence[str], *, expected: Mapping[str, Any] | None = None) -> None:
         self.criteria = tuple(criteria)
+        self.expected: Mapping[str, Any] = expected or {}
         self.failures: dict[str, str] = {}
         self.passes: set[str] = set()
 
@@ -78,6 +88,8 @@ class CaseChecks:
 
 
 Compare = Callable[[CaseChecks, Case, Any], None]
+# The judge's expectations of a case: (exercise id, case, the decoded answer) -> expected outputs.
+Expect = Callable[[str, Case, Any], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -88,9 +100,16 @@ class Exercise:
     compare: Compare
     cases: tuple[Case, ...]  # the public ones: comprobar's, and the judge's first
     points: float = 1.0
+    expect: Expect | None = None  # set by the judge only (answer_key); the kernel reads case.expected
 
     def tested_by(self, case: Case) -> tuple[str, ...]:
         return case.criteria if case.criteria is not None else self.criteria
+
+
+def case_digest(case: Case) -> str:
+    """What ties a case's precomputed expected outputs to its description and inputs (stale data is detected)."""
+    encoded = json.dumps(wire.encode(dict(case.inputs)), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{case.description}\0{encoded}".encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -169,11 +188,13 @@ def outcome_from(document: Any) -> Outcome:
 def judge_case(exercise: Exercise, case: Case, outcome: Outcome) -> CaseChecks:
     """Decide the criteria the case tests from its outcome; never raises."""
     tested = exercise.tested_by(case)
-    checks = CaseChecks(exercise.criteria)
+    checks = CaseChecks(exercise.criteria, expected=case.expected)
     if outcome.kind == "raised":
         checks.fail_rest(tested, outcome.message)
         return checks
     try:
+        if exercise.expect is not None:
+            checks.expected = {**case.expected, **exercise.expect(exercise.id, case, outcome.value)}
         exercise.compare(checks, case, outcome.value)
     except Exception as error:  # an answer of an unexpected shape must not crash comprobar or the judge
         checks.fail_rest(tested, f"la respuesta no tiene la forma esperada ({type(error).__name__}: {error})"[:300])

@@ -1,4 +1,5 @@
-"""The judge's tests of a lab: the exercises and public cases of practica.labNN_checks, plus the hidden cases.
+"""The judge's tests of a lab: the exercises and public cases of practica.labNN_checks, plus the hidden cases,
+each judged against the expected outputs that the answer key (answer_key.labNN) computes in this process.
 
 The hidden tests file (labs/hidden/labNN.py) reaches the judge only (never the image, never the
 kernel) and defines `cases(rng) -> {exercise id: [Case, ...]}`. Its cases are other inputs for the
@@ -6,18 +7,28 @@ same criteria; the kernel only ever sees those inputs. The generator is seeded w
 run's seed, made by the host for each run and recorded in its report (`--seed` replays a run), so
 inputs copied out of one run are useless in the next; a file's own `SEED` serves only when no run
 seed is given.
+
+The answer key is judge-only: in the image it lies in ANSWER_KEY_ROOT (root-only, 0700), which only
+this process puts on its sys.path; on the host (--variant local) it is in the labs folder, already on
+the judge's path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from in_image.exercises.framework import Case, Exercise
+
+# Where the lab image installs the answer key (docker/Dockerfile): readable by root only.
+ANSWER_KEY_ROOT = Path("/opt/dl-lab-judge")
 
 
 class HiddenTestsError(Exception):
@@ -36,10 +47,27 @@ class LabTests:
         return {e.id: (*self.public[e.id], *self.hidden[e.id]) for e in self.exercises}
 
 
+def answer_key(lab: str) -> Any:
+    """The lab's answer key module (answer_key.labNN), from the judge-only folder when there is one; None for a
+    lab whose criteria still compute their expected values themselves (no answer key yet)."""
+    if ANSWER_KEY_ROOT.is_dir() and str(ANSWER_KEY_ROOT) not in sys.path:
+        sys.path.insert(0, str(ANSWER_KEY_ROOT))
+    name = f"answer_key.lab{lab}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        return None
+
+
 def lab_exercises(lab: str) -> tuple[Exercise, ...]:
+    """The lab's exercises, each with the answer key's `expect` (criteria compare with what it computes)."""
     module = importlib.import_module(f"practica.lab{lab}_checks")
-    exercises: tuple[Exercise, ...] = tuple(module.EXERCISES)
-    return exercises
+    key = answer_key(lab)
+    if key is None:
+        return tuple(module.EXERCISES)
+    return tuple(dataclasses.replace(exercise, expect=key.expect) for exercise in module.EXERCISES)
 
 
 def load_lab_tests(lab: str, hidden_source: str, *, seed: int | None = None) -> LabTests:

@@ -7,7 +7,7 @@ logits, otro entrenamiento. Solo las entradas llegan al cuaderno.
 import numpy as np
 
 from in_image.exercises.framework import Case
-from practica.lab01_checks import confusion_case, epoch_case, evaluation_case, saving_case
+from practica.lab01_checks import confusion_case, epoch_case, evaluation_case, model_case, saving_case
 
 CANARIO = "dl-lab-canario-pruebas-ocultas-7f3a"
 SEED = 20261129
@@ -15,8 +15,8 @@ SEED = 20261129
 
 def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
     return {
-        "modelo": [Case("crear_modelo(12, 7, 3) con 5 ejemplos",
-                        {"tamanos": [12, 7, 3], "x": rng.standard_normal((5, 12)).astype(np.float32)})],
+        "modelo": [model_case("crear_modelo(12, 7, 3) con 5 ejemplos", seed=int(rng.integers(1 << 30)), sizes=(12, 7, 3),
+                              rows=5)],
         "exactitud": [
             Case("50 ejemplos de 10 clases", {"logits": rng.standard_normal((50, 10)).astype(np.float32),
                                               "etiquetas": rng.integers(0, 10, 50)}),

@@ -1,7 +1,9 @@
 """Criterios del laboratorio 00 (introducción a PyTorch): los mismos para `comprobar` y para la nota.
 
 Cada ejercicio declara sus criterios, sus puntos y sus casos públicos; la función de comparación
-decide cada criterio a partir de las entradas del caso y de la respuesta que devolvió el cuaderno.
+decide cada criterio comparando la respuesta que devolvió el cuaderno con las salidas esperadas del
+caso (`c.expected`): datos precalculados en el kernel (practica/data/lab00.json), calculados por el
+calificador con su propio paquete (answer_key.lab00), que el kernel no puede leer.
 Solo numpy: el calificador los aplica sin importar torch.
 """
 
@@ -16,9 +18,6 @@ from in_image.exercises.wire import ArrayData, DeviceData, Raised, SizeData
 
 LAB = "00"
 _RNG = np.random.default_rng(2026)
-# The operations of «grad_fn» and the class of their grad_fn.
-GRAD_FN_NAMES = {"suma": "AddBackward0", "producto": "MulBackward0", "raiz": "SqrtBackward0", "media": "MeanBackward0",
-                 "potencia": "PowBackward0"}
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -89,11 +88,9 @@ def _compare_suma(c: CaseChecks, case: Case, answer: Any) -> None:
     pairs = [(np.asarray(a), np.asarray(b)) for a, b in case.inputs["pares"]]
     results = answer if isinstance(answer, list) and len(answer) == len(pairs) else [answer] * len(pairs)
     returned_sums = False
-    for (a, b), result in zip(pairs, results, strict=True):
+    for (a, b), result, wanted in zip(pairs, results, c.expected["sumas"], strict=True):
         where = f"{_shape_text(a.shape)} + {_shape_text(b.shape)}"
-        try:
-            np.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
+        if wanted is None:
             c.check("incompatibles", result is None, f"con tamaños incompatibles ({where}) debe devolver None, "
                     f"no {describe(result)}")
             continue
@@ -102,7 +99,7 @@ def _compare_suma(c: CaseChecks, case: Case, answer: Any) -> None:
             c.check("suma", False, f"{where} son compatibles (la difusión lo permite): debe devolver a + b, no None")
             continue
         r = c.tensor(result, criterion="suma", what=f"el resultado de {where}")
-        c.check("suma", r is not None and close(r, a + b), f"{where} debe dar a + b")
+        c.check("suma", r is not None and close(r, wanted), f"{where} debe dar a + b")
     c.check("incompatibles", returned_sums, "devolver siempre None no es capturar el error: con tamaños compatibles "
             "debe devolver la suma")
 
@@ -120,17 +117,21 @@ def _broadcast_failure(c: CaseChecks, criterion: str, answer: Any, what: str) ->
     return c.tensor(answer, criterion=criterion, what=what)
 
 
+def _close_to(r: ArrayData, wanted: Any) -> bool:
+    return wanted is not None and close(r, wanted, rtol=1e-4, atol=1e-5)
+
+
 def _compare_centrar(c: CaseChecks, m: np.ndarray[Any, Any], answer: Any) -> None:
     r = _broadcast_failure(c, "columnas", answer, "centrar_columnas(m)")
     if r is None:
         return
     hint = ""
-    if close(r, m - m.mean(), rtol=1e-4, atol=1e-5):
+    e = c.expected
+    if _close_to(r, e["media_total"]):
         hint = ": resta la media de toda la matriz, no la de cada columna (m.mean(dim=0))"
-    elif close(r, m - m.mean(axis=1, keepdims=True), rtol=1e-4, atol=1e-5) or (
-            m.shape[0] == m.shape[1] and close(r, m - m.mean(axis=1), rtol=1e-4, atol=1e-5)):
+    elif _close_to(r, e["media_filas"]) or _close_to(r, e["media_filas_sin_keepdim"]):
         hint = ": resta la media de cada fila; la de cada columna es m.mean(dim=0)"
-    c.check("columnas", close(r, m - m.mean(axis=0), rtol=1e-4, atol=1e-5),
+    c.check("columnas", _close_to(r, e["columnas"]),
             f"de una matriz {_shape_text(m.shape)}, centrar_columnas(m) debe restar a cada columna su media "
             f"(m - m.mean(dim=0)){hint}")
 
@@ -140,21 +141,22 @@ def _compare_filas(c: CaseChecks, m: np.ndarray[Any, Any], answer: Any) -> None:
     if r is None:
         return
     hint = ""
-    if m.shape[0] == m.shape[1] and close(r, m / m.sum(axis=1), rtol=1e-4, atol=1e-5):
+    e = c.expected
+    if _close_to(r, e["sin_keepdim"]):
         hint = (": m.sum(dim=1) tiene forma (N,) y se difunde como una fila, así que divide cada columna j por la "
                 "suma de la fila j, sin dar error; con keepdim=True es (N, 1) y se difunde por columnas")
-    elif close(r, m / m.sum(axis=0, keepdims=True), rtol=1e-4, atol=1e-5):
+    elif _close_to(r, e["por_columnas"]):
         hint = ": divide por la suma de cada columna; la de cada fila es m.sum(dim=1, keepdim=True)"
-    elif close(r, m / m.sum(), rtol=1e-4, atol=1e-5):
+    elif _close_to(r, e["total"]):
         hint = ": divide por la suma de toda la matriz, no por la de cada fila"
-    c.check("filas", close(r, m / m.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-5),
+    c.check("filas", _close_to(r, e["filas"]),
             f"de una matriz {_shape_text(m.shape)}, normalizar_filas(m) debe dividir cada fila por su suma "
             f"(m / m.sum(dim=1, keepdim=True)){hint}")
 
 
 def _compare_tabla(c: CaseChecks, case: Case, answer: Any) -> None:
     a, b = (np.asarray(case.inputs[name], dtype=np.float64) for name in ("a", "b"))
-    wanted = a[:, None] + b[None, :]
+    wanted = np.asarray(c.expected["tabla"])
     where = f"con a de {a.size} y b de {b.size} elementos"
     if isinstance(answer, Raised) and "must match the size" in answer.message:
         c.check("tabla", False, f"tabla_de_sumas(a, b) falla {where} ({answer.message}): a + b suma elemento a "
@@ -167,7 +169,7 @@ def _compare_tabla(c: CaseChecks, case: Case, answer: Any) -> None:
     if r is None:
         return
     hint = f" (es {_shape_text(r.shape)})" if r.shape != wanted.shape else ""
-    if r.shape == a.shape and close(r, a + b, rtol=1e-4, atol=1e-5):
+    if _close_to(r, c.expected["elemento_a_elemento"]):
         hint += ": a + b suma elemento a elemento; la tabla es a[:, None] + b[None, :]"
     elif close(r, wanted.T, rtol=1e-4, atol=1e-5) and not close(r, wanted, rtol=1e-4, atol=1e-5):
         hint += ": está traspuesta; las filas son los elementos de a y las columnas los de b"
@@ -194,7 +196,7 @@ def _compare_columna(c: CaseChecks, case: Case, answer: Any) -> None:
                    f"vector de {m.shape[0]} elementos, no {_shape_text(r.shape)} (m[:, 0], no m[:, :1] ni m[0])"):
         c.fail_rest(("valores",), "con otra forma no puede ser la primera columna")
         return
-    c.check("valores", close(r, m[:, 0]), "no es la primera columna (en Python se indexa desde 0: m[:, 0])")
+    c.check("valores", close(r, c.expected["columna"]), "no es la primera columna (en Python se indexa desde 0: m[:, 0])")
 
 
 def _compare_forma(c: CaseChecks, case: Case, answer: Any) -> None:
@@ -202,18 +204,18 @@ def _compare_forma(c: CaseChecks, case: Case, answer: Any) -> None:
     if case.inputs["funcion"] == "aplanar_traspuesta":
         r = c.tensor(answer, criterion="aplanar", what="aplanar_traspuesta(m)")
         if r is not None:
-            c.check("aplanar", close(r, m.T.reshape(-1)), "aplanar_traspuesta(m) debe ser la traspuesta m.t() en un "
+            c.check("aplanar", close(r, c.expected["aplanar"]), "aplanar_traspuesta(m) debe ser la traspuesta m.t() en un "
                     "vector, fila a fila (m.t().reshape(-1))")
         return
     r = c.tensor(answer.get("resultado") if isinstance(answer, dict) else None, criterion="filas", what="filas_de_ocho(m)")
     if r is None:
         c.fail_rest(("vista",), "sin un tensor no se puede comprobar")
         return
-    wanted = m.reshape(-1, 8)
+    wanted = np.asarray(c.expected["filas"])
     c.check("filas", close(r, wanted), f"de una matriz {_shape_text(m.shape)} filas_de_ocho debe dar "
             f"{_shape_text(wanted.shape)} (-1 deduce las filas), no {_shape_text(r.shape)}")
     after = answer.get("tras_cambiar_m")
-    c.check("vista", isinstance(after, ArrayData) and close(after, wanted + 100),
+    c.check("vista", isinstance(after, ArrayData) and close(after, c.expected["tras_cambiar_m"]),
             "filas_de_ocho debe devolver una vista de m (view), que comparte su memoria, no una copia")
 
 
@@ -226,25 +228,21 @@ def _compare_normalizar(c: CaseChecks, case: Case, answer: Any) -> None:
     if not c.check("forma", r.shape == m.shape, f"debe conservar la forma {_shape_text(m.shape)}"):
         c.fail_rest(("normalizada",), "con otra forma no puede estar normalizada")
         return
-    centred = m - m.mean()
-    either = close(r, centred / m.std(ddof=1), rtol=1e-4, atol=1e-5) or close(r, centred / m.std(ddof=0), rtol=1e-4,
-                                                                            atol=1e-5)
+    either = any(_close_to(r, wanted) for wanted in c.expected["normalizadas"])
     c.check("normalizada", either, "debe ser (m - media) / desviación típica de todos los elementos de m "
             "(media 0 y desviación 1)")
 
 
 def _compare_modulo(c: CaseChecks, case: Case, answer: Any) -> None:
-    x, y = np.asarray(case.inputs["x"], dtype=np.float64), np.asarray(case.inputs["y"], dtype=np.float64)
     r = c.tensor(answer.get("resultado") if isinstance(answer, dict) else None, criterion="valores",
                  what="el resultado")
     if r is None:
         c.fail_rest(("derivable",), "sin un tensor no se puede derivar")
         return
-    expected = np.sqrt(x**2 + y**2)
-    c.check("valores", close(r, expected, rtol=1e-4, atol=1e-5), "debe calcular √(x² + y²) elemento a elemento")
+    c.check("valores", _close_to(r, c.expected["modulo"]), "debe calcular √(x² + y²) elemento a elemento")
     gradient = answer.get("gradiente_x")
-    c.check("derivable", r.requires_grad and isinstance(gradient, ArrayData) and close(gradient, x / expected, rtol=1e-3,
-                                                                                       atol=1e-4),
+    c.check("derivable", r.requires_grad and isinstance(gradient, ArrayData) and close(gradient, c.expected["gradiente_x"],
+                                                                                       rtol=1e-3, atol=1e-4),
             "el resultado debe conservar la historia de autograd (usa operaciones de torch, no de numpy o math, "
             "ni .detach())")
 
@@ -253,9 +251,8 @@ def _compare_modulo(c: CaseChecks, case: Case, answer: Any) -> None:
 def _compare_grad_fn(c: CaseChecks, case: Case, answer: Any) -> None:
     operations = case.inputs["operaciones"]
     names = answer if isinstance(answer, list) and len(answer) == len(operations) else [answer] * len(operations)
-    for operation, name in zip(operations, names, strict=True):
-        if operation in GRAD_FN_NAMES:
-            wanted = GRAD_FN_NAMES[operation]
+    for operation, name, wanted in zip(operations, names, c.expected["nombres"], strict=True):
+        if wanted is not None:
             c.check("nombres", name == wanted, f"para {operation} debe dar '{wanted}', no {name!r}"[:200])
             c.check("sin_historia", isinstance(name, str), f"un tensor con historia ({operation}) no debe dar None")
         else:
@@ -269,16 +266,14 @@ def _compare_backward(c: CaseChecks, case: Case, answer: Any) -> None:
         return
     g = c.tensor(answer.get("gradiente"), criterion="gradiente", what="el gradiente")
     if g is not None:
-        wanted = 6 * (x + 2) / x.size
-        hint = " (¿falta la media? sin ella es n veces mayor)" if close(g, wanted * x.size, rtol=1e-4) else ""
-        c.check("gradiente", close(g, wanted, rtol=1e-4, atol=1e-5), f"el gradiente de media(3(x+2)²) es 6(x+2)/n{hint}")
+        hint = " (¿falta la media? sin ella es n veces mayor)" if close(g, c.expected["sin_media"], rtol=1e-4) else ""
+        c.check("gradiente", _close_to(g, c.expected["gradiente"]), f"el gradiente de media(3(x+2)²) es 6(x+2)/n{hint}")
     after = answer.get("x_despues")
     unchanged = isinstance(after, ArrayData) and close(after, x) and not after.requires_grad and answer.get("x_sin_grad")
     c.check("no_modifica", unchanged, "no modifiques el x que recibes: trabaja con una copia (x.detach().clone())")
 
 
 def _compare_no_grad(c: CaseChecks, case: Case, answer: Any) -> None:
-    x = np.asarray(case.inputs["x"], dtype=np.float64)
     if not isinstance(answer, dict):
         c.fail_rest(("valores", "sin_historia", "gradiente_activo"), f"respuesta inesperada: {describe(answer)}")
         return
@@ -286,7 +281,7 @@ def _compare_no_grad(c: CaseChecks, case: Case, answer: Any) -> None:
     if r is None:
         c.fail_rest(("sin_historia",), "sin un tensor no se puede comprobar")
     else:
-        c.check("valores", close(r, x**2, rtol=1e-4, atol=1e-6), "debe devolver x ** 2")
+        c.check("valores", close(r, c.expected["cuadrado"], rtol=1e-4, atol=1e-6), "debe devolver x ** 2")
         c.check("sin_historia", not r.requires_grad and r.grad_fn is None,
                 "el resultado no debe tener historia de gradiente: calcúlalo dentro de with torch.no_grad()")
     c.check("gradiente_activo", answer.get("gradiente_activo") is True,

@@ -1,28 +1,20 @@
 """Criterios del laboratorio 01 (perceptrón multicapa): los mismos para `comprobar` y para la nota.
 
-Solo numpy (y scikit-learn, para rehacer la división de los dígitos): el calificador evalúa los pesos
-de tu red y rehace tu entrenamiento con sus propias cuentas, sin ejecutar tu código.
+Solo numpy. Cada criterio compara tu respuesta con las salidas esperadas del caso (`c.expected`): en
+`comprobar`, datos precalculados (practica/data/lab01.json); en la nota, las que calcula el calificador
+con su propio paquete (answer_key.lab01: la división de los dígitos, tu entrenamiento rehecho, la
+exactitud en prueba), que el kernel no puede leer ni importar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe
-from in_image.exercises.reference import (
-    Layers,
-    accuracy,
-    cross_entropy,
-    layers_from,
-    mlp_forward,
-    random_layers,
-    same_layers,
-    softmax,
-    train_epochs,
-)
+from in_image.exercises.layers import ExpectedRun, Layers, expected_runs, layers_from, random_layers, same_layers
 from in_image.exercises.wire import ArrayData, Raised
 
 LAB = "01"
@@ -38,24 +30,8 @@ _RNG = np.random.default_rng(2027)
 _SPLIT_NAMES = ("X_entrenamiento", "y_entrenamiento", "X_validacion", "y_validacion", "X_prueba", "y_prueba")
 
 
-def digit_split(seed: int) -> dict[str, np.ndarray[Any, Any]]:
-    """The lab's split and standardisation of scikit-learn's digits, as the statement asks for."""
-    from sklearn.datasets import load_digits  # noqa: PLC0415 (only two exercises need scikit-learn)
-    from sklearn.model_selection import train_test_split  # noqa: PLC0415
-    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
-
-    digits = load_digits()
-    x_rest, x_test, y_rest, y_test = train_test_split(digits.data, digits.target, test_size=TEST_SHARE,
-                                                      random_state=seed, stratify=digits.target)
-    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=VALIDATION_SHARE, random_state=seed,
-                                                      stratify=y_rest)
-    scaler = StandardScaler().fit(x_train)
-    return {"x_train": scaler.transform(x_train), "x_val": scaler.transform(x_val), "x_test": scaler.transform(x_test),
-            "y_train": y_train, "y_val": y_val, "y_test": y_test, "x_val_own": StandardScaler().fit_transform(x_val),
-            "x_test_own": StandardScaler().fit_transform(x_test)}
-
-
-def _seed(answer: dict[str, Any]) -> int:
+def seed_of(answer: Mapping[str, Any]) -> int:
+    """The notebook's SEMILLA when it is a valid seed, else 0."""
     seed = answer.get("SEMILLA", 0)
     return seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32 else 0
 
@@ -71,7 +47,12 @@ def _compare_datos(c: CaseChecks, case: Case, answer: Any) -> None:
     c.check("tensores", xe.torch_dtype == xv.torch_dtype == xp.torch_dtype == "torch.float32" and
             ye.torch_dtype == yv.torch_dtype == yp.torch_dtype == "torch.int64",
             "X en torch.float32 y las etiquetas y en torch.long (lo que espera CrossEntropyLoss)")
-    split = digit_split(_seed(answer))
+    seed = seed_of(answer)
+    split = c.expected["divisiones"].get(str(seed))
+    if split is None:
+        c.fail_rest(("division", "estandarizado", "escala_de_entrenamiento"), f"comprobar solo tiene la división de "
+                    f"SEMILLA = {', '.join(c.expected['divisiones'])}; con SEMILLA = {seed} la comprueba la nota")
+        return
     wanted = [split["y_train"], split["y_val"], split["y_test"]]
     c.check("division", all(_same_labels(got, labels) for got, labels in zip((ye, yv, yp), wanted, strict=True)),
             _split_message([ye, yv, yp], wanted))
@@ -133,7 +114,7 @@ def _compare_cargador(c: CaseChecks, case: Case, answer: Any) -> None:
 # ---- modelo --------------------------------------------------------------------------------------
 def _compare_modelo(c: CaseChecks, case: Case, answer: Any) -> None:
     sizes = case.inputs["tamanos"]
-    x = np.asarray(case.inputs["x"], dtype=np.float64)
+    x = np.asarray(case.inputs["x"])
     out = c.tensor(answer.get("salida"), criterion="salida", what="la salida de la red")
     if out is not None:
         c.check("salida", out.shape == (len(x), sizes[2]), f"con {sizes[0]} entradas y {sizes[2]} clases, {len(x)} "
@@ -147,32 +128,34 @@ def _compare_modelo(c: CaseChecks, case: Case, answer: Any) -> None:
         return
     c.check("logits", not answer.get("softmax") and not (out is not None and np.allclose(out.values.sum(1), 1.0)),
             "la red debe devolver logits: quita la Softmax final (CrossEntropyLoss ya aplica log_softmax)")
-    if out is not None and layers is not None:
-        c.check("activaciones", _activations_match(out, x, layers), _activation_message(out, x, layers))
+    if out is not None and answer.get("pesos_fijados") is True:
+        c.check("activaciones", _activations_match(out, c.expected), _activation_message(out, c.expected))
+    else:
+        c.fail_rest(("activaciones",), "no se pudieron poner los pesos del caso en las capas de la red")
 
 
 def _shapes_text(shapes: Sequence[tuple[int, ...]]) -> str:
     return ", ".join(f"{s[1]}→{s[0]}" for s in shapes if len(s) == 2) or "ninguna"
 
 
-def _activations_match(out: ArrayData, x: np.ndarray[Any, Any], layers: Layers) -> bool:
-    reference = mlp_forward(x, layers, relu=(True, True))
-    return close(out, reference, rtol=1e-3, atol=1e-4) or close(out, softmax(reference), rtol=1e-3, atol=1e-4)
+def _activations_match(out: ArrayData, expected: Mapping[str, Any]) -> bool:
+    return close(out, expected["salidas"]["11"], rtol=1e-3, atol=1e-4) or close(out, expected["softmax"], rtol=1e-3,
+                                                                                   atol=1e-4)
 
 
-def _activation_message(out: ArrayData, x: np.ndarray[Any, Any], layers: Layers) -> str:
-    for relu, text in (((True, False), "falta la ReLU después de la segunda capa oculta"),
-                       ((False, True), "falta la ReLU después de la primera capa oculta"),
-                       ((False, False), "faltan las ReLU entre las capas: sin ellas la red es un modelo lineal")):
-        if close(out, mlp_forward(x, layers, relu=relu), rtol=1e-3, atol=1e-4):
+def _activation_message(out: ArrayData, expected: Mapping[str, Any]) -> str:
+    for relu, text in (("10", "falta la ReLU después de la segunda capa oculta"),
+                       ("01", "falta la ReLU después de la primera capa oculta"),
+                       ("00", "faltan las ReLU entre las capas: sin ellas la red es un modelo lineal")):
+        if close(out, expected["salidas"][relu], rtol=1e-3, atol=1e-4):
             return text
     return "la salida no es Lineal → ReLU → Lineal → ReLU → Lineal con tus pesos: usa nn.ReLU entre las capas"
 
 
 # ---- exactitud -----------------------------------------------------------------------------------
 def _compare_exactitud(c: CaseChecks, case: Case, answer: Any) -> None:
-    logits, labels = np.asarray(case.inputs["logits"]), np.asarray(case.inputs["etiquetas"])
-    wanted = float(np.mean(logits.argmax(1) == labels))
+    labels = np.asarray(case.inputs["etiquetas"])
+    wanted = float(c.expected["exactitud"])
     c.check("float", isinstance(answer, float), f"debe devolver un float, no {describe(answer)} (usa .item())")
     value = float(answer.values.reshape(-1)[0]) if isinstance(answer, ArrayData) and answer.values.size == 1 else answer
     if not isinstance(value, int | float) or isinstance(value, bool):
@@ -181,17 +164,14 @@ def _compare_exactitud(c: CaseChecks, case: Case, answer: Any) -> None:
     hint = ""
     if abs(value - wanted * len(labels)) < 1e-6 and len(labels) > 1:
         hint = ": devuelve el número de aciertos; divide entre el número de ejemplos"
-    elif logits.shape[0] == logits.shape[1] and abs(value - float(np.mean(logits.argmax(0) == labels))) < 1e-6:
+    elif c.expected["argmax_0"] is not None and abs(value - float(c.expected["argmax_0"])) < 1e-6:
         hint = ": ¿argmax en la dimensión 0? las clases están en la dimensión 1"
     c.check("valor", abs(value - wanted) < 1e-6, f"con {len(labels)} ejemplos debe dar {wanted:.4g}, no {value:.4g}{hint}")
 
 
 # ---- entrenar_una_epoca --------------------------------------------------------------------------
 def _compare_epoca(c: CaseChecks, case: Case, answer: Any) -> None:
-    inputs = case.inputs
-    runs = {kind: train_epochs(inputs["x"], inputs["y"], layers_from(inputs["capas"]) or [], lr=inputs["lr"],
-                               batch=inputs["lote"], epochs=inputs["epocas"], mistake=kind)
-            for kind in ("ninguno", "sin_zero_grad", "sin_step")}
+    runs = expected_runs(c.expected)
     losses = answer.get("perdidas")
     first = losses[0] if isinstance(losses, list) and losses else losses
     c.check("float", isinstance(losses, list) and all(isinstance(v, float) for v in losses),
@@ -215,7 +195,7 @@ def _losses_match(losses: Any, wanted: list[float]) -> bool:
     return values is not None and len(values) == len(wanted) and bool(np.allclose(values, wanted, rtol=1e-4, atol=1e-5))
 
 
-def _loss_message(losses: Any, correct: Any) -> str:
+def _loss_message(losses: Any, correct: ExpectedRun) -> str:
     values = _as_floats(losses)
     if values is not None and len(values) == len(correct.last_losses) and np.allclose(values, correct.last_losses, rtol=1e-4):
         return "devuelve la pérdida del último lote: devuelve la media de todos los lotes de la época"
@@ -224,7 +204,7 @@ def _loss_message(losses: Any, correct: Any) -> str:
     return "debe devolver la pérdida media de los lotes de la época"
 
 
-def _update_message(trained: Layers | None, runs: dict[str, Any]) -> str:
+def _update_message(trained: Layers | None, runs: Mapping[str, ExpectedRun]) -> str:
     if same_layers(trained, runs["sin_zero_grad"].layers):
         return "los gradientes se acumulan entre lotes: llama a optimizador.zero_grad() en cada lote"
     if same_layers(trained, runs["sin_step"].layers):
@@ -234,9 +214,7 @@ def _update_message(trained: Layers | None, runs: dict[str, Any]) -> str:
 
 # ---- evaluar -------------------------------------------------------------------------------------
 def _compare_evaluar(c: CaseChecks, case: Case, answer: Any) -> None:
-    inputs = case.inputs
-    logits = mlp_forward(inputs["x"], layers_from(inputs["capas"]) or [], relu=(True,))
-    wanted = (cross_entropy(logits, inputs["y"]), accuracy(logits, inputs["y"]))
+    wanted = (float(c.expected["perdida"]), float(c.expected["exactitud"]))
     result = answer.get("resultado")
     if isinstance(result, Raised) or not (isinstance(result, tuple | list) and len(result) == 2):
         text = f"falla: {result.message}" if isinstance(result, Raised) else f"devuelve {describe(result)}"
@@ -274,24 +252,33 @@ def _evaluar_message(result: Any, wanted: tuple[float, float]) -> str:
 # ---- exactitud_prueba ----------------------------------------------------------------------------
 def _compare_final(c: CaseChecks, case: Case, answer: Any) -> None:
     layers = layers_from(answer.get("capas"))
-    shapes = [w.shape for w, _ in layers] if layers else []
-    if len(shapes) != 3 or shapes[0][1] != 64 or shapes[2][0] != 10 or shapes[1] != (shapes[0][0], shapes[0][0]):
+    if layers is None or not valid_mlp(layers):
+        shapes = [w.shape for w, _ in layers] if layers else []
         c.check("exactitud", False, "«modelo» no es el perceptrón del enunciado (64 entradas, dos capas ocultas iguales, "
                 f"10 clases); sus capas: {_shapes_text(shapes)}")
         return
-    split = digit_split(_seed(answer))
-    hits = accuracy(mlp_forward(split["x_test"], layers, relu=(True, True)), split["y_test"])
-    c.check("exactitud", hits >= ACCURACY_BAR, f"la exactitud en prueba es {hits:.1%} y debe llegar al "
+    # The judge measures the test set with its own references; comprobar, the validation set (the test set stays closed).
+    on_test = c.expected.get("conjunto") == "prueba"
+    hits = c.expected.get("exactitud") if on_test else answer.get("validacion")
+    if not isinstance(hits, float):
+        c.check("exactitud", False, f"no se pudo medir la exactitud de «modelo» en validación: {describe(hits)}")
+        return
+    where = "prueba" if on_test else "validación"
+    c.check("exactitud", hits >= ACCURACY_BAR, f"la exactitud en {where} es {hits:.1%} y debe llegar al "
             f"{ACCURACY_BAR:.0%} (¿entrenaste el modelo? revisa los ejercicios anteriores, o cambia los parámetros "
             "mirando la validación)")
 
 
+def valid_mlp(layers: Layers) -> bool:
+    """The layers have the statement's shapes: 64 inputs, two equal hidden layers, 10 classes."""
+    shapes = [w.shape for w, _ in layers]
+    return len(shapes) == 3 and shapes[0][1] == 64 and shapes[2][0] == 10 and shapes[1] == (shapes[0][0], shapes[0][0])
+
+
 # ---- matriz_confusion ----------------------------------------------------------------------------
 def _compare_confusion(c: CaseChecks, case: Case, answer: Any) -> None:
-    predicted, labels = np.asarray(case.inputs["predicciones"]), np.asarray(case.inputs["etiquetas"])
     classes = int(case.inputs["clases"])
-    wanted = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(wanted, (labels, predicted), 1)
+    wanted = np.asarray(c.expected["matriz"])
     if isinstance(answer, Raised):
         hint = ("; torch.bincount solo cuenta hasta el mayor valor que aparece: pásale minlength=clases * clases"
                 if "invalid for input of size" in answer.message else "")
@@ -350,6 +337,14 @@ def _holds_layers(tensors: list[Any], layers: Layers) -> bool:
         any(a.shape == w.shape and np.allclose(a, w, rtol=1e-6, atol=1e-7) for a in arrays) for w in wanted)
 
 
+def model_case(description: str, *, seed: int, sizes: tuple[int, int, int], rows: int) -> Case:
+    """A case of «modelo»: crear_modelo(*sizes), the weights the probe puts in its three nn.Linear layers, and x."""
+    rng = np.random.default_rng(seed)
+    entradas, ocultas, clases = sizes
+    return Case(description, {"tamanos": list(sizes), "x": rng.standard_normal((rows, entradas)).astype(np.float32),
+                              "capas": random_layers(rng, [entradas, ocultas, ocultas, clases])})
+
+
 def epoch_case(description: str, *, seed: int, rows: int, features: int, hidden: int, lr: float, batch: int) -> Case:
     """A case of «entrenar_una_epoca» (the hidden tests make more with other sizes)."""
     rng = np.random.default_rng(seed)
@@ -391,8 +386,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("cargador", "DataLoader", ("dataloader", "lote", "barajado", "completo"), _compare_cargador,
              (Case("«cargador_entrenamiento»"),)),
     Exercise("modelo", "el perceptrón multicapa", ("salida", "capas", "activaciones", "logits"), _compare_modelo, (
-        Case("crear_modelo(20, 16, 5) con 7 ejemplos", {"tamanos": [20, 16, 5],
-                                                         "x": _RNG.standard_normal((7, 20)).astype(np.float32)}),
+        model_case("crear_modelo(20, 16, 5) con 7 ejemplos", seed=2, sizes=(20, 16, 5), rows=7),
     )),
     Exercise("exactitud", "la métrica de exactitud", ("float", "valor"), _compare_exactitud, (
         Case("4 ejemplos, 3 aciertos", {"logits": np.array([[2.0, 0.1], [0.1, 2.0], [3.0, 0.0], [0.0, 1.0]], np.float32),

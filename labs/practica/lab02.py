@@ -126,8 +126,29 @@ def _convolucion(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
         peso, sesgo = getattr(capa, "weight", None), getattr(capa, "bias", None)
         hechos |= {"peso": peso if isinstance(peso, torch.Tensor) else None,
                    "sesgo": sesgo if isinstance(sesgo, torch.Tensor) else None,
+                   "pesos_fijados": _fijar(peso, inputs["peso"]) and (sesgo is None or _fijar(sesgo, inputs["sesgo"])),
                    "salida": attempt(capa, tensor(inputs["x"]))}
     return hechos
+
+
+def _fijar(parametro: Any, valor: Any) -> bool:
+    """Copia los valores del caso en un peso de la red si tiene su forma (las salidas esperadas usan esos valores)."""
+    nuevo = tensor(valor)
+    if not isinstance(parametro, torch.Tensor) or tuple(parametro.shape) != tuple(nuevo.shape):
+        return False
+    with torch.no_grad():
+        parametro.copy_(nuevo)
+    return True
+
+
+def _fijar_capas(modelo: nn.Module, tipo: type[nn.Module], pesos: Sequence[Sequence[Any]]) -> bool:
+    capas_del_tipo = [m for m in modelo.modules() if isinstance(m, tipo)]
+    if len(capas_del_tipo) != len(pesos):
+        return False
+    fijadas = True
+    for capa, (peso, sesgo) in zip(capas_del_tipo, pesos, strict=True):
+        fijadas = _fijar(getattr(capa, "weight", None), peso) and _fijar(getattr(capa, "bias", None), sesgo) and fijadas
+    return fijadas
 
 
 def _agrupar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
@@ -142,7 +163,9 @@ def _lenet(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     if isinstance(modelo, Raised):
         return {"es_clase": True, "creada": modelo}
     softmax = any(isinstance(m, nn.Softmax | nn.LogSoftmax) for m in modelo.modules())
-    return {"es_clase": True, **capas_lenet(modelo), "salida": attempt(modelo, tensor(inputs["x"])), "softmax": softmax}
+    fijados = _fijar_capas(modelo, nn.Conv2d, inputs["convoluciones"]) & _fijar_capas(modelo, nn.Linear, inputs["lineales"])
+    return {"es_clase": True, **capas_lenet(modelo), "salida": attempt(modelo, tensor(inputs["x"])), "softmax": softmax,
+            "pesos_fijados": fijados}
 
 
 def _epoca(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
@@ -220,8 +243,30 @@ def _punto_control(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     return {**hechos, "pesos_cargados": dict(nueva.state_dict()), "optimizador_cargado": optimizador_nuevo.state_dict()}
 
 
+def _exactitud_validacion(ns: Notebook, modelo: Any) -> Any:
+    """La exactitud del modelo en la validación del propio cuaderno (la de `comprobar`; la nota usa la de prueba)."""
+    if not isinstance(modelo, nn.Module):
+        return None
+
+    def medir() -> float:
+        x, y = ns.get("X_validacion"), ns.get("y_validacion")
+        if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
+            raise ValueError("X_validacion e y_validacion deben ser tensores")
+        dispositivo = next(modelo.parameters()).device
+        modo = modelo.training
+        modelo.eval()
+        try:
+            with torch.no_grad():
+                return float((modelo(x.to(dispositivo)).argmax(1).cpu() == y.cpu()).float().mean())
+        finally:
+            modelo.train(modo)
+
+    return attempt(medir)
+
+
 def _entregable(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    return capas_lenet(ns.value("modelo"))
+    modelo = ns.value("modelo")
+    return {**capas_lenet(modelo), "validacion": _exactitud_validacion(ns, modelo)}
 
 
 PROBES: dict[str, Probe] = {

@@ -1,34 +1,20 @@
 """Criterios del laboratorio 02 (redes convolucionales): los mismos para `comprobar` y para la nota.
 
-Solo numpy (y scikit-learn, para rehacer los datos de prueba del entregable): el calificador calcula
-con sus propias cuentas lo que cada caso exige (convoluciones, agrupamientos, la LeNet con tus pesos,
-una época de entrenamiento) y lo compara con lo que devolvió tu código, sin ejecutarlo.
+Solo numpy. Cada criterio compara lo que devolvió tu código con las salidas esperadas del caso
+(`c.expected`): en `comprobar`, datos precalculados (practica/data/lab02.json); en la nota, las que
+calcula el calificador con su propio paquete (answer_key.lab02: convoluciones, agrupamientos, la LeNet
+con los pesos del caso, una época de entrenamiento, la exactitud en prueba), que el kernel no puede leer.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe
-from in_image.exercises.reference import (
-    Array,
-    Layers,
-    accuracy,
-    bilinear_matrix,
-    conv2d,
-    layers_from,
-    lenet_forward,
-    mlp_forward,
-    pool2d,
-    random_layers,
-    same_layers,
-    softmax,
-    train_epochs,
-)
+from in_image.exercises.layers import Array, ExpectedRun, Layers, expected_runs, layers_from, random_layers, same_layers
 from in_image.exercises.wire import ArrayData, Raised
 
 LAB = "02"
@@ -50,37 +36,6 @@ LINEAR_SHAPES = [(120, 400), (84, 120), (10, 84)]
 _RNG = np.random.default_rng(2028)
 
 
-# ---- the data ------------------------------------------------------------------------------------
-def shifted_digits() -> tuple[Array, Array]:
-    """(images (1797, 1, 32, 32) in [0, 1], labels): the lab's data, as its first cells build it."""
-    from sklearn.datasets import load_digits  # noqa: PLC0415 (only the deliverable needs scikit-learn)
-
-    digits = load_digits()
-    matrix = bilinear_matrix(8, DIGIT_SIZE)
-    resized = np.einsum("ij,njk,lk->nil", matrix, digits.images / 16.0, matrix)
-    places = np.random.default_rng(PLACEMENT_SEED).integers(0, CANVAS - DIGIT_SIZE + 1, size=(len(resized), 2))
-    images = np.zeros((len(resized), 1, CANVAS, CANVAS))
-    for index, (row, column) in enumerate(places):
-        images[index, 0, row:row + DIGIT_SIZE, column:column + DIGIT_SIZE] = resized[index]
-    return images, digits.target
-
-
-def split_indices(labels: Array) -> dict[str, Array]:
-    """The indices of the training, validation and test images (the lab's fixed split)."""
-    from sklearn.model_selection import train_test_split  # noqa: PLC0415
-
-    rest, test = train_test_split(np.arange(len(labels)), test_size=TEST_SHARE, random_state=SPLIT_SEED, stratify=labels)
-    train, validation = train_test_split(rest, test_size=VALIDATION_SHARE, random_state=SPLIT_SEED, stratify=labels[rest])
-    return {"entrenamiento": train, "validacion": validation, "prueba": test}
-
-
-@functools.lru_cache(maxsize=1)
-def test_set() -> tuple[Array, Array]:
-    images, labels = shifted_digits()
-    test = split_indices(labels)["prueba"]
-    return images[test], labels[test]
-
-
 # ---- helpers -------------------------------------------------------------------------------------
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
@@ -95,30 +50,25 @@ def _error(value: Any) -> str | None:
 
 
 # ---- tamano_salida -------------------------------------------------------------------------------
-def output_size(n: int, k: int, p: int = 0, s: int = 1) -> int:
-    return (n + 2 * p - k) // s + 1
-
-
-def _full(call: Sequence[int]) -> tuple[int, int, int, int]:
+def full_call(call: Sequence[int]) -> tuple[int, int, int, int]:
     """(entrada, nucleo, relleno, paso) of a call, with the defaults relleno=0 and paso=1."""
     n, k, p, s = (*call, *(0, 1)[len(call) - 2:])
     return n, k, p, s
 
 
 def _group(call: Sequence[int]) -> str:
-    _, _, padding, stride = _full(call)
+    _, _, padding, stride = full_call(call)
     return "paso" if stride > 1 else "relleno" if padding > 0 else "sin_relleno"
 
 
-def _size_hint(call: Sequence[int], value: float) -> str:
-    n, k, p, s = _full(call)
-    if value == (n + p - k) // s + 1 and p:
+def _size_hint(sizes: Mapping[str, Any], value: float) -> str:
+    if value == sizes["relleno_simple"]:
         return ": el relleno se añade por los dos lados (2 · relleno)"
-    if value == (n + 2 * p - k) / s + 1 and value != int(value):
+    if value == sizes["division_real"] and value != int(value):
         return ": redondea hacia abajo con la división entera (//): la última ventana incompleta no cuenta"
-    if value == -(-(n + 2 * p - k) // s) + 1:
+    if value == sizes["techo"]:
         return ": se redondea hacia abajo, no hacia arriba (la última ventana incompleta no cuenta)"
-    if value == (n + 2 * p - k) // s:
+    if value == sizes["sin_mas_uno"]:
         return ": falta el + 1 (una ventana de tamaño k cabe n - k + 1 veces con paso 1)"
     return ""
 
@@ -126,9 +76,10 @@ def _size_hint(call: Sequence[int], value: float) -> str:
 def _compare_tamano(c: CaseChecks, case: Case, answer: Any) -> None:
     calls = case.inputs["llamadas"]
     results = answer if isinstance(answer, list) and len(answer) == len(calls) else [answer] * len(calls)
-    for call, result in zip(calls, results, strict=True):
+    expected = c.expected["llamadas"]
+    for call, result, sizes in zip(calls, results, expected, strict=True):
         group = _group(call)
-        wanted = output_size(*call)
+        wanted = sizes["correcto"]
         text = f"tamano_salida({', '.join(map(str, call))}) debe dar {wanted}"
         if isinstance(result, Raised):
             hint = " (¿relleno=0 y paso=1 por defecto?)" if len(call) < 4 and "argument" in result.message else ""
@@ -138,10 +89,11 @@ def _compare_tamano(c: CaseChecks, case: Case, answer: Any) -> None:
         if value is None:
             c.check(group, False, f"{text}, no {describe(result)}")
             continue
-        c.check(group, value == wanted, f"{text}, no {value:g}{_size_hint(call, value)}")
-    simple = [(call, result) for call, result in zip(calls, results, strict=True) if _group(call) == "sin_relleno"]
+        c.check(group, value == wanted, f"{text}, no {value:g}{_size_hint(sizes, value)}")
+    simple = [(sizes, result) for call, result, sizes in zip(calls, results, expected, strict=True)
+              if _group(call) == "sin_relleno"]
     integers = all(isinstance(r, int) and not isinstance(r, bool) for r in results)
-    c.check("entero", integers and all(r == output_size(*call) for call, r in simple),
+    c.check("entero", integers and all(r == sizes["correcto"] for sizes, r in simple),
             "devuelve un número entero (int): usa la división entera // (el tamaño de una imagen no puede ser 14.5)"
             if not integers else "el tamaño sin relleno ni paso (n - k + 1) no es correcto")
 
@@ -169,8 +121,10 @@ def _compare_convolucion(c: CaseChecks, case: Case, answer: Any) -> None:
     n, _, h, w = x.shape
     c.check("tamano", out.shape == (n, cout, h, w), f"con una entrada {_shape_text(x.shape)} la salida debe ser "
             f"{_shape_text((n, cout, h, w))} (mismo alto y ancho), no {_shape_text(out.shape)}{_padding_hint(out.shape, x, k)}")
-    bias_values = bias.values if isinstance(bias, ArrayData) else None
-    reference = conv2d(x, weight.values, bias_values, padding=k // 2)
+    if answer.get("pesos_fijados") is not True:
+        c.check("valores", False, "no se pudieron poner los pesos del caso en la capa (weight y bias)")
+        return
+    reference = c.expected["salida"] if isinstance(bias, ArrayData) else c.expected["salida_sin_sesgo"]
     c.check("valores", close(out, reference, rtol=1e-3, atol=1e-4),
             "la salida no es la convolución de la entrada con los pesos de la capa (paso 1, relleno nucleo // 2)")
 
@@ -196,9 +150,9 @@ def _compare_agrupar(c: CaseChecks, case: Case, answer: Any) -> None:
     c.check("forma", out.shape == wanted, f"con una entrada {_shape_text(x.shape)} y ventanas de {size}x{size}, la salida "
             f"debe ser {_shape_text(wanted)}, no {_shape_text(out.shape)}{_pool_shape_hint(out.shape, x.shape, size)}")
     message = "cada valor de la salida debe ser el máximo de su ventana (nn.MaxPool2d(tamano) o F.max_pool2d(x, tamano))"
-    if out.shape == wanted and close(out, pool2d(x, size, kind="avg"), rtol=1e-4, atol=1e-5):
+    if out.shape == wanted and close(out, c.expected["media"], rtol=1e-4, atol=1e-5):
         message = "calculas la media de cada ventana: el agrupamiento máximo toma el máximo (nn.MaxPool2d, no nn.AvgPool2d)"
-    c.check("maximo", out.shape == wanted and close(out, pool2d(x, size), rtol=1e-4, atol=1e-5), message)
+    c.check("maximo", out.shape == wanted and close(out, c.expected["maximo"], rtol=1e-4, atol=1e-5), message)
 
 
 def _pool_shape_hint(shape: tuple[int, ...], x_shape: tuple[int, ...], size: int) -> str:
@@ -231,9 +185,9 @@ def _conv_layers(value: Any) -> Layers | None:
         return None
     layers: Layers = []
     for pair in value:
-        if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(p, ArrayData) for p in pair)):
+        if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(p, ArrayData | np.ndarray) for p in pair)):
             return None
-        weight, bias = pair[0].values.astype(np.float64), pair[1].values.astype(np.float64)
+        weight, bias = (np.asarray(p.values if isinstance(p, ArrayData) else p, dtype=np.float64) for p in pair)
         if weight.ndim != 4 or bias.shape != (weight.shape[0],):
             return None
         layers.append((weight, bias))
@@ -273,22 +227,22 @@ def _compare_lenet(c: CaseChecks, case: Case, answer: Any) -> None:
                                                if out.shape in ((10,), (len(x) * 10,)) else ""))
     c.check("logits", out is not None and not answer.get("softmax") and not np.allclose(out.values.sum(-1), 1.0),
             "la red debe devolver logits: quita la softmax del final (CrossEntropyLoss ya aplica log_softmax)")
-    if layers is None or out is None:
+    if layers is None or out is None or answer.get("pesos_fijados") is not True:
         c.fail_rest(("forward",), "sin las capas del enunciado y una salida no se puede comprobar el forward")
         return
-    c.check("forward", _forward_matches(out, x, layers), _forward_message(out, x, layers))
+    c.check("forward", _forward_matches(out, c.expected), _forward_message(out, c.expected))
 
 
-def _forward_matches(out: ArrayData, x: Array, layers: tuple[Layers, Layers]) -> bool:
-    reference = lenet_forward(x, *layers)
-    return close(out, reference, rtol=1e-3, atol=1e-4) or close(out, softmax(reference), rtol=1e-3, atol=1e-4)
+def _forward_matches(out: ArrayData, expected: Mapping[str, Any]) -> bool:
+    return close(out, expected["salidas"]["relu-max"], rtol=1e-3, atol=1e-4) or close(out, expected["softmax"], rtol=1e-3,
+                                                                                       atol=1e-4)
 
 
-def _forward_message(out: ArrayData, x: Array, layers: tuple[Layers, Layers]) -> str:
-    for activation, pool, text in (("relu", "avg", "usa agrupamiento máximo (nn.MaxPool2d(2) o F.max_pool2d), no la media"),
-                                   ("tanh", "max", "usa ReLU como activación, no tanh (la LeNet de 1998 usaba tanh)"),
-                                   ("none", "max", "faltan las ReLU: sin activaciones la red entera es lineal")):
-        if close(out, lenet_forward(x, *layers, activation=activation, pool=pool), rtol=1e-3, atol=1e-4):
+def _forward_message(out: ArrayData, expected: Mapping[str, Any]) -> str:
+    for variant, text in (("relu-avg", "usa agrupamiento máximo (nn.MaxPool2d(2) o F.max_pool2d), no la media"),
+                          ("tanh-max", "usa ReLU como activación, no tanh (la LeNet de 1998 usaba tanh)"),
+                          ("none-max", "faltan las ReLU: sin activaciones la red entera es lineal")):
+        if close(out, expected["salidas"][variant], rtol=1e-3, atol=1e-4):
             return text
     return ("la salida no es conv1 → ReLU → máximo 2x2 → conv2 → ReLU → máximo 2x2 → aplanar → fc1 → ReLU → fc2 → "
             "ReLU → fc3 con los pesos de tu red")
@@ -312,11 +266,7 @@ def _device_ok(answer: Mapping[str, Any]) -> bool:
 
 
 def _compare_epoca(c: CaseChecks, case: Case, answer: Any) -> None:
-    inputs = case.inputs
-    x = np.asarray(inputs["x"], dtype=np.float64).reshape(len(inputs["x"]), -1)
-    runs = {kind: train_epochs(x, inputs["y"], layers_from(inputs["capas"]) or [], lr=inputs["lr"], batch=inputs["lote"],
-                               epochs=inputs["epocas"], mistake=kind)
-            for kind in ("ninguno", "sin_zero_grad", "sin_step", "softmax")}
+    runs = expected_runs(c.expected)
     losses = answer.get("perdidas")
     values = _as_floats(losses)
     first = losses[0] if isinstance(losses, list) and losses else losses
@@ -331,7 +281,7 @@ def _compare_epoca(c: CaseChecks, case: Case, answer: Any) -> None:
     c.check("dispositivo", _device_ok(answer), DEVICE_MESSAGE)
 
 
-def _loss_message(values: list[float] | None, runs: Mapping[str, Any]) -> str:
+def _loss_message(values: list[float] | None, runs: Mapping[str, ExpectedRun]) -> str:
     correct = runs["ninguno"]
     if values is not None and len(values) == len(correct.mean_losses):
         if np.allclose(values, correct.last_losses, rtol=1e-4):
@@ -343,7 +293,7 @@ def _loss_message(values: list[float] | None, runs: Mapping[str, Any]) -> str:
     return "debe devolver la pérdida media de los lotes de la época"
 
 
-def _update_message(trained: Layers | None, runs: Mapping[str, Any]) -> str:
+def _update_message(trained: Layers | None, runs: Mapping[str, ExpectedRun]) -> str:
     if same_layers(trained, runs["sin_zero_grad"].layers):
         return "los gradientes se acumulan entre lotes: llama a optimizador.zero_grad() en cada lote"
     if same_layers(trained, runs["sin_step"].layers):
@@ -351,6 +301,28 @@ def _update_message(trained: Layers | None, runs: Mapping[str, Any]) -> str:
     if same_layers(trained, runs["softmax"].layers):
         return SOFTMAX_MESSAGE
     return "los pesos tras la época no son los de un entrenamiento correcto (logits, pérdida, zero_grad, backward, step)"
+
+
+def conv_case(description: str, *, seed: int, channels: tuple[int, int, int], x_shape: tuple[int, int, int, int]) -> Case:
+    """A case of «convolucion»: crear_convolucion(*channels), the weights the probe puts in it, and x."""
+    rng = np.random.default_rng(seed)
+    cin, cout, k = channels
+    bound = 1 / np.sqrt(cin * k * k)
+    return Case(description, {"canales": list(channels), "x": rng.standard_normal(x_shape).astype(np.float32),
+                              "peso": rng.uniform(-bound, bound, (cout, cin, k, k)).astype(np.float32),
+                              "sesgo": rng.uniform(-bound, bound, cout).astype(np.float32)})
+
+
+def lenet_case(description: str, *, seed: int, images: int) -> Case:
+    """A case of «lenet»: images and the weights the probe puts in LeNet-5's layers (when they have its shapes)."""
+    rng = np.random.default_rng(seed)
+
+    def layer(shape: tuple[int, ...]) -> list[Array]:
+        bound = 1 / np.sqrt(np.prod(shape[1:]))
+        return [rng.uniform(-bound, bound, shape).astype(np.float32), rng.uniform(-bound, bound, shape[0]).astype(np.float32)]
+
+    return Case(description, {"x": rng.random((images, 1, CANVAS, CANVAS)).astype(np.float32),
+                              "convoluciones": [layer(s) for s in CONV_SHAPES], "lineales": [layer(s) for s in LINEAR_SHAPES]})
 
 
 def epoch_case(description: str, *, seed: int, rows: int, side: int, hidden: int, classes: int, lr: float,
@@ -367,11 +339,9 @@ def epoch_case(description: str, *, seed: int, rows: int, side: int, hidden: int
 # ---- evaluar -------------------------------------------------------------------------------------
 def _compare_evaluar(c: CaseChecks, case: Case, answer: Any) -> None:
     inputs = case.inputs
-    x = np.asarray(inputs["x"], dtype=np.float64).reshape(len(inputs["x"]), -1)
     labels = np.asarray(inputs["y"])
-    logits = mlp_forward(x, layers_from(inputs["capas"]) or [], relu=(True,))
-    losses = -np.log(softmax(logits)[np.arange(len(labels)), labels])
-    hits = logits.argmax(1) == labels
+    losses = np.asarray(c.expected["perdidas"], dtype=np.float64)
+    hits = np.asarray(c.expected["aciertos"], dtype=np.float64)
     size = inputs["lote"]
     batches = range(0, len(labels), size)
     forwards = answer.get("modos") or []
@@ -534,9 +504,14 @@ def _compare_entregable(c: CaseChecks, case: Case, answer: Any) -> None:
         what = architecture_message(answer) if isinstance(answer, Mapping) else describe(answer)
         c.check("exactitud", False, f"«modelo» no es la LeNet del enunciado: {what}")
         return
-    images, labels = test_set()
-    hits = accuracy(lenet_forward(images, *layers), labels)
-    c.check("exactitud", hits >= ACCURACY_BAR, f"la exactitud en prueba es {hits:.1%} y debe llegar al {ACCURACY_BAR:.0%} "
+    # The judge measures the test set with its own references; comprobar, the validation set (the test set stays closed).
+    on_test = c.expected.get("conjunto") == "prueba"
+    hits = c.expected.get("exactitud") if on_test else answer.get("validacion")
+    if not isinstance(hits, float):
+        c.check("exactitud", False, f"no se pudo medir la exactitud de «modelo» en validación: {describe(hits)}")
+        return
+    where = "prueba" if on_test else "validación"
+    c.check("exactitud", hits >= ACCURACY_BAR, f"la exactitud en {where} es {hits:.1%} y debe llegar al {ACCURACY_BAR:.0%} "
             "(¿entrenaste el modelo y cargaste el mejor punto de control? revisa los ejercicios anteriores o los parámetros)")
 
 
@@ -546,18 +521,18 @@ EXERCISES: tuple[Exercise, ...] = (
                  [32, 5], [14, 5, 0, 1], [32, 5, 2, 1], [28, 3, 1], [28, 2, 0, 2], [10, 3, 1, 2], [32, 5, 2, 3]]}),)),
     Exercise("convolucion", "una capa convolucional que conserva el tamaño", ("capa", "tamano", "valores"),
              _compare_convolucion, (
-                 Case("crear_convolucion(3, 8, 3) y una entrada 2x3x10x9",
-                      {"canales": [3, 8, 3], "x": _RNG.standard_normal((2, 3, 10, 9)).astype(np.float32)}),
-                 Case("crear_convolucion(1, 4, 5) y una entrada 1x1x12x12",
-                      {"canales": [1, 4, 5], "x": _RNG.standard_normal((1, 1, 12, 12)).astype(np.float32)}),
+                 conv_case("crear_convolucion(3, 8, 3) y una entrada 2x3x10x9", seed=6, channels=(3, 8, 3),
+                           x_shape=(2, 3, 10, 9)),
+                 conv_case("crear_convolucion(1, 4, 5) y una entrada 1x1x12x12", seed=7, channels=(1, 4, 5),
+                           x_shape=(1, 1, 12, 12)),
              )),
     Exercise("agrupar", "el agrupamiento máximo", ("forma", "maximo"), _compare_agrupar, (
         Case("una entrada 2x3x6x6 y ventanas de 2", {"x": _RNG.standard_normal((2, 3, 6, 6)).astype(np.float32), "tamano": 2}),
         Case("una entrada 1x2x8x7 y ventanas de 3", {"x": _RNG.standard_normal((1, 2, 8, 7)).astype(np.float32), "tamano": 3}),
     )),
     Exercise("lenet", "la clase LeNet", ("capas", "salida", "forward", "logits"), _compare_lenet, (
-        Case("un lote de 3 imágenes 32x32", {"x": _RNG.random((3, 1, 32, 32)).astype(np.float32)}),
-        Case("un lote de 1 imagen", {"x": _RNG.random((1, 1, 32, 32)).astype(np.float32)}),
+        lenet_case("un lote de 3 imágenes 32x32", seed=8, images=3),
+        lenet_case("un lote de 1 imagen", seed=9, images=1),
     )),
     Exercise("entrenar_una_epoca", "una época de entrenamiento",
              ("float", "media", "actualiza", "modo_entrenamiento", "dispositivo"), _compare_epoca,

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from harness.cli import main
@@ -21,6 +22,7 @@ from harness.course import catalog
 from in_image.exercises.declared import declared_in
 from tests.answers.forgery import FORGERIES, PINV_ECHOES_ITS_INPUT, UNHASHABLE_KEY, Forgery, hidden_leak_cell
 from tests.answers.notebooks import submission, write
+from tests.answers.reach_forgery import ECHOED, attack
 from tests.utils.hidden_values import files_holding, hidden_tokens
 
 pytestmark = pytest.mark.docker
@@ -98,3 +100,23 @@ def test_an_unhashable_map_key_is_that_exercise_error_only(cpu_image: str, tmp_p
     row = json.loads((tmp_path / "reports" / "grade-00.json").read_text())["submissions"][0]
     statuses = {e["id"]: e["status"] for e in row["exercises"]}
     assert statuses.pop("pinv") == "error" and set(statuses.values()) == {"passed"}, statuses
+# ---- the old attack: the kernel answering with the judge's own computations ----------------------------
+@pytest.mark.parametrize("lab", ["00", "01", "02"])
+def test_a_blank_notebook_with_the_reference_attack_earns_nothing(cpu_image: str, tmp_path: Path, lab: str) -> None:
+    """Blank student notebook + one cell that imports the references, rebuilds the test set and replaces PROBES: 0.
+
+    The cell finds nothing that computes an answer; its forged probes echo the kernel's data, which fools
+    comprobar on the public cases (the control that the forgery works) but not the judge's hidden inputs."""
+    notebook = write(submission(lab, solved=False, insert=(attack(lab),)), tmp_path / f"forja-{lab}.ipynb")
+    code = main(["grade", str(notebook), "--lab", lab, "--reports", str(tmp_path / "reports")])
+    assert code in (0, 1), f"grading failed to run (exit {code})"
+    row = json.loads((tmp_path / "reports" / f"grade-{lab}.json").read_text())["submissions"][0]
+    assert row["status"] == "ok", row["message"]
+    executed = nbformat.read(row["executed_notebook"], as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "FORJA referencias: []" in printed, f"lab {lab}: the kernel reached a reference or rebuilder: {printed[:600]}"
+    for exercise in ECHOED[lab]:
+        assert f"✅ Ejercicio «{exercise}»" in printed, (
+            f"lab {lab}: the forged probe of «{exercise}» should fool comprobar on the public cases: {printed[-1500:]}")
+    earned = {e["id"]: e["score"] for e in row["exercises"] if e["score"]}
+    assert row["score"] == 0, f"lab {lab}: the attack earned {row['score']}: {earned}"

@@ -16,15 +16,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from answer_key import lab02 as answer_key_lab02
+from answer_key import reference
 from harness.course import catalog, versions
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
 from harness.grading.results import Limits
-from in_image.exercises import reference, tags, wire
+from in_image.exercises import tags, wire
 from in_image.exercises.answering import run_cases
 from in_image.exercises.framework import NOT_ATTEMPTED, Verdict, outcome_from, verdict
 from in_image.judge.lab_tests import load_lab_tests
-from practica import lab02_checks  # its test_set(), not imported by name: pytest would collect it as a test
+from practica.comprobacion import evaluar, public_cases
 from practica.lab02 import PROBES
 from tests.answers.notebooks import submission, write
 from tests.answers.wrong_answers import verdict_of
@@ -115,7 +117,7 @@ def test_reference_training_with_a_softmax_before_the_loss_agrees_with_torch() -
 # ---- the data ------------------------------------------------------------------------------------
 def test_the_judge_rebuilds_the_notebooks_test_set(monkeypatch: pytest.MonkeyPatch) -> None:
     namespace = _notebook_namespace(monkeypatch, "TAMANO_DIGITO = 26", "indices_resto, indices_prueba")
-    images, labels = lab02_checks.test_set()
+    images, labels = answer_key_lab02.test_set()  # not imported by name: pytest would collect it as a test
     assert namespace["X_prueba"].shape == (360, 1, 32, 32) and len(namespace["X_entrenamiento"]) == 1077
     assert np.array_equal(namespace["y_prueba"].numpy(), labels), "the judge's test labels are the notebook's"
     assert np.allclose(namespace["X_prueba"].numpy(), images, atol=1e-6), "the judge's test images are the notebook's"
@@ -142,6 +144,25 @@ def test_each_answer_gets_its_verdict_and_message(monkeypatch: pytest.MonkeyPatc
     assert verdict_of(result.score, result.max_score) == answer.verdict, (
         f"{answer.name}: {result.score}/{result.max_score} ({result.message})")
     assert answer.message in result.message, f"{answer.name}: the message should say {answer.message!r}: {result.message}"
+
+
+@pytest.mark.parametrize("answer", [a for a in LAB02 if a.exercise != FINAL], ids=lambda a: a.name)
+def test_comprobar_agrees_with_the_judge_from_the_kernels_data(monkeypatch: pytest.MonkeyPatch, answer: Answer) -> None:
+    """comprobar compares with the precomputed expected outputs (practica/data), never with the answer key."""
+    namespace = _notebook_namespace(monkeypatch, *SOLUTIONS)
+    exec(compile(answer.code, f"<{answer.name}>", "exec"), namespace)
+    exercise = next(e for e in _exercises() if e.id == answer.exercise)
+    assert exercise.expect is None, "the kernel's exercises carry no answer key"
+    result = evaluar(exercise, PROBES[exercise.id], namespace, cases=public_cases("02", exercise))
+    judged = _judge(answer.exercise, namespace)
+    assert result.status == judged.status or (judged.status in ("partial", "failed") and result.status == "passed"), (
+        f"{answer.name}: comprobar says {result.status} ({result.message}), the judge {judged.status}")
+
+
+def _exercises() -> tuple[Any, ...]:
+    from practica.lab02_checks import EXERCISES  # noqa: PLC0415
+
+    return tuple(EXERCISES)
 
 
 def test_the_student_version_is_pending_everywhere(tmp_path: Path) -> None:

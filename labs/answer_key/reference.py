@@ -3,55 +3,19 @@
 A multilayer perceptron's forward pass from its weights (nn.Linear's convention: y = x Wᵀ + b), its
 accuracy, and SGD epochs with a cross-entropy loss: done right, and done with the mistakes students
 make (gradients that accumulate without zero_grad, no optimizer step), so that a criterion can say
-which mistake it sees. No torch: the judge runs these in its own process.
+which mistake it sees; convolutions, pooling and LeNet-5's forward pass (lab 02). No torch: the judge
+runs these in its own process. Judge side only: this package is never on the student kernel's path.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from in_image.exercises.wire import ArrayData
-
-Array = np.ndarray[Any, Any]
-Layers = list[tuple[Array, Array]]
-
-
-def layers_from(value: Any) -> Layers | None:
-    """[(W, b), ...] in float64 from a list of [weight, bias] pairs (arrays or ArrayData); None if it is not one."""
-    if not isinstance(value, list | tuple) or not value:
-        return None
-    layers: Layers = []
-    for pair in value:
-        if not isinstance(pair, list | tuple) or len(pair) != 2:
-            return None
-        weight, bias = (p.values if isinstance(p, ArrayData) else np.asarray(p) for p in pair)
-        if weight.ndim != 2 or bias.shape != (weight.shape[0],) or weight.dtype.kind not in "fiu":
-            return None
-        layers.append((weight.astype(np.float64), bias.astype(np.float64)))
-    return layers
-
-
-def same_layers(a: Layers | None, b: Layers) -> bool:
-    """a has b's layers, shapes and values (within the tolerance of a float32 training); False when a is None."""
-    return a is not None and len(a) == len(b) and all(
-        wa.shape == wb.shape and np.allclose(wa, wb, rtol=1e-3, atol=1e-5) and np.allclose(ba, bb, rtol=1e-3, atol=1e-5)
-        for (wa, ba), (wb, bb) in zip(a, b, strict=True))
-
-
-def random_layers(rng: np.random.Generator, sizes: Sequence[int]) -> list[list[Array]]:
-    """[[weight, bias], ...] in float32 for Linear layers sizes[0] → sizes[1] → ..., drawn as nn.Linear initialises
-    them (uniform in ±1/√fan_in), weight then bias, layer by layer."""
-    layers = []
-    for fan_in, fan_out in itertools.pairwise(sizes):
-        bound = 1 / np.sqrt(fan_in)
-        layers.append([rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
-                       rng.uniform(-bound, bound, fan_out).astype(np.float32)])
-    return layers
+from in_image.exercises.layers import Array, Layers
 
 
 def mlp_forward(x: Array, layers: Layers, *, relu: Sequence[bool]) -> Array:
