@@ -15,11 +15,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.course import catalog
+from harness.course import catalog, versions
 from harness.course.catalog import Lab
 from harness.errors import HarnessError
 from harness.grading.jobs import GradingJob
 from harness.grading.pool import Executor
+from harness.grading.similarity import class_similarity
 from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
 
 
@@ -80,4 +81,11 @@ def grade_notebooks(args: argparse.Namespace, lab: Lab, notebooks: list[tuple[Pa
     jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file)
             for path, name, file in notebooks]
     return execute(jobs, executor=executor, kind="grade", variant=args.variant, stem=f"grade-{lab.id}",
-                   parallel=parallel, reports=args.reports, details=args.details)
+                   parallel=parallel, reports=args.reports, details=args.details,
+                   similarity=class_similarity([(path, name) for path, name, _ in notebooks], template=template_cells(lab)))
+
+
+def template_cells(lab: Lab) -> list[str]:
+    """The sources of the code cells of the lab's student notebook, as `make labs` generates it."""
+    student = versions.make_version(catalog.read_notebook(lab.source), student=True, origin=str(lab.source))
+    return [str(cell.source) for cell in student.cells if cell.cell_type == "code"]

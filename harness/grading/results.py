@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from in_image.judge.static_scan import from_report as static_evidence_from
+
 # Exercise statuses (stable keys of the JSON report).
 EXERCISE_STATUSES = ("passed", "partial", "failed", "error", "not_attempted", "timeout", "crashed")
 # A submission's status: "ok" when the judge produced a result, "error" when it could not.
@@ -55,6 +57,8 @@ class SubmissionResult:
     skipped_cells: list[dict[str, Any]] = field(default_factory=list)
     output_truncated: bool = False
     executed_notebook: str | None = None
+    # What the judge read in the notebook's source before running it (in_image.judge.static_scan): for the instructor.
+    static_evidence: list[dict[str, Any]] = field(default_factory=list)
     # The judge's phases: (label, seconds since it started), for diagnosis and the benchmark.
     timeline: list[tuple[str, float]] = field(default_factory=list)
 
@@ -71,7 +75,8 @@ class SubmissionResult:
             "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
             "torch_version": self.torch_version, "torchvision_version": self.torchvision_version, "device": self.device,
             "message": self.message,
-            "attempts": self.attempts, "evidence": self.evidence, "output_truncated": self.output_truncated,
+            "attempts": self.attempts, "evidence": self.evidence, "static_evidence": self.static_evidence,
+            "output_truncated": self.output_truncated,
             "executed_notebook": self.executed_notebook, "cell_errors": self.cell_errors,
             "skipped_cells": self.skipped_cells, "timeline": [[label, t] for label, t in self.timeline],
             "exercises": self.exercises,
@@ -101,6 +106,7 @@ def from_judge(raw: dict[str, Any], *, lab: str, notebook: Path, name: str, time
         evidence=[str(item) for item in raw.get("evidence", [])], cell_errors=list(raw.get("cell_errors", [])),
         skipped_cells=list(raw.get("skipped_cells", [])), output_truncated=bool(raw.get("output_truncated", False)),
         timeline=[(str(label), float(t)) for label, t in raw.get("timeline", [])],
+        static_evidence=static_evidence_from(raw.get("static_evidence")),
     )
 
 

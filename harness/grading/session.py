@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -16,7 +17,7 @@ from harness.errors import HarnessError
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
 from harness.grading.pool import Executor, grade_all
-from harness.grading.reports import print_details, print_summary, printable, write_grading_reports
+from harness.grading.reports import print_details, print_similarity, print_summary, printable, write_grading_reports
 from harness.grading.results import Limits, SubmissionResult
 
 DEFAULT_LIMITS = Limits()
@@ -76,8 +77,9 @@ def make_executor(variant: str, limits: Limits, *, image: str | None = None) -> 
 
 
 def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: str, stem: str, parallel: int,
-            reports: Path, details: bool) -> int:
-    """Grade the jobs with progress on stderr, print the tables, write the reports; the exit code."""
+            reports: Path, details: bool, similarity: dict[str, Any] | None = None) -> int:
+    """Grade the jobs with progress on stderr, print the tables, write the reports (with the class
+    similarity section, when given); the exit code."""
     err = Console(stderr=True)
     out = Console()
     err.print(Text.assemble((kind, "bold"), f": {len(jobs)} notebook(s) on {executor.description}, {parallel} at a time"))
@@ -94,10 +96,13 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
 
         results = grade_all(jobs, executor, parallel=parallel, on_done=done)
     image = None if variant == "local" else getattr(executor, "image", None)
-    json_path, junit_path = write_grading_reports(results, directory=reports, stem=stem, kind=kind, variant=variant, image=image)
+    json_path, junit_path = write_grading_reports(results, directory=reports, stem=stem, kind=kind, variant=variant, image=image,
+                                                  similarity=similarity)
     if details or len(results) <= 2:
         for result in results:
             print_details(out, result)
     print_summary(out, results, title=f"{kind}: {executor.description}")
+    if similarity is not None:
+        print_similarity(out, similarity)
     err.print(Text(f"reports: {json_path}, {junit_path}"))
     return 0 if all(r.passed for r in results) else 1
