@@ -102,7 +102,7 @@ def read_cells(path: Path, name: str) -> NotebookCells:
 
 # ---- normalising --------------------------------------------------------------------------------------
 class _Canonical(ast.NodeTransformer):
-    """Identifiers renamed v0, v1... in order of appearance; strings replaced by one constant."""
+    """Identifiers renamed v0, v1... in order of appearance; strings replaced by one constant, docstrings dropped."""
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
@@ -139,6 +139,12 @@ class _Canonical(ast.NodeTransformer):
         else:
             self.names.setdefault(node.name.split(".")[0], node.name.split(".")[0])
         return node
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST | None:
+        """A bare string (a docstring) is a comment: dropped."""
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return None
+        return self.generic_visit(node)
 
     def visit_Constant(self, node: ast.Constant) -> ast.Constant:
         if isinstance(node.value, str | bytes):
