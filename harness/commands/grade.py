@@ -20,8 +20,8 @@ from harness.course.catalog import Lab
 from harness.errors import HarnessError
 from harness.grading.jobs import GradingJob
 from harness.grading.pool import Executor
-from harness.grading.similarity import class_similarity
 from harness.grading.session import add_image_option, add_limit_options, execute, limits_from, make_executor, parallelism
+from harness.grading.similarity import class_similarity
 
 
 def register(subparsers: Any) -> None:

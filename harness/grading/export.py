@@ -82,7 +82,8 @@ def _student(raw: Any, where: str) -> StudentResult:
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(raw.get("exercises"), list):
         raise HarnessError(f"{where} lacks a name or exercises: is this a report of `harness grade`?")
     exercises = tuple(_exercise(e, f"{where} ({raw['name']}) exercise {i}") for i, e in enumerate(raw["exercises"]))
-    evidence = raw.get("evidence") if isinstance(raw.get("evidence"), list) else []
+    evidence = raw.get("evidence")
+    evidence = evidence if isinstance(evidence, list) else []
     return StudentResult(name=raw["name"], status=str(raw.get("status", "")),
                          score=_number(raw.get("score"), f"{where} score"),
                          max_score=_number(raw.get("max_score"), f"{where} max_score"), exercises=exercises,

@@ -140,7 +140,7 @@ def _dotted(node: ast.expr) -> str:
 def _transformer() -> Any:
     from IPython.core.inputtransformer2 import TransformerManager  # noqa: PLC0415 (imported once, when first needed)
 
-    return TransformerManager()
+    return TransformerManager()  # type: ignore[no-untyped-call]
 
 
 def _ipython_to_python(source: str) -> str:
@@ -301,7 +301,7 @@ class _Scanner(ast.NodeVisitor):
 
     def _path(self, path: str) -> None:
         kind = _path_kind(path)
-        if kind is None and path.split(".")[0] in PROJECT_ROOTS and _module_kind(path.removesuffix("[]")):
+        if kind is None and path.split(".", maxsplit=1)[0] in PROJECT_ROOTS and _module_kind(path.removesuffix("[]")):
             kind = "interno"
         if kind:
             self.add(kind, path)

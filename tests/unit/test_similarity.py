@@ -50,10 +50,12 @@ lab00.PROBES['pinv'] = otra_funcion
 OWN_WORK = [
     "def entrenar(modelo, datos):\n    total = 0\n    for x, y in datos:\n        total += modelo(x).sum().item() * y\n"
     "    return total / max(len(datos), 1)",
-    "resultados = {}\nfor semilla in range(3):\n    resultados[semilla] = [semilla ** 2 + k for k in range(10)]\nprint(resultados)",
+    "resultados = {}\nfor semilla in range(3):\n    resultados[semilla] = [semilla ** 2 + k for k in range(10)]\n"
+    "print(resultados)",
     "import torch\nA = torch.randn(4, 4)\nB = A @ A.T + torch.eye(4)\nprint(torch.linalg.cholesky(B).diagonal().sum())",
     "valores = [abs(i - 5) * 0.5 for i in range(20) if i % 3]\nmedia = sum(valores) / len(valores)\nprint(f'{media:.3f}')",
-    "import numpy as np\nrng = np.random.default_rng(7)\nmuestra = rng.normal(size=(100, 3))\nprint(muestra.std(axis=0).round(2))",
+    "import numpy as np\nrng = np.random.default_rng(7)\nmuestra = rng.normal(size=(100, 3))\n"
+    "print(muestra.std(axis=0).round(2))",
     "class Pila:\n    def __init__(self):\n        self.items = []\n    def meter(self, x):\n        self.items.append(x)\n"
     "        return len(self.items)",
 ]
