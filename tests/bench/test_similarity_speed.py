@@ -56,6 +56,7 @@ def test_similarity_of_200_notebooks(benchmark: Any, class_of_200: list[tuple[Pa
         return class_similarity(class_of_200, template=template_cells(lab))
 
     section = benchmark.pedantic(report, rounds=3, iterations=1)
-    assert len(section["groups"]) == 5 and all(len(g["notebooks"]) == STUDENTS // 5 for g in section["groups"])
+    sizes = sorted(len(g["notebooks"]) for g in section["groups"])
+    assert sizes == [STUDENTS // 5] * 5 + [STUDENTS // 2], "the five pasted cells, and the solutions the solved half share"
     benchmark.extra_info.update({"notebooks": STUDENTS, "groups": len(section["groups"])})
     assert benchmark.stats.stats.median < BOUND_S, f"{benchmark.stats.stats.median:.2f} s for {STUDENTS} notebooks"
