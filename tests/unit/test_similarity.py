@@ -174,3 +174,28 @@ def test_export_writes_similarity_and_evidence_for_the_instructor_only(tmp_path:
     for feedback in (out / "feedback").iterdir():
         text = feedback.read_text()
         assert "gancho" not in text and "pre_run_cell" not in text and "calc" not in text, feedback.name
+
+
+def test_the_terminal_shows_the_groups_and_the_source_evidence() -> None:
+    import io as text_io  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    from harness.grading.reports import print_similarity, print_summary  # noqa: PLC0415
+    from harness.grading.results import SubmissionResult  # noqa: PLC0415
+
+    console = Console(file=text_io.StringIO(), width=250, color_system=None)
+    groups = [{"notebooks": ["ana", "[bold]bea[/]"], "cells": [
+        {"preview": "def media_movil(valores):", "match": "normalised", "cells": []}]}]
+    print_similarity(console, {"min_tokens": 12, "groups": groups * 25})
+    result = SubmissionResult(lab="00", notebook="c.ipynb", name="carla", status="ok", score=0.0, max_score=1.0,
+                              exercises=[], time_s=1.0, static_evidence=[
+                                  {"kind": "hilo", "message": "hilos, procesos o tareas en segundo plano: import atexit",
+                                   "cells": [3]}])
+    print_summary(console, [result], title="grade")
+    print_similarity(console, {"min_tokens": 12, "groups": []})
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "25 group(s) of notebooks sharing cells" in shown and "ana, [bold]bea[/]" in shown
+    assert "def media_movil(valores):" in shown and "… and 5 more group(s)" in shown
+    assert "en el código: hilos, procesos o tareas en segundo plano" in shown
+    assert "no notebooks share cells beyond the lab's own" in shown

@@ -3,11 +3,17 @@ with its kind and cell, and honest code (the labs' own cells among it) left alon
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.course import catalog, versions
+from harness.grading.jobs import GradingJob
+from harness.grading.local import LocalExecutor
+from harness.grading.results import Limits
 from in_image.judge.static_scan import KINDS, MAX_CELL_CHARS, from_report, grouped, scan_notebook, scan_sources
 from tests.answers.forgery import FORGERIES
+from tests.answers.notebooks import submission, write
 
 # (name, cells in order, the kind expected, a fragment of its detail)
 DISGUISES: list[tuple[str, tuple[str, ...], str, str]] = [
@@ -177,3 +183,21 @@ def test_the_host_keeps_only_well_formed_entries() -> None:
                            {"kind": "inventado", "message": "x", "cells": []}, "texto", {"kind": "magia"}])
     assert entries == [{"kind": "hilo", "message": "m" * 399 + "…", "cells": [1, 4]}]
     assert from_report("no") == from_report(None) == []
+
+
+def test_the_judge_reports_what_it_read_before_the_kernel_ran(tmp_path: Path) -> None:
+    """The judge in the host's Python (--variant local): a hook that the kernel later removes is still reported,
+    with its cell, and the kernel cannot overwrite the judge's field."""
+    hook = ("ip = get_ipython()\nip.events.register('post_run_cell', print)\nip.events.unregister('post_run_cell', print)\n"
+            "from IPython.display import publish_display_data\n"
+            "publish_display_data({'text/plain': 'static_evidence: []'})")
+    notebook = submission("00", solved=False, insert=[hook])
+    path = write(notebook, tmp_path / "gancho.ipynb")
+    lab = catalog.find_lab("00")
+    result = LocalExecutor(limits=Limits()).run(GradingJob(lab=lab, notebook=path, name="gancho",
+                                                           parameters=dict(lab.ci_parameters)))
+    cell = next(i for i, c in enumerate(notebook.cells) if c.source == hook)
+    kinds = {e["kind"]: e for e in result.static_evidence}
+    assert set(kinds) == {"gancho", "display"}, result.static_evidence
+    assert kinds["gancho"]["cells"] == [cell] and "get_ipython().events" in kinds["gancho"]["message"]
+    assert result.score == 0, "evidence is never graded, and the blank notebook earns nothing"
