@@ -98,7 +98,7 @@ MODULE_KINDS: dict[str, str] = {  # an imported module (or anything below it) ->
 }
 # What the lab's own cells import: allowed although their parents are watched.
 ALLOWED_IMPORTS = re.compile(r"^(practica(\.gpu(\..*)?|\.lab\d\d(\.comprobar)?)?"
-                             r"|IPython(\.display(\.(display|clear_output|HTML|Markdown|Image|Math|Latex|SVG|JSON|"
+                             r"|IPython((\.core)?\.display(\.(display|clear_output|HTML|Markdown|Image|Math|Latex|SVG|JSON|"
                              r"Audio|Video|IFrame|Pretty|FileLink|FileLinks|Code))?|\.get_ipython)?)$")
 PROJECT_ROOTS = frozenset({"practica"})
 ALLOWED_MAGICS = frozenset({"pip", "matplotlib", "pinfo", "pinfo2", "psearch"})

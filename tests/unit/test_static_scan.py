@@ -118,6 +118,7 @@ CLEAN = [
     "%matplotlib inline\n%pip install tqdm\n%time y = sum(range(10))\n%timeit -n 2 -r 1 sum(range(5))",
     "%%time\nimport torch\nmodelo = torch.nn.Linear(2, 1)",
     "from IPython.display import display, clear_output, Markdown\ndisplay(Markdown('**hola**'))\nclear_output(wait=True)",
+    "from IPython.core.display import HTML\nimport IPython\nfrom IPython import display as pantalla",
     "from practica.lab00 import comprobar\nfrom practica import gpu\ncomprobar('tensor_aleatorio')",
     "import os\nos.environ['CUBLAS_WORKSPACE_CONFIG'] = ':4096:8'\nimport platform\nplatform.system()",
     "import time, inspect\nt0 = time.perf_counter()\nprint(inspect.signature(print))",
