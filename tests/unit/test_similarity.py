@@ -120,7 +120,7 @@ def test_bad_files_huge_cells_and_deep_nesting_do_not_stop_the_report(tmp_path: 
     latin1.write_bytes(json.dumps(notebook, ensure_ascii=False).encode("latin-1"))
     broken, missing = tmp_path / "roto.ipynb", tmp_path / "no-existe.ipynb"
     broken.write_text("{ no es json")
-    deep = "x = " + "(" * 2000 + "1" + ")" * 2000 + "\n" + OWN_WORK[2]
+    deep = "x = " + "(" * 2000 + "1" + ")" * 2000 + "\ny = " + " + ".join(["1"] * 20_000) + "\n" + OWN_WORK[2]
     huge = OWN_WORK[3] + "\n" + "y = 1\n" * 100_000
     other = write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in (deep, huge)]),
                   tmp_path / "otro.ipynb")

@@ -104,7 +104,8 @@ DISGUISES: list[tuple[str, tuple[str, ...], str, str]] = [
     ("startup file", ("open('/home/jovyan/.ipython/profile_default/startup/0.py', 'w')",), "entorno",
      "profile_default"),
     ("syntax error", ("def (:",), "sin_analizar", "sintaxis"),
-    ("deep nesting", ("x = " + "(" * 400 + "1" + ")" * 400,), "sin_analizar", ""),
+    ("deep nesting", ("x = " + "(" * 400 + "1" + ")" * 400,), "sin_analizar", "sintaxis"),
+    ("deep tree", ("x = " + " + ".join(["1"] * 20_000),), "sin_analizar", "anidamiento"),
     ("huge cell", ("x = 1\n" * (MAX_CELL_CHARS // 6 + 1),), "sin_analizar", "caracteres"),
 ]
 
