@@ -10,7 +10,10 @@ Written into one folder (reports/export-LAB/ by default):
   grades.csv         one row per student: points, late penalty, grade, "No presentado"
   exercises.csv      one row per student and exercise: status, score, message
   statistics.csv     per exercise: pass rate, mean score, the most frequent message
-  export.xlsx        with --excel xlsx: the last four as worksheets
+  evidence.csv       for the instructor only: each student's signs of interference (the kernel's, and what the
+                     judge read in the notebook's source before running it)
+  similarity.csv     for the instructor only: groups of notebooks sharing cells the lab did not give them
+  export.xlsx        with --excel xlsx: the instructor's CSVs as worksheets
   feedback/<user>.md, .html   each student's result, in Spanish, to hand back
   <name>-filled.csv  with --fill: the LMS's own worksheet or gradebook export, filled in
 
@@ -41,7 +44,9 @@ from harness.grading.file_names import file_stem
 from harness.grading.grades import NO_PRESENTADO, GradeScale, decimal, number_es, round_half_up
 from harness.grading.late import Delivery, LatePolicy, deliveries
 from harness.grading.records import ExerciseResult, GradeReport, Mark, Person, StudentResult, marks
+from harness.grading.similarity import SIMILARITY_COLUMNS, similarity_rows
 from harness.grading.spreadsheets import DIALECTS, Cell, Dialect, Sheet, csv_text, write_text, write_xlsx
+from in_image.judge.static_scan import from_report as static_evidence_from
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,7 @@ STATISTICS_COLUMNS = ("exercise", "title", "max_score", "submissions", "passed",
                       "most_frequent_message", "most_frequent_count")
 GRADES_COLUMNS = ("user", "name", "status", "handed_in", "late_by_hours", "points", "max_points", "late_penalty",
                   "grade", "grade_max", "record")
+EVIDENCE_COLUMNS = ("student", "source", "kind", "cells", "message")
 ROSTER_COLUMNS = ("user", "identifier", "email", "name", "section", "canvas_id", "sis_user_id", "login")
 EXCEL_CHOICES = ("es", "plain", "xlsx")
 STATUS_RECORD = {"no_show": NO_PRESENTADO, "invalid": "sin calificar: no es un cuaderno"}
@@ -75,10 +81,13 @@ def _student(raw: Any, where: str) -> StudentResult:
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(raw.get("exercises"), list):
         raise HarnessError(f"{where} lacks a name or exercises: is this a report of `harness grade`?")
     exercises = tuple(_exercise(e, f"{where} ({raw['name']}) exercise {i}") for i, e in enumerate(raw["exercises"]))
+    evidence = raw.get("evidence")
+    evidence = evidence if isinstance(evidence, list) else []
     return StudentResult(name=raw["name"], status=str(raw.get("status", "")),
                          score=_number(raw.get("score"), f"{where} score"),
                          max_score=_number(raw.get("max_score"), f"{where} max_score"), exercises=exercises,
-                         notebook=str(raw.get("notebook", "")))
+                         notebook=str(raw.get("notebook", "")), evidence=tuple(str(e) for e in evidence),
+                         static_evidence=tuple(static_evidence_from(raw.get("static_evidence"))))
 
 
 def read_report(path: Path) -> GradeReport:
@@ -98,7 +107,9 @@ def read_report(path: Path) -> GradeReport:
     names = Counter(s.name for s in students)
     if twice := [n for n, count in names.items() if count > 1]:
         raise HarnessError(f"{path}: the same student twice ({', '.join(sorted(twice))}): grade each once")
-    return GradeReport(lab=labs.pop() if labs else "", created=str(data.get("created", "")), students=students, path=path)
+    similarity = data.get("similarity") if isinstance(data.get("similarity"), dict) else None
+    return GradeReport(lab=labs.pop() if labs else "", created=str(data.get("created", "")), students=students, path=path,
+                       similarity=similarity)
 
 
 # ---- roster ---------------------------------------------------------------------------------------
@@ -215,6 +226,17 @@ def statistics(report: GradeReport) -> list[ExerciseStatistics]:
     return result
 
 
+def evidence_rows(report: GradeReport) -> list[list[Cell]]:
+    """For the instructor: each student's signs of interference, from the kernel ("kernel") and from the
+    judge's reading of the source ("source": kind and cells)."""
+    rows: list[list[Cell]] = []
+    for student in report.students:
+        rows += [[student.name, "kernel", "", "", item] for item in student.evidence]
+        rows += [[student.name, "source", str(e["kind"]), " ".join(map(str, e["cells"])), str(e["message"])]
+                 for e in student.static_evidence]
+    return rows
+
+
 def statistics_rows(rows: list[ExerciseStatistics]) -> list[list[Cell]]:
     return [[r.id, r.title, decimal(r.max_score), r.submissions, r.passed, round_half_up(decimal(r.pass_rate), 3),
              round_half_up(decimal(r.mean_score), 3), r.most_frequent_message, r.most_frequent_count] for r in rows]
@@ -296,6 +318,8 @@ def _instructor_files(report: GradeReport, result: Export, settings: ExportSetti
         Sheet("exercises", EXERCISE_COLUMNS, exercise_rows(report)),
         Sheet("statistics", STATISTICS_COLUMNS, statistics_rows(result.statistics)),
         Sheet("not-imported", lms.NOT_IMPORTED_COLUMNS, [item.row() for item in left_out]),
+        Sheet("evidence", EVIDENCE_COLUMNS, evidence_rows(report)),
+        Sheet("similarity", SIMILARITY_COLUMNS, [list(row) for row in similarity_rows(report.similarity)]),
     ]
     files = [write_text(out / f"{t.title}.csv", csv_text(t.header, t.rows, dialect=settings.dialect), bom=True)
              for t in tables]

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from harness.grading.grades import GradeScale, decimal
 from harness.grading.late import Delivery, LatePolicy
@@ -36,6 +36,9 @@ class StudentResult:
     max_score: float
     exercises: tuple[ExerciseResult, ...]
     notebook: str = ""
+    # For the instructor only: what the kernel reported and what the judge read in the source.
+    evidence: tuple[str, ...] = ()
+    static_evidence: tuple[dict[str, Any], ...] = ()
 
     @property
     def passed(self) -> int:
@@ -48,6 +51,7 @@ class GradeReport:
     created: str
     students: tuple[StudentResult, ...]
     path: Path
+    similarity: dict[str, Any] | None = None  # the class similarity section (harness.grading.similarity)
 
     @property
     def max_points(self) -> Decimal:

@@ -35,9 +35,10 @@ def printable(text: object, *, limit: int = 500) -> str:
 
 
 def report_dict(results: list[SubmissionResult], *, kind: str, variant: str, image: str | None,
-                seed: int | None = None) -> dict[str, Any]:
-    """The report; seed: the run's seed of the hidden cases (`--seed` replays the run)."""
-    return {
+                seed: int | None = None, similarity: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report; seed: the run's seed of the hidden cases (`--seed` replays the run); similarity: the class
+    similarity section, when given."""
+    report = {
         "schema": SCHEMA_ID,
         "kind": kind,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -55,6 +56,9 @@ def report_dict(results: list[SubmissionResult], *, kind: str, variant: str, ima
         },
         "submissions": [r.as_dict() for r in results],
     }
+    if similarity is not None:
+        report["similarity"] = similarity
+    return report
 
 
 def write_json(path: Path, report: dict[str, Any]) -> Path:
@@ -82,8 +86,9 @@ def junit_cases(results: list[SubmissionResult], *, kind: str) -> list[JUnitCase
 
 
 def write_grading_reports(results: list[SubmissionResult], *, directory: Path, stem: str, kind: str, variant: str,
-                          image: str | None, seed: int | None = None) -> tuple[Path, Path]:
-    report = report_dict(results, kind=kind, variant=variant, image=image, seed=seed)
+                          image: str | None, seed: int | None = None,
+                          similarity: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    report = report_dict(results, kind=kind, variant=variant, image=image, seed=seed, similarity=similarity)
     json_path = write_json(directory / f"{stem}.json", report)
     junit_path = write_junit(directory / f"{stem}.junit.xml", f"dl-lab {kind} {stem}", junit_cases(results, kind=kind))
     return json_path, junit_path
@@ -96,6 +101,8 @@ def _notes(result: SubmissionResult) -> str:
     notes = [f"{len(unexpected)} celdas con error"] if unexpected else []
     if result.evidence:
         notes.append("indicios de manipulación: " + "; ".join(result.evidence))
+    if result.static_evidence:
+        notes.append("en el código: " + "; ".join(e["message"].split(":")[0] for e in result.static_evidence))
     return "; ".join(notes)
 
 
@@ -127,3 +134,23 @@ def print_details(console: Console, result: SubmissionResult) -> None:
             table.add_row(f"celda {error['index']}", Text("error", style="red"), "", "",
                           Text(printable(f"{error['ename']}: {error['evalue']}", limit=90)))
     console.print(table)
+
+
+def print_similarity(console: Console, section: dict[str, Any], *, limit: int = 20) -> None:
+    """The class similarity report (harness.grading.similarity): one row per group of notebooks."""
+    groups = section.get("groups", [])
+    if not groups:
+        console.print(Text("similarity: no notebooks share cells beyond the lab's own"))
+        return
+    table = Table(title=Text(f"similarity: {len(groups)} group(s) of notebooks sharing cells"), title_justify="left")
+    for column, justify in (("group", "right"), ("notebooks", "left"), ("cells", "right"), ("match", "left"),
+                            ("first shared cell", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for number, group in enumerate(groups[:limit], start=1):
+        cells = group["cells"]
+        matches = sorted({c["match"] for c in cells})
+        table.add_row(str(number), Text(printable(", ".join(group["notebooks"]), limit=100)), str(len(cells)),
+                      "/".join(matches), Text(printable(cells[0]["preview"] if cells else "", limit=60)))
+    console.print(table)
+    if len(groups) > limit:
+        console.print(Text(f"… and {len(groups) - limit} more group(s) in the JSON report"))

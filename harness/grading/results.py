@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.grading.validation import check_submission
+from in_image.judge.static_scan import from_report as static_evidence_from
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class SubmissionResult:
     skipped_cells: list[dict[str, Any]] = field(default_factory=list)
     output_truncated: bool = False
     executed_notebook: str | None = None
+    # What the judge read in the notebook's source before running it (in_image.judge.static_scan): for the instructor.
+    static_evidence: list[dict[str, Any]] = field(default_factory=list)
     # The judge's phases: (label, seconds since it started), for diagnosis and the benchmark.
     timeline: list[tuple[str, float]] = field(default_factory=list)
     seed: int | None = None  # the grading run's seed of the hidden cases
@@ -84,7 +87,8 @@ class SubmissionResult:
             "startup_s": None if self.startup_s is None else round(self.startup_s, 3),
             "torch_version": self.torch_version, "torchvision_version": self.torchvision_version, "device": self.device,
             "message": self.message,
-            "attempts": self.attempts, "evidence": self.evidence, "output_truncated": self.output_truncated,
+            "attempts": self.attempts, "evidence": self.evidence, "static_evidence": self.static_evidence,
+            "output_truncated": self.output_truncated,
             "executed_notebook": self.executed_notebook, "executed_notebook_reason": self.executed_notebook_reason,
             "seed": self.seed, "display_updates_dropped": self.display_updates_dropped, "cell_errors": self.cell_errors,
             "skipped_cells": self.skipped_cells, "timeline": [[label, t] for label, t in self.timeline],
@@ -123,6 +127,7 @@ def from_judge(raw: dict[str, Any], *, lab: str, notebook: Path, name: str, time
         skipped_cells=list(raw.get("skipped_cells", [])), output_truncated=bool(raw.get("output_truncated", False)),
         timeline=[(str(label), float(t)) for label, t in raw.get("timeline", [])], seed=raw.get("seed"),
         display_updates_dropped=int(raw.get("display_updates_dropped", 0)),
+        static_evidence=static_evidence_from(raw.get("static_evidence")),
     )
 
 

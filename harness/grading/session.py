@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from harness.config import BUILD_DIR, Variant
-from harness.course import versions
+from harness.course import catalog, versions
 from harness.course.catalog import Lab
 from harness.engine.waiting import sigterm_as_interrupt
 from harness.errors import HarnessError
 from harness.grading.jobs import GradingJob, new_seed
 from harness.grading.local import LocalExecutor
 from harness.grading.pool import Executor, grade_all
-from harness.grading.reports import print_details, print_summary, printable, write_grading_reports
+from harness.grading.reports import print_details, print_similarity, print_summary, printable, write_grading_reports
 from harness.grading.results import Limits, SubmissionResult
+from harness.grading.similarity import class_similarity
 
 DEFAULT_LIMITS = Limits()
 
@@ -57,8 +59,9 @@ def make_executor(variant: str, limits: Limits, *, image: str | None = None) -> 
 
 
 def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: str, stem: str, parallel: int,
-            reports: Path, details: bool) -> int:
-    """Grade the jobs with progress on stderr, print the tables, write the reports; the exit code."""
+            reports: Path, details: bool, similarity: dict[str, Any] | None = None) -> int:
+    """Grade the jobs with progress on stderr, print the tables, write the reports (with the class
+    similarity section, when given); the exit code."""
     err = Console(stderr=True)
     out = Console()
     err.print(Text.assemble((kind, "bold"), f": {len(jobs)} notebook(s) on {executor.description}, {parallel} at a time"))
@@ -77,11 +80,13 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
     image = None if variant == "local" else getattr(executor, "image", None)
     seed = jobs[0].seed if jobs else None
     json_path, junit_path = write_grading_reports(results, directory=reports, stem=stem, kind=kind, variant=variant,
-                                                  image=image, seed=seed)
+                                                  image=image, seed=seed, similarity=similarity)
     if details or len(results) <= 2:
         for result in results:
             print_details(out, result)
     print_summary(out, results, title=f"{kind}: {executor.description}")
+    if similarity is not None:
+        print_similarity(out, similarity)
     err.print(Text(f"reports: {json_path}, {junit_path}" + ("" if seed is None else f" (hidden cases' seed: {seed})")))
     return 0 if all(r.passed for r in results) else 1
 
@@ -95,8 +100,15 @@ def grade_notebooks(lab: Lab, notebooks: list[tuple[Path, str, str]], *, executo
     jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file,
                        seed=seed)
             for path, name, file in notebooks]
+    similarity = class_similarity([(path, name) for path, name, _ in notebooks], template=template_cells(lab))
     return execute(jobs, executor=executor, kind="grade", variant=variant, stem=f"grade-{lab.id}",
-                   parallel=parallel, reports=reports, details=details)
+                   parallel=parallel, reports=reports, details=details, similarity=similarity)
+
+
+def template_cells(lab: Lab) -> list[str]:
+    """The sources of the code cells of the lab's student notebook, as `make labs` generates it."""
+    student = versions.make_version(catalog.read_notebook(lab.source), student=True, origin=str(lab.source))
+    return [str(cell.source) for cell in student.cells if cell.cell_type == "code"]
 
 
 def run_labs(selected: list[Lab], *, executor: Executor, variant: str, parallel: int, full: bool, reports: Path,

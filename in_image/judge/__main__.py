@@ -26,6 +26,7 @@ from in_image.judge import STARTED_AT
 from in_image.judge.engine import Judge, Progress
 from in_image.judge.lab_tests import HiddenTestsError, lab_exercises, load_lab_tests
 from in_image.judge.settings import EXECUTED_FILE, RESULT_FILE, JudgeSettings, read_job
+from in_image.judge.static_scan import scan_submission
 
 log = logging.getLogger("in_image.judge")
 
@@ -78,6 +79,7 @@ def judge_job(job_dir: Path) -> dict[str, Any]:
     settings = inputs.settings
     exercises = lab_exercises(settings.lab)
     notebook, invalid = _read_submission(inputs.submission, settings.parameters)
+    static_evidence = scan_submission(notebook) if notebook is not None else []  # read before any cell runs
     progress = _judge(settings, inputs.hidden_source, notebook)
     message = progress.message or invalid
     rows = [progress.verdicts.get(e.id) or unanswered(e, status=ERROR, message=message or "no se evaluó").as_dict()
@@ -93,6 +95,7 @@ def judge_job(job_dir: Path) -> dict[str, Any]:
         # What the kernel said about itself (validated, never trusted): apart from the judge's own fields.
         "kernel_reported": {"environment": progress.environment, "evidence": progress.evidence},
     }
+    result["static_evidence"] = static_evidence  # the judge's own field: set last, whatever the kernel said
     (job_dir / RESULT_FILE).write_text(json.dumps(result, ensure_ascii=False, indent=1))
     if notebook is not None:
         nbformat.write(notebook, job_dir / EXECUTED_FILE)  # type: ignore[no-untyped-call]

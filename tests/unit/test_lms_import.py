@@ -231,7 +231,7 @@ def test_xlsx_holds_numbers_and_text(tmp_path: Path) -> None:
     write_report(tmp_path, "00", {"=1+1": (2.4, 3.0), "bea": (1.5, 3.0)})
     out = export(tmp_path, "--excel", "xlsx")
     book = openpyxl.load_workbook(out / "export.xlsx")
-    assert book.sheetnames == ["grades", "exercises", "statistics", "not-imported"]
+    assert book.sheetnames == ["grades", "exercises", "statistics", "not-imported", "evidence", "similarity"]
     grades = list(book["grades"].iter_rows(values_only=True))
     assert grades[0][:3] == ("user", "name", "status")
     assert grades[1][0] == "=1+1" and book["grades"]["A2"].data_type == "s", "a name is text, never a formula"

@@ -1,0 +1,480 @@
+"""Evidence the kernel cannot erase: the submitted notebook's source read statically, before any cell runs.
+
+The judge parses each code cell (IPython syntax turned into Python by IPython's own input
+transformer, a pure text transformation: nothing is executed) and walks the syntax tree for what a
+notebook needs only to interfere with checking: IPython hooks and input transformers, assignments to
+attributes of imported modules (aliases followed across cells, `setattr`/`getattr` with constant
+names), imports of the course's internals, threads and background tasks, trace and profile
+functions, ctypes, the kernel object and its messaging, display updates, dynamic code, frame
+introspection, risky modules, and magics or shell commands other than %pip, %time, %timeit and
+%matplotlib (the code of %time and %timeit is scanned too). The lab's own cells scan clean.
+
+Findings are grouped per kind, each with a short Spanish line for the instructor and the indices
+of the cells it appears in (the notebook's cell indices, as in `cell_errors`). They are evidence
+for the instructor, never graded, and never shown to the student.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_CELL_CHARS = 200_000  # a larger cell is reported as not analysed, not parsed
+MAX_DETAILS = 8  # distinct details kept per kind
+MAX_CELLS = 50  # cell indices kept per kind
+MAX_MAGIC_DEPTH = 3  # %time inside %%time inside ...: deeper is not analysed
+SHELL = "get_ipython()"  # the path an IPython shell object resolves to
+
+# Kind -> the Spanish heading of its line (also the order of the report).
+KINDS: dict[str, str] = {
+    "gancho": "ganchos de IPython o transformadores de entrada",
+    "modulo_modificado": "modifica módulos o funciones importadas",
+    "interno": "importa partes internas del curso o del calificador",
+    "hilo": "hilos, procesos o tareas en segundo plano",
+    "traza": "funciones de traza o de perfil",
+    "ctypes": "acceso a memoria (ctypes)",
+    "kernel": "accede al kernel de Jupyter o a su mensajería",
+    "display": "actualiza salidas ya mostradas",
+    "magia": "comandos mágicos o de shell no permitidos",
+    "dinamico": "código dinámico (exec, eval, compile, __import__)",
+    "introspeccion": "introspección de marcos, globales o builtins",
+    "modulo_arriesgado": "módulos de riesgo",
+    "entorno": "busca señales del calificador o escribe ficheros de arranque",
+    "sin_analizar": "celdas que no se pudieron analizar",
+}
+
+HOOK_ATTRIBUTES = frozenset({
+    "events", "input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
+    "ast_transformers", "set_custom_exc", "custom_exceptions", "register_magics", "register_magic_function",
+    "set_hook", "excepthook", "displayhook", "pre_run_code_hook", "user_expressions", "showtraceback",
+})
+KERNEL_ATTRIBUTES = frozenset({"kernel", "comm_manager", "display_pub", "payload_manager", "parent", "iopub_socket",
+                               "session", "shell_streams", "config"})
+SHELL_CODE_ATTRIBUTES = frozenset({"run_cell", "run_code", "run_ast_nodes", "ex", "ev", "safe_execfile", "push",
+                                   "user_ns", "user_global_ns", "run_cell_async", "transform_cell"})
+INTROSPECTION_ATTRIBUTES = frozenset({
+    "__globals__", "__code__", "__closure__", "__builtins__", "__subclasses__", "__dict__", "__bases__", "__mro__",
+    "__loader__", "__spec__", "f_globals", "f_locals", "f_back", "f_builtins", "f_code", "gi_frame", "cr_frame",
+    "tb_frame", "co_code", "_getframe", "__setattr__", "__delattr__", "__setitem__",
+})
+PATHS: dict[str, str] = {  # an exact resolved path (or a path and anything below it, with ".") -> its kind
+    "sys.settrace": "traza", "sys.setprofile": "traza", "threading.settrace": "traza", "threading.setprofile": "traza",
+    "sys.monitoring": "traza", "sys.addaudithook": "traza", "threading.settrace_all_threads": "traza",
+    "sys.modules": "introspeccion", "sys.meta_path": "introspeccion", "sys.path_hooks": "introspeccion",
+    "os.system": "magia", "os.popen": "magia", "os.fork": "hilo", "os.forkpty": "hilo", "os.kill": "hilo",
+    "os.killpg": "hilo", "os.posix_spawn": "magia", "os.posix_spawnp": "magia", "os.register_at_fork": "hilo",
+    "IPython.display.update_display": "display", "IPython.display.DisplayHandle": "display",
+    "IPython.display.publish_display_data": "display", "IPython.core.display_functions.update_display": "display",
+    "IPython.core.display_functions.DisplayHandle": "display",
+    "os._exit": "kernel", "os.abort": "kernel",
+}
+# Text a notebook needs only to tell grading from a lab session, or to plant code run at start-up.
+ENVIRONMENT_TEXT = re.compile(r"IPYTHONDIR|dl-lab|profile_default|startup|site-packages|\.pth\b|sitecustomize|"
+                              r"usercustomize|JPY_|JUPYTER_|PYTHONSTARTUP|/proc/")
+PATH_PREFIXES: dict[str, str] = {"os.exec": "magia", "os.spawn": "magia"}
+MODULE_KINDS: dict[str, str] = {  # an imported module (or anything below it) -> its kind
+    "in_image": "interno", "judge": "interno", "labs": "interno",
+    "threading": "hilo", "_thread": "hilo", "multiprocessing": "hilo", "concurrent": "hilo", "asyncio": "hilo",
+    "sched": "hilo", "signal": "hilo", "atexit": "hilo", "subprocess": "magia", "pty": "magia",
+    "ctypes": "ctypes", "_ctypes": "ctypes", "cffi": "ctypes",
+    "trace": "traza", "bdb": "traza", "cProfile": "traza", "profile": "traza", "_lsprof": "traza",
+    "sys.monitoring": "traza", "torch.multiprocessing": "hilo",
+    "ipykernel": "kernel", "zmq": "kernel", "jupyter_client": "kernel", "comm": "kernel", "tornado": "kernel",
+    "nbclient": "kernel", "traitlets": "kernel", "IPython": "kernel", "jupyter_core": "kernel",
+    "importlib": "modulo_arriesgado", "pickle": "modulo_arriesgado", "_pickle": "modulo_arriesgado",
+    "cloudpickle": "modulo_arriesgado", "dill": "modulo_arriesgado", "marshal": "modulo_arriesgado",
+    "gc": "modulo_arriesgado", "types": "modulo_arriesgado", "builtins": "modulo_arriesgado",
+    "code": "modulo_arriesgado", "codeop": "modulo_arriesgado", "dis": "modulo_arriesgado",
+    "copyreg": "modulo_arriesgado", "pkgutil": "modulo_arriesgado", "zipimport": "modulo_arriesgado",
+    "runpy": "modulo_arriesgado", "mmap": "modulo_arriesgado", "shelve": "modulo_arriesgado",
+    "imp": "modulo_arriesgado", "weakref": "modulo_arriesgado",
+}
+# What the lab's own cells import: allowed although their parents are watched.
+ALLOWED_IMPORTS = re.compile(r"^(practica(\.gpu(\..*)?|\.lab\d\d(\.comprobar)?)?"
+                             r"|IPython((\.core)?\.display(\.(display|clear_output|HTML|Markdown|Image|Math|Latex|SVG|JSON|"
+                             r"Audio|Video|IFrame|Pretty|FileLink|FileLinks|Code))?|\.get_ipython)?)$")
+PROJECT_ROOTS = frozenset({"practica"})
+ALLOWED_MAGICS = frozenset({"pip", "matplotlib", "pinfo", "pinfo2", "psearch"})
+TIMED_MAGICS = frozenset({"time", "timeit"})
+TIMED_OPTIONS = re.compile(r"^\s*(?:(?:-[nrp]\s*\d+|-[tcqo])(?:\s+|$))*")  # %timeit -n 3 -r 1 code: the options
+DYNAMIC_CALLS = frozenset({"exec", "eval", "compile", "__import__", "execfile"})
+INTROSPECTION_CALLS = frozenset({"globals", "vars", "locals"})
+MUTATORS = frozenset({"update", "setdefault", "__setitem__", "__delitem__", "clear", "pop", "popitem", "append",
+                      "extend", "insert", "remove", "add", "discard"})
+# Settings an honest notebook changes on a module: not reported.
+ALLOWED_SETTINGS = ("torch.backends.", "matplotlib.rcParams", "matplotlib.pyplot.rcParams", "os.environ",
+                    "pandas.options.", "numpy.random.seed", "warnings.filters")
+# Libraries whose functions share names with mutators (numpy.append): their calls are not mutations.
+LIBRARY_ROOTS = frozenset({"numpy", "torch", "scipy", "sklearn", "pandas", "matplotlib", "torchvision"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    detail: str
+    cell: int
+
+
+def _short(text: str, limit: int = 60) -> str:
+    one_line = " ".join(text.split())
+    clean = "".join(c if c.isprintable() else "?" for c in one_line)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def _dotted(node: ast.expr) -> str:
+    """A short source-like text of an expression, for a finding's detail."""
+    try:
+        return _short(ast.unparse(node))
+    except Exception:  # a tree ast.unparse cannot write back is still reported
+        return type(node).__name__
+
+
+@functools.cache
+def _transformer() -> Any:
+    from IPython.core.inputtransformer2 import TransformerManager  # noqa: PLC0415 (imported once, when first needed)
+
+    return TransformerManager()  # type: ignore[no-untyped-call]
+
+
+def _ipython_to_python(source: str) -> str:
+    """The cell as IPython would run it: magics, `!` and `?` turned into get_ipython() calls (text only);
+    the source itself when it has none of these or IPython cannot transform it (Python then reports the error)."""
+    if not re.search(r"[%!?]", source):
+        return source
+    try:
+        return str(_transformer().transform_cell(source))
+    except Exception:  # IPython's tokenizer fails on some broken cells: ast.parse reports them
+        return source
+
+
+def _constant(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _module_kind(path: str) -> str | None:
+    """The kind of an import of `path`, or None when it is not watched."""
+    if ALLOWED_IMPORTS.match(path):
+        return None
+    parts = path.split(".")
+    if parts[0] in PROJECT_ROOTS or any("judge" in part for part in parts):
+        return "interno"
+    for end in range(len(parts), 0, -1):
+        kind = MODULE_KINDS.get(".".join(parts[:end]))
+        if kind:
+            return kind
+    return None
+
+
+def _path_kind(path: str) -> str | None:
+    """The kind of a use of `path` (a function or attribute of a module), or None."""
+    return PATHS.get(path) or next((k for prefix, k in PATH_PREFIXES.items() if path.startswith(prefix)), None)
+
+
+class _Scanner(ast.NodeVisitor):
+    """Walks the cells in order; `names` maps a notebook name to what it is bound to (an import, a shell)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.findings: list[Finding] = []
+        self.cell = 0
+        self.depth = 0
+
+    def add(self, kind: str, detail: str) -> None:
+        self.findings.append(Finding(kind, _short(detail), self.cell))
+
+    # ---- cells ------------------------------------------------------------------------------------
+    def scan_source(self, source: str) -> None:
+        if len(source) > MAX_CELL_CHARS:
+            self.add("sin_analizar", f"celda de {len(source)} caracteres")
+            return
+        try:
+            tree = ast.parse(_ipython_to_python(source))
+        except (SyntaxError, ValueError) as error:
+            self.add("sin_analizar", f"error de sintaxis: {getattr(error, 'msg', error)}")
+            return
+        except (RecursionError, MemoryError):
+            self.add("sin_analizar", "anidamiento demasiado profundo")
+            return
+        try:
+            for statement in tree.body:
+                self.visit(statement)
+                self._rebind(statement)
+        except RecursionError:
+            self.add("sin_analizar", "anidamiento demasiado profundo")
+
+    def _rebind(self, statement: ast.stmt) -> None:
+        """A top-level `name = value` that is no longer a module or shell forgets the name."""
+        if isinstance(statement, ast.Assign) and self.resolve(statement.value) is None:
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    self.names.pop(target.id, None)
+
+    # ---- what an expression is ----------------------------------------------------------------------
+    def resolve(self, node: ast.expr) -> str | None:
+        """The dotted path an expression stands for when it is (part of) an imported module or the shell."""
+        if isinstance(node, ast.Name):
+            return self.names.get(node.id) or ("builtins" if node.id == "__builtins__" else None)
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value)
+            return f"{base}.{node.attr}" if base else None
+        if isinstance(node, ast.Subscript):
+            key = _constant(node.slice)
+            base = self.resolve(node.value)
+            if base == "sys.modules" and key:
+                return key
+            return f"{base}[]" if base else None
+        if isinstance(node, ast.Call):
+            return self._resolve_call(node)
+        return None
+
+    def _resolve_call(self, node: ast.Call) -> str | None:
+        function = node.func
+        name = function.id if isinstance(function, ast.Name) else None
+        path = self.resolve(function)
+        first = _constant(node.args[0]) if node.args else None
+        if name == "get_ipython" or path in ("IPython.get_ipython", "IPython.core.getipython.get_ipython"):
+            return SHELL
+        if (name == "__import__" or path == "importlib.import_module") and first:
+            return first
+        if name == "getattr" and len(node.args) >= 2:
+            base, attribute = self.resolve(node.args[0]), _constant(node.args[1])
+            return f"{base}.{attribute}" if base and attribute else None
+        if name == "vars" and len(node.args) == 1:
+            base = self.resolve(node.args[0])
+            return f"{base}.__dict__" if base else None
+        return None
+
+    # ---- imports --------------------------------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._imported(alias.name)
+            if alias.asname:
+                self.names[alias.asname] = alias.name
+            else:
+                root = alias.name.split(".")[0]
+                self.names[root] = root
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level or not node.module:
+            self.add("interno", f"import relativo: from {'.' * node.level}{node.module or ''}")
+            return
+        for alias in node.names:
+            if alias.name == "*":
+                kind = _module_kind(node.module) or ("interno" if node.module.split(".")[0] in PROJECT_ROOTS else None)
+                if kind:
+                    self.add(kind, f"from {node.module} import *")
+                continue
+            path = f"{node.module}.{alias.name}"
+            self._imported(path)
+            self.names[alias.asname or alias.name] = path
+
+    def _imported(self, path: str) -> None:
+        kind = _path_kind(path) or _module_kind(path)
+        if kind:
+            self.add(kind, f"import {path}")
+
+    # ---- uses -------------------------------------------------------------------------------------------
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self._attribute(node.attr, self.resolve(node.value), node)
+        self.generic_visit(node)
+
+    def _attribute(self, attribute: str, base: str | None, node: ast.expr) -> None:
+        path = f"{base}.{attribute}" if base else None
+        if attribute in HOOK_ATTRIBUTES and (base == SHELL or attribute.startswith("input_transformer")
+                                              or attribute in ("ast_transformers", "set_custom_exc", "register_magics")):
+            self.add("gancho", f"{'get_ipython()' if base == SHELL else '…'}.{attribute}")
+        elif base == SHELL and attribute in KERNEL_ATTRIBUTES:
+            self.add("kernel", f"get_ipython().{attribute}")
+        elif base == SHELL and attribute in SHELL_CODE_ATTRIBUTES:
+            self.add("dinamico", f"get_ipython().{attribute}")
+        elif attribute in INTROSPECTION_ATTRIBUTES:
+            self.add("introspeccion", _dotted(node))
+        elif path:
+            self._path(path)
+
+    def _path(self, path: str) -> None:
+        kind = _path_kind(path)
+        if kind is None and path.split(".", maxsplit=1)[0] in PROJECT_ROOTS and _module_kind(path.removesuffix("[]")):
+            kind = "interno"
+        if kind:
+            self.add(kind, path)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and (found := ENVIRONMENT_TEXT.search(node.value[:10_000])):
+            self.add("entorno", repr(found.group(0)))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if node.name in ("__torch_function__", "__torch_dispatch__", "__array_function__", "__array_ufunc__"):
+            self.add("modulo_modificado", f"redefine {node.name}")
+        self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id in ("__builtins__", "update_display", "DisplayHandle", "publish_display_data"):
+            self.add("introspeccion" if node.id == "__builtins__" else "display", node.id)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        function = node.func
+        name = function.id if isinstance(function, ast.Name) else None
+        if name in DYNAMIC_CALLS:
+            self.add("dinamico", f"{name}(…)")
+        elif name in INTROSPECTION_CALLS:
+            self.add("introspeccion", f"{name}()")
+        elif name in ("setattr", "delattr", "getattr", "hasattr") and node.args:
+            self._reflection(name, node)
+        if any(keyword.arg == "display_id" for keyword in node.keywords):
+            self.add("display", "display(…, display_id=…)")
+        if isinstance(function, ast.Attribute):
+            self._method_call(function, node)
+        self.generic_visit(node)
+
+    def _reflection(self, name: str, node: ast.Call) -> None:
+        base = self.resolve(node.args[0])
+        attribute = _constant(node.args[1]) if len(node.args) > 1 else None
+        if name in ("setattr", "delattr") and base and not self._allowed_setting(f"{base}.{attribute or ''}"):
+            self.add("modulo_modificado", f"{name}({base}, {repr(attribute) if attribute else '…'})")
+        elif attribute is not None:
+            self._attribute(attribute, base, node)
+        elif base:
+            self.add("introspeccion", f"{name}({base}, …)")
+
+    def _method_call(self, function: ast.Attribute, node: ast.Call) -> None:
+        receiver = self.resolve(function.value)
+        if function.attr in ("run_line_magic", "run_cell_magic", "magic") or (
+                receiver == SHELL and function.attr in ("system", "getoutput", "system_piped", "system_raw")):
+            self._magic(function.attr, node)
+        elif (function.attr in MUTATORS and receiver and not isinstance(function.value, ast.Name)
+              and receiver.split(".")[0] not in LIBRARY_ROOTS and not self._allowed_setting(receiver)):
+            self.add("gancho" if receiver.startswith(SHELL) else "modulo_modificado", f"{receiver}.{function.attr}(…)")
+
+    def _magic(self, method: str, node: ast.Call) -> None:
+        arguments = [_constant(argument) for argument in node.args]
+        if method in ("system", "getoutput", "system_piped", "system_raw"):
+            self.add("magia", f"!{arguments[0] or '…' if arguments else ''}")
+            return
+        if None in arguments or not arguments:
+            self.add("magia", f"{method}(…) con argumentos calculados")
+            return
+        texts = [str(a) for a in arguments]
+        if method == "magic":  # the old API: one string, the name first
+            name, _, rest = texts[0].partition(" ")
+            texts = [name, rest]
+        name = texts[0].strip().lstrip("%")
+        if name in TIMED_MAGICS:
+            self._scan_nested("\n".join(TIMED_OPTIONS.sub("", text) for text in texts[1:]))
+        elif name not in ALLOWED_MAGICS:
+            self.add("magia", f"%{name}")
+
+    def _scan_nested(self, code: str) -> None:
+        if self.depth >= MAX_MAGIC_DEPTH:
+            self.add("sin_analizar", "demasiadas magias anidadas")
+            return
+        self.depth += 1
+        try:
+            self.scan_source(code)
+        finally:
+            self.depth -= 1
+
+    # ---- assignments ----------------------------------------------------------------------------------
+    def visit_Assign(self, node: ast.Assign) -> None:
+        value = self.resolve(node.value)
+        for target in node.targets:
+            self._target(target)
+            if value and isinstance(target, ast.Name):
+                self.names[target.id] = value
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._target(node.target)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._target(node.target)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self._target(target)
+        self.generic_visit(node)
+
+    def _target(self, target: ast.expr) -> None:
+        if isinstance(target, ast.Tuple | ast.List):
+            for element in target.elts:
+                self._target(element)
+            return
+        if isinstance(target, ast.Starred):
+            self._target(target.value)
+            return
+        if not isinstance(target, ast.Attribute | ast.Subscript):
+            return
+        path = self.resolve(target)
+        if path and not self._allowed_setting(path):
+            self.add("gancho" if path.endswith(("excepthook", "displayhook")) else "modulo_modificado", path)
+
+    @staticmethod
+    def _allowed_setting(path: str) -> bool:
+        return path.startswith(ALLOWED_SETTINGS)
+
+
+def _code_cells(cells: Iterable[Any]) -> Iterator[tuple[int, str]]:
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        if "injected-parameters" in (cell.get("metadata") or {}).get("tags", []):
+            continue
+        source = cell.get("source", "")
+        yield index, "".join(map(str, source)) if isinstance(source, list) else str(source)
+
+
+def scan_sources(sources: Iterable[tuple[int, str]]) -> list[Finding]:
+    """Every finding in the (cell index, source) pairs, read in order (names bound in a cell stay bound)."""
+    scanner = _Scanner()
+    for index, source in sources:
+        scanner.cell = index
+        scanner.scan_source(source)
+    return scanner.findings
+
+
+def grouped(findings: list[Finding]) -> list[dict[str, Any]]:
+    """One entry per kind: {kind, message (Spanish: heading and details), cells}, in KINDS' order, capped."""
+    entries = []
+    for kind, heading in KINDS.items():
+        mine = [f for f in findings if f.kind == kind]
+        if not mine:
+            continue
+        details = list(dict.fromkeys(f.detail for f in mine))
+        shown = ", ".join(details[:MAX_DETAILS]) + (f" y {len(details) - MAX_DETAILS} más" if len(details) > MAX_DETAILS else "")
+        cells = sorted({f.cell for f in mine})[:MAX_CELLS]
+        entries.append({"kind": kind, "message": f"{heading}: {shown}"[:400], "cells": cells})
+    return entries
+
+
+def scan_notebook(notebook: Any) -> list[dict[str, Any]]:
+    """The grouped findings of a notebook (a dict with `cells`), the injected parameters cell left out."""
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    return grouped(scan_sources(_code_cells(cells if isinstance(cells, list) else [])))
+
+
+def scan_submission(notebook: Any) -> list[dict[str, Any]]:
+    """scan_notebook that never raises: a scanner failure is itself reported, the grading goes on."""
+    try:
+        return scan_notebook(notebook)
+    except Exception as error:  # the evidence must never cost the student a grade
+        log.exception("static scan failed")
+        return [{"kind": "sin_analizar", "message": f"{KINDS['sin_analizar']}: {type(error).__name__}", "cells": []}]
+
+
+def from_report(value: Any) -> list[dict[str, Any]]:
+    """The `static_evidence` of a result read back (host side): only well-formed entries, capped."""
+    entries = []
+    for entry in value[: len(KINDS)] if isinstance(value, list) else []:
+        if isinstance(entry, dict) and entry.get("kind") in KINDS and isinstance(entry.get("message"), str):
+            cells = [c for c in entry.get("cells") or [] if isinstance(c, int) and not isinstance(c, bool) and c >= 0]
+            entries.append({"kind": entry["kind"], "message": _short(entry["message"], 400), "cells": cells[:MAX_CELLS]})
+    return entries
