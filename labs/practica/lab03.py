@@ -79,7 +79,10 @@ def _fp16(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 
 
 def _memoria(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    return attempt(ns.function("memoria_entrenamiento"), inputs["parametros"], inputs["activaciones"], inputs["lote"])
+    memoria = ns.function("memoria_entrenamiento")
+    parametros, activaciones, lote = (int(inputs[k]) for k in ("parametros", "activaciones", "lote"))
+    return {"solo_parametros": attempt(memoria, parametros, 0, lote), "solo_activaciones": attempt(memoria, 0, activaciones, lote),
+            "total": attempt(memoria, parametros, activaciones, lote)}
 
 
 def _aumento(ns: Notebook, inputs: Mapping[str, Any]) -> Any:

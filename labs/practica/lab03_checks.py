@@ -208,14 +208,16 @@ def _mlp(x: Array, layers: Layers) -> Array:
 
 
 def _step_close(after: Layers | None, before: Layers, wanted: Layers) -> bool:
-    """The step taken (before - after) is within 10 % of the fp32 step (bf16 matmuls keep about 3 digits)."""
-    if after is None or len(after) != len(wanted):
+    """The step taken (before - after) is within 25 % of the fp32 step, over all the weights together: bf16 keeps about
+    3 digits, and a ReLU whose input is near 0 may switch in bf16; a missing zero_grad or step is far off."""
+    if after is None or len(after) != len(wanted) or any(a.shape != w.shape for pa, pw in zip(after, wanted, strict=True)
+                                                         for a, w in zip(pa, pw, strict=True)):
         return False
-    for (wa, ba), (w0, b0), (ww, bw) in zip(after, before, wanted, strict=True):
-        for got, start, ref in ((wa, w0, ww), (ba, b0, bw)):
-            if got.shape != ref.shape or np.linalg.norm((start - got) - (start - ref)) > 0.1 * np.linalg.norm(start - ref):
-                return False
-    return True
+    taken = np.concatenate([(start - got).ravel() for pa, pb in zip(after, before, strict=True)
+                            for got, start in zip(pa, pb, strict=True)])
+    reference = np.concatenate([(start - ref).ravel() for pw, pb in zip(wanted, before, strict=True)
+                                for ref, start in zip(pw, pb, strict=True)])
+    return bool(np.linalg.norm(taken - reference) <= 0.25 * np.linalg.norm(reference))
 
 
 def _compare_paso_bf16(c: CaseChecks, case: Case, answer: Any) -> None:
@@ -308,24 +310,26 @@ def training_memory(parameters: int, activations: int, batch: int) -> int:
 
 def _compare_memoria(c: CaseChecks, case: Case, answer: Any) -> None:
     params, acts, batch = (int(case.inputs[k]) for k in ("parametros", "activaciones", "lote"))
-    value = _number(answer)
-    call = f"memoria_entrenamiento({params}, {acts}, {batch})"
-    if value is None:
-        c.fail_rest(("parametros", "activaciones"), answer.message if isinstance(answer, Raised) else
-                    f"{call} debe devolver un número de bytes, no {describe(answer)}")
-        return
-    param_part = value - 4 * acts * batch
-    act_part = value - BYTES_PER_PARAMETER_ADAM * params
-    per_param = param_part / params if params else 0
-    c.check("parametros", param_part == BYTES_PER_PARAMETER_ADAM * params, f"{call}: con Adam, cada parámetro ocupa 16 bytes "
-            "(peso, gradiente y dos momentos, 4 bytes cada uno)" + (f", no {per_param:g}" if per_param > 0 else ""))
+    only_params, only_acts, total = (answer.get(k) for k in ("solo_parametros", "solo_activaciones", "total"))
+    for value, call in ((only_params, f"({params}, 0, {batch})"), (only_acts, f"(0, {acts}, {batch})"),
+                        (total, f"({params}, {acts}, {batch})")):
+        if _number(value) is None:
+            c.fail_rest(("parametros", "activaciones"), value.message if isinstance(value, Raised) else
+                        f"memoria_entrenamiento{call} debe devolver un número de bytes, no {describe(value)}")
+            return
+    per_param = only_params / params if params else 0
+    c.check("parametros", only_params == BYTES_PER_PARAMETER_ADAM * params,
+            f"memoria_entrenamiento({params}, 0, {batch}) debe ser {BYTES_PER_PARAMETER_ADAM * params}: con Adam, cada "
+            f"parámetro ocupa 16 bytes (peso, gradiente y dos momentos, 4 bytes cada uno), no {per_param:g}")
     hint = ""
-    if act_part == 4 * acts:
+    if only_acts == 4 * acts:
         hint = ": las activaciones se guardan para cada ejemplo del lote (× lote)"
-    elif act_part == acts * batch:
+    elif only_acts == acts * batch:
         hint = ": cada activación en fp32 ocupa 4 bytes"
-    c.check("activaciones", act_part == 4 * acts * batch, f"{call}: las activaciones ocupan {4 * acts * batch} bytes "
-            f"(4 · activaciones · lote){hint}")
+    c.check("activaciones", only_acts == 4 * acts * batch and total == only_params + only_acts,
+            f"memoria_entrenamiento(0, {acts}, {batch}) debe ser {4 * acts * batch} bytes (4 · activaciones · lote), no "
+            f"{_es(only_acts)}{hint}" if only_acts != 4 * acts * batch else
+            "los bytes de los parámetros y los de las activaciones se suman")
 
 
 # ---- aumento -------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def budget(*, count: str = "len(y)", inner: str = "if reloj() - inicio >= presup
 LAB03: tuple[Answer, ...] = (
     # flops
     Answer("flops-macs-not-flops", "flops", flops_with(factor="1"), "zero", "cada una son 2 FLOPs"),
-    Answer("flops-one-image", "flops", flops_with(lote="1"), "partial", "el coste de una imagen"),
+    Answer("flops-one-image", "flops", flops_with(lote="1"), "zero", "el coste de una imagen"),
     Answer("flops-step-twice-forward", "flops", flops_with(paso="2 * adelante"), "partial", "atrás cuesta el doble"),
     Answer("flops-flop-counter", "flops", flops(
         "from torch.utils.flop_counter import FlopCounterMode\n"
