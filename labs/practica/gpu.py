@@ -25,9 +25,24 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["BLOQUE_MINIMO_S", "MEDIDAS_PUBLICADAS", "Medida", "MedidasPublicadas", "Tiempo", "comparar", "cronometrar",
-           "calibrar", "cuartiles", "describir_entorno", "etiqueta_precision", "hay_gpu", "medir", "repeticiones_por_bloque",
-           "tabla", "tabla_publicada"]
+__all__ = [
+    "BLOQUE_MINIMO_S",
+    "MEDIDAS_PUBLICADAS",
+    "Medida",
+    "MedidasPublicadas",
+    "Tiempo",
+    "calibrar",
+    "comparar",
+    "cronometrar",
+    "cuartiles",
+    "describir_entorno",
+    "etiqueta_precision",
+    "hay_gpu",
+    "medir",
+    "repeticiones_por_bloque",
+    "tabla",
+    "tabla_publicada",
+]
 
 BLOQUE_MINIMO_S = 0.05
 SIN_GPU = "No hay GPU en esta máquina (torch.cuda.is_available() es False): solo se mide la CPU."

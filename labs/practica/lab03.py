@@ -81,7 +81,8 @@ def _fp16(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 def _memoria(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     memoria = ns.function("memoria_entrenamiento")
     parametros, activaciones, lote = (int(inputs[k]) for k in ("parametros", "activaciones", "lote"))
-    return {"solo_parametros": attempt(memoria, parametros, 0, lote), "solo_activaciones": attempt(memoria, 0, activaciones, lote),
+    return {"solo_parametros": attempt(memoria, parametros, 0, lote),
+            "solo_activaciones": attempt(memoria, 0, activaciones, lote),
             "total": attempt(memoria, parametros, activaciones, lote)}
 
 

@@ -416,7 +416,11 @@ def _compare_sin_cortes(c: CaseChecks, case: Case, answer: Any) -> None:
     ok = all(g is not None and abs(g - w) <= 1e-4 * max(1.0, w) for g, w in zip(got, wanted, strict=True))
     tensors = all(isinstance(v, ArrayData) and v.is_tensor for v in result)
     c.check("valores", ok and tensors, f"debe devolver (perdida, exactitud) como tensores de un elemento: "
-            f"({_es(wanted[0])}, {_es(wanted[1])}), no ({', '.join(describe(v) if g is None else _es(g) for v, g in zip(result, got, strict=True))})")
+            f"({_es(wanted[0])}, {_es(wanted[1])}), no ({', '.join(_shown(v, g) for v, g in zip(result, got, strict=True))})")
+
+
+def _shown(value: Any, number: float | None) -> str:
+    return describe(value) if number is None else _es(number)
 
 
 def explain_case(description: str, *, seed: int, rows: int, features: int, classes: int) -> Case:
@@ -510,10 +514,14 @@ def _compare_presupuesto(c: CaseChecks, case: Case, answer: Any) -> None:
     c.check("pasos", got_steps == steps and answer.get("lotes") == sizes,
             f"con un presupuesto de {_es(inputs['presupuesto_s'])} s y {_es(inputs['coste_s'])} s por paso se dan {steps} "
             f"pasos, lote tras lote y época tras época (se para en cuanto reloj() - inicio >= presupuesto_s), no "
-            f"{got_steps if isinstance(got_steps, int) else describe(got_steps)}{hint}")
+            f"{_count(got_steps)}{hint}")
     hint = ": el último lote de cada época es más pequeño; suma len(y) de cada lote" if got_examples == steps * batch else ""
     c.check("ejemplos", got_examples == sum(sizes) and answer.get("lotes") == sizes,
-            f"en {steps} pasos se ven {sum(sizes)} ejemplos, no {describe(got_examples) if not isinstance(got_examples, int) else got_examples}{hint}")
+            f"en {steps} pasos se ven {sum(sizes)} ejemplos, no {_count(got_examples)}{hint}")
+
+
+def _count(value: Any) -> str:
+    return str(value) if isinstance(value, int) else describe(value)
 
 
 def budget_case(description: str, *, rows: int, batch: int, budget: float, cost: float) -> Case:

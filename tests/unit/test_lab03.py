@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
 
 from harness.course import catalog, versions
 from harness.grading.jobs import GradingJob
@@ -24,6 +26,7 @@ from harness.grading.results import Limits
 from in_image.exercises import tags, wire
 from in_image.exercises.answering import run_cases
 from in_image.exercises.framework import NOT_ATTEMPTED, PASSED, Verdict, find, outcome_from, verdict
+from in_image.exercises.reference import lenet_forward
 from in_image.judge.lab_tests import load_lab_tests
 from practica import lab03_checks
 from practica.comprobacion import evaluar
@@ -35,9 +38,9 @@ from tests.answers.wrong_answers_lab03 import FINAL, LAB03, Answer
 matplotlib.use("Agg")
 LAB = catalog.find_lab("03")
 SOURCE = catalog.read_notebook(LAB.source)
-SOLUTIONS = ("class LeNet(nn.Module)", "def flops_lenet", "def mfu", "def intensidad_suma", "def techo", "def paso_bf16", "def ida_y_vuelta_fp16",
-             "def memoria_entrenamiento", "class DigitosDesplazados", "def perdida_y_exactitud", "def operador_principal",
-             "def entrenar_con_presupuesto")
+SOLUTIONS = ("class LeNet(nn.Module)", "def flops_lenet", "def mfu", "def intensidad_suma", "def techo", "def paso_bf16",
+             "def ida_y_vuelta_fp16", "def memoria_entrenamiento", "class DigitosDesplazados", "def perdida_y_exactitud",
+             "def operador_principal", "def entrenar_con_presupuesto")
 
 
 def _notebook_namespace(monkeypatch: pytest.MonkeyPatch, *markers: str) -> dict[str, Any]:
@@ -70,8 +73,6 @@ def solved() -> dict[str, Any]:
 
 # ---- the references agree with torch -------------------------------------------------------------
 def test_flops_reference_agrees_with_torchs_flop_counter() -> None:
-    from torch.utils.flop_counter import FlopCounterMode
-
     for width in (1, 3):
         model = nn.Sequential(nn.Conv2d(1, 6 * width, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6 * width, 16 * width, 5),
                               nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400 * width, 120 * width), nn.ReLU(),
@@ -97,8 +98,6 @@ def test_shift_reference_fills_with_zeros_and_moves_the_right_way() -> None:
 
 
 def test_self_time_of_a_trace_is_what_the_profiler_reports(tmp_path: Path) -> None:
-    from torch.profiler import ProfilerActivity, profile
-
     a, b = torch.randn(256, 256), torch.randn(256, 256)
     with profile(activities=[ProfilerActivity.CPU]) as profiled:
         for _ in range(3):
@@ -187,8 +186,6 @@ def test_gpu_sections_say_plainly_when_there_is_no_gpu() -> None:
 
 
 def test_lenet_reference_is_the_notebooks_lenet(solved: dict[str, Any]) -> None:
-    from in_image.exercises.reference import lenet_forward
-
     torch.manual_seed(0)
     model = solved["LeNet"]()
     x = torch.rand(3, 1, 32, 32)
