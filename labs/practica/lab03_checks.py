@@ -304,10 +304,6 @@ def fp16_case(description: str, *, seed: int, count: int, low: float, high: floa
 BYTES_PER_PARAMETER_ADAM = 16  # fp32 weight, gradient and Adam's two moments
 
 
-def training_memory(parameters: int, activations: int, batch: int) -> int:
-    return BYTES_PER_PARAMETER_ADAM * parameters + 4 * activations * batch
-
-
 def _compare_memoria(c: CaseChecks, case: Case, answer: Any) -> None:
     params, acts, batch = (int(case.inputs[k]) for k in ("parametros", "activaciones", "lote"))
     only_params, only_acts, total = (answer.get(k) for k in ("solo_parametros", "solo_activaciones", "total"))
