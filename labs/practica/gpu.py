@@ -1,14 +1,23 @@
 """Medir un paso en la CPU y en la GPU, bien medido: las secciones «La GPU» de cada laboratorio.
 
-Medir una GPU tiene trampas: la primera llamada incluye la inicialización (calentamiento), las
-operaciones de la GPU son asíncronas (hay que esperar con `torch.cuda.synchronize()` antes de parar
-el reloj) y una sola medida es ruido (varias repeticiones y la mediana). `cronometrar` lo hace todo;
-`comparar` mide el mismo paso en los dos dispositivos y dice cuánto más rápida es la GPU. Sin GPU lo
-dice claramente y solo mide la CPU: nunca inventa una cifra.
+Medir tiene trampas: la primera llamada incluye la inicialización (calentamiento); las operaciones de
+la GPU son asíncronas (hay que esperar a que terminen antes de parar el reloj); una llamada de unos
+microsegundos es más corta que la resolución del reloj y que el ruido de una máquina compartida; y una
+sola medida es ruido. `medir` lo hace todo: calienta, repite el paso en **bloques** de al menos
+`BLOQUE_MINIMO_S` (50 ms), cronometra cada bloque (con eventos CUDA en la GPU) y da la **mediana** por
+paso y el **rango intercuartílico** (IQR, lo que separa el cuartil 1 del 3: cuánto varía la medida).
+
+Toda cifra va con su contexto: el dispositivo, los hilos de la CPU que usa PyTorch
+(`torch.get_num_threads()`) y la precisión (fp32, TF32, bf16). `comparar` mide el mismo paso en los
+dos dispositivos y dice frente a qué se mide la aceleración. Sin GPU lo dice claramente, mide solo la
+CPU y, si el curso publicó cifras medidas en una GPU (`MEDIDAS_PUBLICADAS`, con la GPU y la fecha), las
+muestra como lo que son: nunca inventa una cifra.
 """
 
 from __future__ import annotations
 
+import math
+import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -16,8 +25,26 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Medida", "comparar", "cronometrar", "hay_gpu", "tabla"]
+__all__ = [
+    "BLOQUE_MINIMO_S",
+    "MEDIDAS_PUBLICADAS",
+    "Medida",
+    "MedidasPublicadas",
+    "Tiempo",
+    "calibrar",
+    "comparar",
+    "cronometrar",
+    "cuartiles",
+    "describir_entorno",
+    "etiqueta_precision",
+    "hay_gpu",
+    "medir",
+    "repeticiones_por_bloque",
+    "tabla",
+    "tabla_publicada",
+]
 
+BLOQUE_MINIMO_S = 0.05
 SIN_GPU = "No hay GPU en esta máquina (torch.cuda.is_available() es False): solo se mide la CPU."
 
 
@@ -25,55 +52,213 @@ def hay_gpu() -> bool:
     return torch.cuda.is_available()
 
 
+def numero(valor: float, decimales: int = 3) -> str:
+    """Un número con coma decimal, como se escribe en español: 1,234."""
+    return f"{valor:.{decimales}f}".replace(".", ",")
+
+
+# ---- el contexto de cada cifra -------------------------------------------------------------------
+def etiqueta_precision(dispositivo: torch.device | str, *, dtype: torch.dtype = torch.float32) -> str:
+    """La precisión en la que se hacen las multiplicaciones de matrices: «fp32», «TF32» o «bf16» (o «fp16», «fp64»)."""
+    tipo = torch.device(dispositivo).type
+    if dtype == torch.bfloat16:
+        return "bf16"
+    if dtype == torch.float16:
+        return "fp16"
+    if dtype == torch.float64:
+        return "fp64"
+    if tipo == "cuda" and (torch.backends.cuda.matmul.allow_tf32 or torch.get_float32_matmul_precision() != "highest"):
+        return "TF32"  # las matmul de fp32 usan los núcleos tensoriales con 10 bits de mantisa
+    return "fp32"
+
+
+def nombre_dispositivo(dispositivo: torch.device | str) -> str:
+    """«CPU (modelo, N hilos de PyTorch)» o «GPU nombre»."""
+    dispositivo = torch.device(dispositivo)
+    if dispositivo.type == "cuda":
+        return f"GPU {torch.cuda.get_device_name(dispositivo)}"
+    modelo = platform.processor() or platform.machine() or "CPU"
+    return f"CPU {modelo} con {torch.get_num_threads()} hilos de PyTorch"
+
+
+def describir_entorno(*, dtype: torch.dtype = torch.float32) -> str:
+    """Una línea con los dispositivos, los hilos de la CPU y la precisión de las medidas que siguen."""
+    partes = [f"{nombre_dispositivo('cpu')} (precisión {etiqueta_precision('cpu', dtype=dtype)})"]
+    if hay_gpu():
+        partes.append(f"{nombre_dispositivo('cuda')} (precisión {etiqueta_precision('cuda', dtype=dtype)})")
+    else:
+        partes.append("sin GPU")
+    return "Medido en: " + "; ".join(partes)
+
+
+# ---- medir ---------------------------------------------------------------------------------------
+def repeticiones_por_bloque(segundos_por_paso: float, *, bloque_minimo_s: float = BLOQUE_MINIMO_S) -> int:
+    """Cuántas veces repetir el paso para que un bloque dure al menos bloque_minimo_s (al menos una)."""
+    if not segundos_por_paso > 0 or math.isinf(segundos_por_paso):
+        return 1
+    return max(1, math.ceil(bloque_minimo_s / segundos_por_paso))
+
+
+def cuartiles(valores: Sequence[float]) -> tuple[float, float, float]:
+    """(cuartil 1, mediana, cuartil 3) de los valores (interpolación lineal entre los valores ordenados)."""
+    if not valores:
+        raise ValueError("cuartiles() necesita al menos un valor")
+    if len(valores) == 1:
+        return valores[0], valores[0], valores[0]
+    q1, mediana, q3 = statistics.quantiles(valores, n=4, method="inclusive")
+    return q1, mediana, q3
+
+
+@dataclass(frozen=True)
+class Tiempo:
+    """Lo que tarda un paso: la mediana de los bloques y su dispersión, con el contexto de la medida."""
+
+    mediana_s: float
+    q1_s: float
+    q3_s: float
+    bloques: int
+    repeticiones: int  # pasos por bloque
+    dispositivo: str
+    precision: str
+
+    @property
+    def iqr_s(self) -> float:
+        return self.q3_s - self.q1_s
+
+    def __str__(self) -> str:
+        return (f"{numero(self.mediana_s * 1e3)} ms por paso (IQR {numero(self.iqr_s * 1e3)} ms; mediana de "
+                f"{self.bloques} bloques de {self.repeticiones} pasos; {self.dispositivo}, {self.precision})")
+
+
 def _sincronizar(dispositivo: torch.device) -> None:
     if dispositivo.type == "cuda":
         torch.cuda.synchronize(dispositivo)
 
 
-def cronometrar(paso: Callable[[], object], dispositivo: torch.device, *, repeticiones: int = 10,
-                calentamiento: int = 3) -> float:
-    """La mediana, en segundos, de `repeticiones` llamadas a paso() tras `calentamiento` llamadas sin medir."""
+def _bloque(paso: Callable[[], object], dispositivo: torch.device, repeticiones: int) -> float:
+    """Los segundos por paso de un bloque de `repeticiones` pasos (eventos CUDA en la GPU, perf_counter en la CPU)."""
+    if dispositivo.type == "cuda":
+        inicio, fin = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        inicio.record()
+        for _ in range(repeticiones):
+            paso()
+        fin.record()
+        fin.synchronize()  # la GPU trabaja en segundo plano: esperar a que termine el bloque
+        return inicio.elapsed_time(fin) / 1e3 / repeticiones
+    comienzo = time.perf_counter()
+    for _ in range(repeticiones):
+        paso()
+    return (time.perf_counter() - comienzo) / repeticiones
+
+
+def calibrar(paso: Callable[[], object], dispositivo: torch.device, *, bloque_minimo_s: float = BLOQUE_MINIMO_S) -> int:
+    """Los pasos por bloque: se prueba con bloques cada vez mayores hasta que uno dura al menos bloque_minimo_s."""
+    repeticiones = 1
+    while True:
+        por_paso = _bloque(paso, dispositivo, repeticiones)
+        if por_paso * repeticiones >= bloque_minimo_s:
+            return repeticiones
+        repeticiones = max(2 * repeticiones, repeticiones_por_bloque(por_paso, bloque_minimo_s=bloque_minimo_s))
+
+
+def medir(paso: Callable[[], object], dispositivo: torch.device | str, *, bloques: int = 7, calentamiento: int = 3,
+          bloque_minimo_s: float = BLOQUE_MINIMO_S, dtype: torch.dtype = torch.float32) -> Tiempo:
+    """Mide paso(): calienta, calibra bloques de al menos bloque_minimo_s, mide `bloques` bloques; mediana e IQR."""
+    dispositivo = torch.device(dispositivo)
     for _ in range(calentamiento):
         paso()
     _sincronizar(dispositivo)
-    tiempos = []
-    for _ in range(repeticiones):
-        inicio = time.perf_counter()
-        paso()
-        _sincronizar(dispositivo)  # la GPU trabaja en segundo plano: esperar a que termine
-        tiempos.append(time.perf_counter() - inicio)
-    return statistics.median(tiempos)
+    repeticiones = calibrar(paso, dispositivo, bloque_minimo_s=bloque_minimo_s)
+    tiempos = [_bloque(paso, dispositivo, repeticiones) for _ in range(max(1, bloques))]
+    q1, mediana, q3 = cuartiles(tiempos)
+    return Tiempo(mediana, q1, q3, len(tiempos), repeticiones, nombre_dispositivo(dispositivo),
+                  etiqueta_precision(dispositivo, dtype=dtype))
 
 
+def cronometrar(paso: Callable[[], object], dispositivo: torch.device | str, *, repeticiones: int = 10,
+                calentamiento: int = 3) -> float:
+    """La mediana, en segundos por paso, de `repeticiones` bloques de al menos 50 ms (ver `medir`)."""
+    return medir(paso, dispositivo, bloques=repeticiones, calentamiento=calentamiento).mediana_s
+
+
+# ---- comparar la CPU con la GPU ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Medida:
     etiqueta: str
     cpu_s: float
     gpu_s: float | None  # None: no hay GPU
+    cpu: Tiempo | None = None
+    gpu: Tiempo | None = None
 
     @property
     def aceleracion(self) -> float | None:
         return None if self.gpu_s is None else self.cpu_s / self.gpu_s
 
     def __str__(self) -> str:
-        cpu = f"CPU {self.cpu_s * 1e3:9.3f} ms"
+        dispersion = f" ±{numero(self.cpu.iqr_s * 1e3 / 2)}" if self.cpu else ""
+        cpu = f"CPU {numero(self.cpu_s * 1e3):>9} ms{dispersion}"
         if self.gpu_s is None:
             return f"{self.etiqueta:<28} {cpu}   GPU: no hay"
-        return f"{self.etiqueta:<28} {cpu}   GPU {self.gpu_s * 1e3:9.3f} ms   ×{self.aceleracion:.1f}"
+        dispersion = f" ±{numero(self.gpu.iqr_s * 1e3 / 2)}" if self.gpu else ""
+        return (f"{self.etiqueta:<28} {cpu}   GPU {numero(self.gpu_s * 1e3):>9} ms{dispersion}   "
+                f"×{numero(self.aceleracion or 0.0, 1)}")
 
 
 def comparar(preparar: Callable[[torch.device], Callable[[], object]], *, etiqueta: str, repeticiones: int = 10) -> Medida:
     """Mide el paso que `preparar(dispositivo)` devuelve (los datos ya en ese dispositivo) en la CPU y, si hay, en la GPU."""
-    cpu = cronometrar(preparar(torch.device("cpu")), torch.device("cpu"), repeticiones=repeticiones)
-    gpu = None
-    if hay_gpu():
-        gpu = cronometrar(preparar(torch.device("cuda")), torch.device("cuda"), repeticiones=repeticiones)
-    return Medida(etiqueta, cpu, gpu)
+    cpu = medir(preparar(torch.device("cpu")), "cpu", bloques=repeticiones)
+    gpu = medir(preparar(torch.device("cuda")), "cuda", bloques=repeticiones) if hay_gpu() else None
+    return Medida(etiqueta, cpu.mediana_s, gpu.mediana_s if gpu else None, cpu, gpu)
 
 
-def tabla(medidas: Sequence[Medida]) -> None:
-    """Imprime las medidas y, sin GPU, por qué solo hay CPU."""
+def referencia(medidas: Sequence[Medida]) -> str:
+    """Frente a qué se mide la aceleración de la tabla."""
+    cpu = next((m.cpu for m in medidas if m.cpu), None)
+    gpu = next((m.gpu for m in medidas if m.gpu), None)
+    cpu_texto = f"{cpu.dispositivo} ({cpu.precision})" if cpu else f"{nombre_dispositivo('cpu')} (fp32)"
+    if gpu is None:
+        return f"Tiempos por paso: mediana ±IQR/2 en {cpu_texto}."
+    return (f"Tiempos por paso: mediana ±IQR/2. Aceleración = tiempo en la {cpu_texto} / tiempo en la "
+            f"{gpu.dispositivo} ({gpu.precision}).")
+
+
+# ---- cifras de GPU publicadas --------------------------------------------------------------------
+@dataclass(frozen=True)
+class MedidasPublicadas:
+    """Una tabla medida en una GPU de verdad (`make gpu-check`), con la GPU y la fecha: la que se muestra sin GPU."""
+
+    gpu: str
+    fecha: str
+    cpu: str
+    filas: tuple[tuple[str, float, float], ...]  # (etiqueta, ms en la CPU, ms en la GPU)
+
+
+# Por laboratorio ("00", "01", ...). Vacío mientras el curso no haya medido en una GPU: docs/measurements.md dice
+# cómo se miden; nunca se escribe aquí una cifra que no se haya medido.
+MEDIDAS_PUBLICADAS: dict[str, MedidasPublicadas] = {}
+
+
+def tabla_publicada(laboratorio: str | None) -> str:
+    """La tabla de GPU publicada para el laboratorio, o una línea que dice que no la hay."""
+    publicada = MEDIDAS_PUBLICADAS.get(laboratorio or "")
+    if publicada is None:
+        return ("El curso todavía no ha publicado cifras medidas en una GPU para esta tabla (docs/measurements.md): "
+                "aquí no se inventa ninguna.")
+    lineas = [f"Cifras publicadas por el curso, medidas en una {publicada.gpu} el {publicada.fecha} "
+              f"(CPU: {publicada.cpu}); no son de esta máquina:"]
+    for etiqueta, cpu_ms, gpu_ms in publicada.filas:
+        lineas.append(f"  {etiqueta:<28} CPU {numero(cpu_ms):>9} ms   GPU {numero(gpu_ms):>9} ms   "
+                      f"×{numero(cpu_ms / gpu_ms, 1)}")
+    return "\n".join(lineas)
+
+
+def tabla(medidas: Sequence[Medida], *, laboratorio: str | None = None) -> None:
+    """Imprime el contexto, las medidas y frente a qué se comparan; sin GPU, por qué solo hay CPU."""
+    print(describir_entorno())
     if not hay_gpu():
         print(SIN_GPU)
+    print(referencia(medidas))
     for medida in medidas:
         print(medida)
+    if not hay_gpu():
+        print(tabla_publicada(laboratorio))

@@ -17,13 +17,15 @@ import nbformat
 import pytest
 
 from harness.cli import main
+from harness.course import catalog
 from tests.answers.notebooks import comprobar_output, submission, write
 from tests.answers.wrong_answers import LAB00, LAB01, Answer, notebooks, verdict_of
 from tests.answers.wrong_answers_lab02 import LAB02
+from tests.answers.wrong_answers_lab03 import LAB03
 
 pytestmark = pytest.mark.docker
-SUITES = {"00": LAB00, "01": LAB01, "02": LAB02}
-CI_PARAMETERS = {"01", "02"}  # graded with their CI parameters (fewer epochs)
+SUITES = {"00": LAB00, "01": LAB01, "02": LAB02, "03": LAB03}
+CI_PARAMETERS = {"01", "02", "03"}  # graded with their CI parameters (fewer epochs, a shorter time budget)
 CASES = [pytest.param(lab, answer, id=f"lab{lab}-{answer.name}") for lab, answers in SUITES.items() for answer in answers]
 Graded = Callable[[str], dict[str, dict[str, Any]]]
 
@@ -57,6 +59,10 @@ def graded(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> Graded:
         return found[lab]
 
     return lab_answers
+
+
+def test_every_lab_has_its_answers() -> None:
+    assert set(SUITES) == set(catalog.all_labs()), "each lab of labs/source needs its wrong answers in SUITES"
 
 
 @pytest.mark.parametrize(("lab", "answer"), CASES)

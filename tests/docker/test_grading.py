@@ -19,7 +19,7 @@ import pytest
 
 from harness.cli import main
 from harness.config import REPO_ROOT, facts
-from harness.course import versions
+from harness.course import catalog, versions
 from harness.engine.containers import remove_project_resources
 from harness.engine.gpu import gpu_decision
 from harness.engine.waiting import wait_until
@@ -92,6 +92,7 @@ def test_run_cpu_solutions_score_full_marks(cpu_image: str, tmp_path: Path) -> N
     data = report(tmp_path / "run-cpu.json")
     assert code == 0, f"harness run must pass: {[(s['name'], s['message']) for s in data['submissions']]}"
     assert data["image"] == cpu_image and data["summary"]["score"] == data["summary"]["max_score"]
+    assert {graded["lab"] for graded in data["submissions"]} == set(catalog.all_labs()), "harness run covers every lab"
     for graded in data["submissions"]:
         assert graded["torch_version"].startswith(facts().torch_version), graded["torch_version"]
         assert graded["device"] == "cpu" and graded["startup_s"] is not None
@@ -102,6 +103,9 @@ def test_run_cpu_solutions_score_full_marks(cpu_image: str, tmp_path: Path) -> N
         if graded["lab"] in ("00", "01"):
             assert "No hay GPU en esta máquina" in executed and "GPU: no hay" in executed, (
                 f"{graded['name']}: without a GPU, the timing cells say so and measure the CPU only")
+        if graded["lab"] == "03":
+            assert "No hay GPU en esta máquina" in executed and "no se inventa ninguna" in executed, (
+                f"{graded['name']}: without a GPU, the GPU sections say so and show no invented GPU figure")
 
 
 def test_grade_student_version_fails_every_exercise_with_its_placeholder(cpu_image: str, tmp_path: Path) -> None:

@@ -1,0 +1,252 @@
+"""Lab 03 (rendimiento en GPU): answers real students give, with the verdict each must get.
+
+The same `Answer` as tests/answers/wrong_answers.py: each replaces one exercise's solution cell;
+`effects` names the other exercises whose verdict it changes in its notebook.
+"""
+
+from __future__ import annotations
+
+from tests.answers.wrong_answers import Answer, _function
+
+FINAL = "entregable"
+
+
+def flops(body: str) -> str:
+    return _function("flops_lenet", body, "lote, ancho=1")
+
+
+FLOPS = """a = ancho
+macs = 6 * a * 28 * 28 * 25 + 16 * a * 10 * 10 * 6 * a * 25 + 400 * a * 120 * a + 120 * a * 84 * a + 84 * a * 10
+adelante = {factor} * macs * {lote}
+return adelante, {paso}"""
+
+
+def flops_with(*, factor: str = "2", lote: str = "lote", paso: str = "3 * adelante") -> str:
+    return flops(FLOPS.format(factor=factor, lote=lote, paso=paso))
+
+
+def mfu(body: str) -> str:
+    return _function("mfu", body, "flops, segundos, pico_tflops")
+
+
+def intensity(add: str = "return n / (3 * n * bytes_por_elemento)",
+              matmul: str = "return 2 * m * k * n / ((m * k + k * n + m * n) * bytes_por_elemento)") -> str:
+    return (_function("intensidad_suma", add, "n, bytes_por_elemento") + "\n\n"
+            + _function("intensidad_matmul", matmul, "m, k, n, bytes_por_elemento"))
+
+
+def roof(body: str) -> str:
+    return _function("techo", body, "intensidad, pico_tflops, ancho_banda_gbs")
+
+
+BF16 = """optimizador.zero_grad()
+with torch.autocast(device_type=x.device.type, dtype={dtype}):
+    logits = modelo(x)
+    perdida = F.cross_entropy(logits, y)
+perdida.backward()
+optimizador.step()
+return logits, perdida"""
+
+
+def bf16(body: str = BF16, dtype: str = "torch.bfloat16") -> str:
+    return _function("paso_bf16", body.format(dtype=dtype), "modelo, x, y, optimizador")
+
+
+def fp16(body: str) -> str:
+    return _function("ida_y_vuelta_fp16", body, "gradientes, escala")
+
+
+def memory(body: str) -> str:
+    return _function("memoria_entrenamiento", body, "parametros, activaciones_por_ejemplo, lote")
+
+
+DATASET = """class DigitosDesplazados(Dataset):
+    def __init__(self, imagenes, etiquetas, desplazamiento=0, semilla=0):
+        self.imagenes, self.etiquetas = imagenes, etiquetas
+        self.desplazamiento, self.semilla = desplazamiento, semilla
+        self.epoca = 0
+
+    def fijar_epoca(self, epoca):
+        self.epoca = epoca
+
+    def __len__(self):
+        return len(self.imagenes)
+
+    def __getitem__(self, indice):
+        imagen = self.imagenes[indice]
+        d = self.desplazamiento
+        if d == 0:
+            return imagen, self.etiquetas[indice]
+        dy, dx = np.random.default_rng(({seed})).integers(-d, d + 1, size=2)
+        {move}
+        return movida, self.etiquetas[indice]
+"""
+PAD_AND_CROP = """alto, ancho = imagen.shape[-2:]
+        grande = F.pad(imagen, (d, d, d, d))
+        movida = grande[..., d - dy:d - dy + alto, d - dx:d - dx + ancho]"""
+
+
+def dataset(*, seed: str = "self.semilla, self.epoca, indice", move: str = PAD_AND_CROP) -> str:
+    return DATASET.format(seed=seed, move=move)
+
+
+def no_breaks(body: str) -> str:
+    return _function("perdida_y_exactitud", body, "modelo, x, y")
+
+
+PROFILE = """from torch.profiler import ProfilerActivity, profile
+with profile(activities=[ProfilerActivity.CPU]) as perfil:
+    for _ in range(3):
+        paso()
+{export}
+return {pick}"""
+
+
+def profiler(*, export: str = "perfil.export_chrome_trace(ruta)",
+             pick: str = "max(perfil.key_averages(), key=lambda e: e.self_cpu_time_total).key") -> str:
+    return _function("operador_principal", PROFILE.format(export=export, pick=pick), "paso, ruta")
+
+
+BUDGET = """inicio = reloj()
+pasos = ejemplos = epoca = 0
+while True:
+    if hasattr(cargador.dataset, "fijar_epoca"):
+        cargador.dataset.fijar_epoca(epoca)
+    for x, y in cargador:
+        paso(x, y)
+        pasos += 1
+        ejemplos += {count}
+        {inner}
+    {outer}
+    epoca += 1"""
+
+
+def budget(*, count: str = "len(y)", inner: str = "if reloj() - inicio >= presupuesto_s:\n            return pasos, ejemplos",
+           outer: str = "") -> str:
+    body = BUDGET.format(count=count, inner=inner, outer=outer)
+    return _function("entrenar_con_presupuesto", body, "paso, cargador, presupuesto_s, reloj=time.perf_counter")
+
+
+LAB03: tuple[Answer, ...] = (
+    # flops
+    Answer("flops-macs-not-flops", "flops", flops_with(factor="1"), "zero", "cada una son 2 FLOPs"),
+    Answer("flops-one-image", "flops", flops_with(lote="1"), "zero", "el coste de una imagen"),
+    Answer("flops-step-twice-forward", "flops", flops_with(paso="2 * adelante"), "partial", "atrás cuesta el doble"),
+    Answer("flops-flop-counter", "flops", flops(
+        "from torch.utils.flop_counter import FlopCounterMode\n"
+        "red = LeNet(ancho)\n"
+        "with FlopCounterMode(display=False) as contador:\n"
+        "    red(torch.zeros(lote, 1, 32, 32))\n"
+        "adelante = contador.get_total_flops()\n"
+        "return adelante, 3 * adelante"), "full"),
+    # mfu
+    Answer("mfu-percent", "mfu", mfu("return 100 * flops / segundos / (pico_tflops * 1e12)"), "zero", "no el porcentaje"),
+    Answer("mfu-tflops-unit", "mfu", mfu("return flops / segundos / pico_tflops"), "zero", "× 1e12"),
+    Answer("mfu-inverted", "mfu", mfu("return segundos * pico_tflops * 1e12 / flops"), "zero", "al revés"),
+    # intensidad
+    Answer("intensity-add-without-write", "intensidad", intensity(add="return n / (2 * n * bytes_por_elemento)"),
+           "partial", "también se escribe c"),
+    Answer("intensity-matmul-macs", "intensidad",
+           intensity(matmul="return m * k * n / ((m * k + k * n + m * n) * bytes_por_elemento)"), "partial", "2·m·k·n"),
+    Answer("intensity-values-not-bytes", "intensidad", intensity(add="return 1 / 3"), "partial", "cuenta los bytes"),
+    # roofline
+    Answer("roofline-gflops", "roofline", roof(
+        "por_memoria = intensidad * ancho_banda_gbs\n"
+        "return min(pico_tflops, por_memoria), 'memoria' if por_memoria < pico_tflops else 'calculo'"), "zero", "TFLOP/s"),
+    Answer("roofline-max", "roofline", roof(
+        "por_memoria = intensidad * ancho_banda_gbs / 1e3\n"
+        "return max(pico_tflops, por_memoria), 'memoria' if por_memoria < pico_tflops else 'calculo'"), "partial",
+           "el mínimo de los dos"),
+    Answer("roofline-ridge-point", "roofline", roof(
+        "equilibrio = pico_tflops * 1e3 / ancho_banda_gbs\n"
+        "if intensidad < equilibrio:\n"
+        "    return intensidad * ancho_banda_gbs / 1e3, 'memoria'\n"
+        "return pico_tflops, 'calculo'"), "full"),
+    # paso_bf16
+    Answer("bf16-model-converted", "paso_bf16", bf16(
+        "modelo.to(torch.bfloat16)\n"
+        "optimizador.zero_grad()\n"
+        "logits = modelo(x.to(torch.bfloat16))\n"
+        "perdida = F.cross_entropy(logits, y)\n"
+        "perdida.backward()\n"
+        "optimizador.step()\n"
+        "return logits, perdida"), "partial", "deben seguir en float32"),
+    Answer("bf16-float16", "paso_bf16", bf16(dtype="torch.float16"), "partial", "bfloat16"),
+    Answer("bf16-no-zero-grad", "paso_bf16", bf16(BF16.replace("optimizador.zero_grad()\n", "")), "partial",
+           "zero_grad"),
+    Answer("bf16-backward-inside", "paso_bf16", bf16(
+        "optimizador.zero_grad()\n"
+        "with torch.autocast(device_type=x.device.type, dtype={dtype}):\n"
+        "    logits = modelo(x)\n"
+        "    perdida = F.cross_entropy(logits, y)\n"
+        "    perdida.backward()\n"
+        "    optimizador.step()\n"
+        "return logits, perdida"), "full"),
+    # fp16
+    Answer("fp16-not-unscaled", "fp16", fp16(
+        "en_fp16 = (gradientes * escala).half()\n"
+        "return en_fp16.float(), not bool(torch.isfinite(en_fp16).all())"), "partial", "deshacer la escala"),
+    Answer("fp16-scale-after-cast", "fp16", fp16(
+        "en_fp16 = gradientes.half() * escala\n"
+        "return en_fp16.float() / escala, not bool(torch.isfinite(en_fp16).all())"), "partial", "escala antes de pasar"),
+    Answer("fp16-isnan-only", "fp16", fp16(
+        "en_fp16 = (gradientes * escala).half()\n"
+        "return en_fp16.float() / escala, bool(torch.isnan(en_fp16).any())"), "partial", "torch.isfinite"),
+    Answer("fp16-tensor-flag", "fp16", fp16(
+        "en_fp16 = (gradientes * escala).half()\n"
+        "return en_fp16.float() / escala, ~torch.isfinite(en_fp16).all()"), "partial", "un bool de Python"),
+    # memoria
+    Answer("memory-weights-only", "memoria", memory("return 4 * parametros + 4 * activaciones_por_ejemplo * lote"),
+           "partial", "16 bytes"),
+    Answer("memory-no-batch", "memoria", memory("return 16 * parametros + 4 * activaciones_por_ejemplo"), "partial",
+           "(× lote)"),
+    Answer("memory-values-not-bytes", "memoria", memory("return 16 * parametros + activaciones_por_ejemplo * lote"),
+           "partial", "4 bytes"),
+    # aumento
+    Answer("aumento-roll", "aumento", dataset(move="movida = torch.roll(imagen, (int(dy), int(dx)), dims=(-2, -1))"),
+           "partial", "torch.roll"),
+    Answer("aumento-same-every-epoch", "aumento", dataset(seed="self.semilla, indice"), "partial", "self.epoca"),
+    Answer("aumento-pad-and-crop", "aumento", dataset(), "full"),
+    # sin_cortes
+    Answer("no-breaks-item", "sin_cortes", no_breaks(
+        "logits = modelo(x)\n"
+        "return F.cross_entropy(logits, y), torch.tensor((logits.argmax(1) == y).sum().item() / len(y))"), "partial",
+           "cortes de grafo"),
+    Answer("no-breaks-print", "sin_cortes", no_breaks(
+        "logits = modelo(x)\n"
+        "perdida = F.cross_entropy(logits, y)\n"
+        "print('pérdida', perdida)\n"
+        "return perdida, (logits.argmax(1) == y).float().mean()"), "partial", "cortes de grafo"),
+    Answer("no-breaks-floats", "sin_cortes", no_breaks(
+        "logits = modelo(x)\n"
+        "return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()"), "zero",
+           "cortes de grafo"),
+    Answer("no-breaks-sum-over-len", "sin_cortes", no_breaks(
+        "logits = modelo(x)\n"
+        "return nn.functional.cross_entropy(logits, y), (logits.argmax(dim=-1) == y).sum() / y.shape[0]"), "full"),
+    # perfilador
+    Answer("profiler-total-time", "perfilador",
+           profiler(pick="max(perfil.key_averages(), key=lambda e: e.cpu_time_total).key"), "partial", "tiempo total"),
+    Answer("profiler-no-trace", "perfilador", profiler(export=""), "zero", "export_chrome_trace"),
+    Answer("profiler-table-sorted", "perfilador", profiler(
+        pick="sorted(perfil.key_averages(), key=lambda e: -e.self_cpu_time_total)[0].key"), "full"),
+    # presupuesto
+    Answer("budget-epoch-end", "presupuesto", budget(inner="", outer="if reloj() - inicio >= presupuesto_s:\n"
+                                                     "        return pasos, ejemplos"), "zero", "al final de cada época"),
+    Answer("budget-batch-size-count", "presupuesto", budget(count="cargador.batch_size"), "partial", "más pequeño"),
+    Answer("budget-real-clock", "presupuesto", budget(
+        inner="if time.perf_counter() - inicio >= presupuesto_s:\n            return pasos, ejemplos").replace(
+            "inicio = reloj()", "inicio = time.perf_counter()"), "zero", "reloj()"),
+    Answer("budget-check-before", "presupuesto", _function(
+        "entrenar_con_presupuesto",
+        "inicio, pasos, ejemplos, epoca = reloj(), 0, 0, 0\n"
+        "while reloj() - inicio < presupuesto_s:\n"
+        "    getattr(cargador.dataset, 'fijar_epoca', lambda e: None)(epoca)\n"
+        "    for x, y in cargador:\n"
+        "        if reloj() - inicio >= presupuesto_s:\n"
+        "            break\n"
+        "        paso(x, y)\n"
+        "        pasos, ejemplos = pasos + 1, ejemplos + len(y)\n"
+        "    epoca += 1\n"
+        "return pasos, ejemplos", "paso, cargador, presupuesto_s, reloj=time.perf_counter"), "full"),
+)

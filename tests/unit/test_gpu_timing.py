@@ -1,0 +1,116 @@
+"""practica.gpu, the timings every lab prints, without a GPU: block sizing, median and IQR, the labels of each figure."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+import torch
+
+from practica import gpu
+
+
+@pytest.mark.parametrize(("seconds", "wanted"), [(0.001, 50), (0.0003, 167), (0.05, 1), (0.2, 1), (0.049, 2), (0.0, 1),
+                                                 (float("inf"), 1), (float("nan"), 1)])
+def test_a_block_repeats_the_step_until_it_lasts_50_ms(seconds: float, wanted: int) -> None:
+    assert gpu.repeticiones_por_bloque(seconds) == wanted
+    if 0 < seconds < float("inf"):
+        assert wanted * seconds >= gpu.BLOQUE_MINIMO_S - 1e-12
+
+
+def test_quartiles_and_iqr() -> None:
+    assert gpu.cuartiles([1.0, 2.0, 3.0, 4.0, 5.0]) == (2.0, 3.0, 4.0)
+    q1, median, q3 = gpu.cuartiles([10.0, 1.0, 4.0, 2.0])
+    assert (q1, median, q3) == (1.75, 3.0, 5.5)
+    assert gpu.cuartiles([7.0]) == (7.0, 7.0, 7.0)
+    with pytest.raises(ValueError, match="al menos un valor"):
+        gpu.cuartiles([])
+    tiempo = gpu.Tiempo(0.003, 0.0025, 0.004, 7, 17, "CPU x", "fp32")
+    assert tiempo.iqr_s == pytest.approx(0.0015)
+    assert "3,000 ms por paso (IQR 1,500 ms" in str(tiempo) and "7 bloques de 17 pasos" in str(tiempo)
+
+
+def test_calibration_grows_the_block_until_it_lasts_50_ms(monkeypatch: pytest.MonkeyPatch) -> None:
+    durations = iter([0.03, 0.012, 0.011, 0.0105])  # seconds per step as the machine's load changes
+    blocks: list[int] = []
+
+    def block(paso: object, dispositivo: object, repeticiones: int) -> float:
+        blocks.append(repeticiones)
+        return next(durations)
+
+    monkeypatch.setattr(gpu, "_bloque", block)
+    assert gpu.calibrar(lambda: None, torch.device("cpu")) == 5
+    assert blocks == [1, 2, 5], "1 step of 30 ms, 2 of 12 ms (24 ms), then ceil(50 / 12) = 5 steps of 11 ms (55 ms)"
+
+
+def test_measuring_a_sleep_gives_blocks_of_50_ms_and_its_duration() -> None:
+    calls = []
+
+    def step() -> None:
+        calls.append(1)
+        time.sleep(0.002)
+
+    measured = gpu.medir(step, "cpu", bloques=3, calentamiento=1)
+    assert measured.repeticiones * measured.q1_s >= gpu.BLOQUE_MINIMO_S * 0.8, f"blocks of at least 50 ms: {measured}"
+    assert len(calls) >= 1 + 3 * measured.repeticiones, "warm-up, calibration, then the blocks"
+    assert 0.002 <= measured.mediana_s < 0.02 and measured.q1_s <= measured.mediana_s <= measured.q3_s
+    assert measured.precision == "fp32" and f"{torch.get_num_threads()} hilos de PyTorch" in measured.dispositivo
+
+
+def test_cronometrar_keeps_its_meaning_the_median_seconds_per_step() -> None:
+    seconds = gpu.cronometrar(lambda: time.sleep(0.001), "cpu", repeticiones=3, calentamiento=0)
+    assert 0.001 <= seconds < 0.01
+
+
+def test_precision_labels() -> None:
+    assert gpu.etiqueta_precision("cpu") == "fp32"
+    assert gpu.etiqueta_precision("cpu", dtype=torch.bfloat16) == "bf16"
+    assert gpu.etiqueta_precision("cuda", dtype=torch.float16) == "fp16"
+    previous = torch.backends.cuda.matmul.allow_tf32, torch.get_float32_matmul_precision()
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
+        assert gpu.etiqueta_precision("cuda") == "fp32", "TF32 off: CUDA matmuls are fp32"
+        torch.set_float32_matmul_precision("high")
+        assert gpu.etiqueta_precision("cuda") == "TF32", "TF32 on: say so, the figures are tensor-core figures"
+        assert gpu.etiqueta_precision("cpu") == "fp32", "the CPU has no TF32"
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous[0]
+        torch.set_float32_matmul_precision(previous[1])
+
+
+def test_the_environment_line_names_threads_devices_and_precision() -> None:
+    line = gpu.describir_entorno()
+    assert f"con {torch.get_num_threads()} hilos de PyTorch" in line and "precisión fp32" in line
+    assert ("sin GPU" in line) != torch.cuda.is_available()
+
+
+def test_a_table_says_what_the_speedup_is_measured_against(capsys: pytest.CaptureFixture[str]) -> None:
+    cpu = gpu.Tiempo(0.004, 0.0038, 0.0044, 5, 13, "CPU x con 2 hilos de PyTorch", "fp32")
+    fast = gpu.Tiempo(0.001, 0.0009, 0.0011, 5, 50, "GPU NVIDIA H100 80GB HBM3", "TF32")
+    both = gpu.Medida("paso", cpu.mediana_s, fast.mediana_s, cpu, fast)
+    assert gpu.referencia([both]) == ("Tiempos por paso: mediana ±IQR/2. Aceleración = tiempo en la CPU x con 2 hilos de "
+                                      "PyTorch (fp32) / tiempo en la GPU NVIDIA H100 80GB HBM3 (TF32).")
+    assert str(both).endswith("×4,0") and "4,000 ms ±0,300" in str(both)
+    only_cpu = gpu.Medida("paso", cpu.mediana_s, None, cpu)
+    assert "GPU: no hay" in str(only_cpu) and "Aceleración" not in gpu.referencia([only_cpu])
+    gpu.tabla([only_cpu], laboratorio="03")
+    printed = capsys.readouterr().out
+    if not torch.cuda.is_available():
+        assert gpu.SIN_GPU in printed and "no se inventa ninguna" in printed and "×" not in printed
+
+
+def test_without_a_gpu_only_published_gpu_figures_appear_with_their_gpu_and_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "todavía no ha publicado" in gpu.tabla_publicada("03")
+    monkeypatch.setitem(gpu.MEDIDAS_PUBLICADAS, "03", gpu.MedidasPublicadas(
+        "NVIDIA H100 80GB HBM3", "2026-12-01", "2 hilos", (("lote 64", 4.0, 0.5),)))
+    text = gpu.tabla_publicada("03")
+    assert "medidas en una NVIDIA H100 80GB HBM3 el 2026-12-01" in text and "no son de esta máquina" in text
+    assert "×8,0" in text
+
+
+def test_the_median_of_a_noisy_series_is_robust() -> None:
+    values = [1.0, 1.1, 0.9, 1.0, 50.0]
+    q1, median, q3 = gpu.cuartiles(values)
+    assert median == statistics.median(values) == 1.0 and q3 - q1 < 1.0
