@@ -28,7 +28,8 @@ from harness.errors import HarnessError
 
 LAB00 = "00-introduccion.ipynb"
 # Judge-side code in this repository: none of it may reach the wheel, by path or by content.
-JUDGE_SIDE_GLOBS = ("in_image/judge/**/*.py", "in_image/exercises/reference.py", "labs/hidden/**/*.py", "labs/answer_key/**/*.py", "harness/**/*.py")
+JUDGE_SIDE_GLOBS = ("in_image/judge/**/*.py", "in_image/exercises/reference.py", "labs/hidden/**/*.py",
+                    "labs/answer_key/**/*.py", "harness/**/*.py")
 JUDGE_SIDE_PREFIXES = ("in_image/judge/", "in_image/exercises/reference", "hidden/", "answer_key/", "harness/", "labs/")
 
 
