@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "harness.commands.build",
     "harness.commands.wheels",
     "harness.commands.labs",
+    "harness.commands.practica_wheel",
     "harness.commands.check",
     "harness.commands.run",
     "harness.commands.grade",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
 
 import nbformat
 from nbformat import NotebookNode
@@ -75,6 +76,52 @@ def make_version(source: NotebookNode, *, student: bool, origin: str) -> Noteboo
         cell.outputs = []
         cell.execution_count = None
     return notebook
+
+
+# The first cell of a standalone notebook: install the student package from the course's URL, unless this
+# Jupyter already has it (the course image, a second run). Its id marks it for the tests and the graders.
+INSTALL_CELL_ID = "instalar-practica"
+INSTALL_SOURCE = """\
+# Instala el paquete de la asignatura (comprobar y los datos de cada práctica), si este Jupyter no lo tiene ya.
+# Funciona en Colab, en Kaggle y en cualquier Jupyter con PyTorch; en la imagen del curso no hace nada.
+import importlib
+import importlib.util
+
+if importlib.util.find_spec("practica") is None:
+    %pip install --quiet {url}
+    importlib.invalidate_caches()"""
+_WHEEL_SCHEMES = ("https", "http", "file")
+
+
+def check_wheel_url(url: str) -> str:
+    """The URL of the published student wheel, or a one-line error that says what is expected."""
+    parsed = urlparse(url.strip())
+    if parsed.scheme not in _WHEEL_SCHEMES or not parsed.path.endswith(".whl") or any(c.isspace() for c in url.strip()):
+        raise HarnessError(f"--standalone {url!r}: give the URL where you published the student wheel (make practica-wheel), "
+                           f"e.g. https://curso.example.es/dl_lab_practica-VERSION-py3-none-any.whl")
+    return url.strip()
+
+
+def make_standalone(notebook: NotebookNode, *, url: str) -> NotebookNode:
+    """A copy of a lab notebook whose first cell installs the student wheel from `url` (Colab, Kaggle, any Jupyter)."""
+    standalone = copy.deepcopy(notebook)
+    cell = nbformat.v4.new_code_cell(INSTALL_SOURCE.format(url=check_wheel_url(url)))  # type: ignore[no-untyped-call]
+    cell.id = INSTALL_CELL_ID
+    standalone.cells.insert(0, cell)
+    standalone.metadata.setdefault("dl_lab", {})["practica_wheel"] = url.strip()
+    return standalone
+
+
+def generate_standalone(*, out: Path, url: str) -> None:
+    """Write out/standalone/*.ipynb: the student notebooks with the cell that installs the wheel from `url`."""
+    check_wheel_url(url)
+    shutil.rmtree(out / "standalone", ignore_errors=True)
+    (out / "standalone").mkdir(parents=True)
+    for lab in all_labs().values():
+        student = make_version(read_notebook(lab.source), student=True, origin=str(lab.source))
+        notebook = make_standalone(student, url=url)
+        nbformat.validate(notebook)
+        nbformat.write(notebook, out / "standalone" / lab.notebook_name)  # type: ignore[no-untyped-call]
 
 
 def generate(*, out: Path) -> None:

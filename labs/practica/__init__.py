@@ -1,4 +1,4 @@
-"""Ayudas de las prácticas de Deep Learning.
+"""Ayudas de las prácticas de aprendizaje profundo.
 
 Cada laboratorio tiene su módulo con la función `comprobar`, que te dice al momento (en español) si
 un ejercicio cumple todos sus criterios:

@@ -78,7 +78,7 @@ def _compare_datos(c: CaseChecks, case: Case, answer: Any) -> None:
     if t is None:
         c.fail_rest(("valores", "coma_flotante"), "sin un tensor no se pueden comprobar los valores")
         return
-    c.check("valores", close(t, DATOS, atol=1e-6), "los valores no son los del enunciado (la primera fila es 5.5, 3, 3)")
+    c.check("valores", close(t, DATOS, atol=1e-6), "los valores no son los del enunciado (la primera fila es `[5.5, 3, 3]`)")
     c.check("coma_flotante", t.values.dtype.kind == "f", f"los datos tienen decimales: el tensor debe ser de coma "
             f"flotante, no {t.torch_dtype}")
 

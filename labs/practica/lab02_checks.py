@@ -94,7 +94,7 @@ def _compare_tamano(c: CaseChecks, case: Case, answer: Any) -> None:
               if _group(call) == "sin_relleno"]
     integers = all(isinstance(r, int) and not isinstance(r, bool) for r in results)
     c.check("entero", integers and all(r == sizes["correcto"] for sizes, r in simple),
-            "devuelve un número entero (int): usa la división entera // (el tamaño de una imagen no puede ser 14.5)"
+            "devuelve un número entero (int): usa la división entera // (el tamaño de una imagen no puede ser 14,5)"
             if not integers else "el tamaño sin relleno ni paso (n - k + 1) no es correcto")
 
 

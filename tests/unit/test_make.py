@@ -54,6 +54,8 @@ def dry_run(*arguments: str) -> str:
     (["wheels-cuda"], f"{HARNESS} wheels fetch cuda"),
     (["lock"], f"{HARNESS} wheels lock cpu cuda"),
     (["labs"], f"{HARNESS} labs"),
+    (["labs", "STANDALONE=https://curso.example.es/p.whl"], f"{HARNESS} labs --standalone 'https://curso.example.es/p.whl'"),
+    (["practica-wheel"], f"{HARNESS} practica-wheel"),
     (["check"], f"{HARNESS} check"),
     (["grade", "LAB=01", "SUBMISSIONS=a.ipynb b.ipynb", "JOBS=2"], f"{HARNESS} grade a.ipynb b.ipynb --lab 01 --jobs 2"),
     (["collect", "LAB=00", "DEADLINE=2026-12-01T23:59"], f"{HARNESS} collect 00 --deadline '2026-12-01T23:59'"),
