@@ -2,7 +2,7 @@
 
 A batch with one bad name creates nothing; an initial password leads only to the change-password
 page; changing a password asks for the current one; a change made while the instructor resets
-forty other passwords survives; failed logins are throttled per user and then per address (the
+thirty other passwords survives; failed logins are throttled per user and then per address (the
 last test: every client of this machine reaches the hub from one address); the admin's own
 password survives `hub up`.
 """
