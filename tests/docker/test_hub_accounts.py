@@ -2,7 +2,7 @@
 
 A batch with one bad name creates nothing; an initial password leads only to the change-password
 page; changing a password asks for the current one; a change made while the instructor resets
-forty other passwords survives; failed logins are throttled per user and then per address (the
+thirty other passwords survives; failed logins are throttled per user and then per address (the
 last test: every client of this machine reaches the hub from one address); the admin's own
 password survives `hub up`.
 """
@@ -98,7 +98,7 @@ def test_changing_a_password_asks_for_the_current_one(hub: Hub, class_accounts: 
 
 
 def test_a_change_during_a_batch_reset_survives(hub: Hub, class_accounts: Accounts, tmp_path: Path) -> None:
-    student, others = STUDENTS[2], STUDENTS[3:]
+    student, others = STUDENTS[2], STUDENTS[3:33]  # thirty others; the last ones stay for the tests below
     session = login(hub, student, class_accounts.passwords[student], new_password=NEW_PASSWORD)
     listing = tmp_path / "reset.csv"
     reset = threading.Thread(target=lambda: run_to_end(
@@ -140,7 +140,7 @@ def test_the_admins_own_password_survives_hub_up(docker_engine: docker.DockerCli
 
 
 def test_failed_logins_of_one_user_are_throttled(hub: Hub, class_accounts: Accounts) -> None:
-    student = STUDENTS[5]
+    student = STUDENTS[35]
     session = requests.Session()
     session.get(f"{hub.url}/hub/login", timeout=30)
     answers = [session.post(f"{hub.url}/hub/login", timeout=30, allow_redirects=False,
@@ -150,7 +150,7 @@ def test_failed_logins_of_one_user_are_throttled(hub: Hub, class_accounts: Accou
     assert answers[-1].status_code == 429 and "Demasiados intentos fallidos" in answers[-1].text
     with pytest.raises(HarnessError, match="throttled"):  # the right password waits too
         login(hub, student, class_accounts.passwords[student], new_password=NEW_PASSWORD)
-    login(hub, STUDENTS[6], class_accounts.passwords[STUDENTS[6]], new_password=NEW_PASSWORD)  # others are not
+    login(hub, STUDENTS[36], class_accounts.passwords[STUDENTS[36]], new_password=NEW_PASSWORD)  # others are not
 
 
 def test_failed_logins_from_one_address_are_throttled(hub: Hub, class_accounts: Accounts) -> None:
@@ -161,6 +161,6 @@ def test_failed_logins_from_one_address_are_throttled(hub: Hub, class_accounts: 
         session.post(f"{hub.url}/hub/login", timeout=30, allow_redirects=False,
                      headers={"X-Forwarded-For": f"10.9.8.{number}"},
                      data={"username": f"nadie{number}", "password": "x" * 12, "_xsrf": session.cookies.get("_xsrf", "")})
-    student = STUDENTS[7]
+    student = STUDENTS[37]
     with pytest.raises(HarnessError, match="throttled"):
         login(hub, student, class_accounts.passwords[student], new_password=NEW_PASSWORD)

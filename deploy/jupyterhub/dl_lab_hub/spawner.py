@@ -86,6 +86,7 @@ class DLLabSpawner(DockerSpawner):
     _disk_checked_at = 0.0
     _disk_baseline = 0
     _disk_warned = False
+    _disk_first_check = True
 
     assigned_gpus: tuple[str, ...] = ()
     student_network = ""
@@ -237,22 +238,23 @@ class DLLabSpawner(DockerSpawner):
         used = await self.work_usage()
         if not limit or used is None:
             return None
+        first, self._disk_first_check = self._disk_first_check, False
         if used >= limit:
-            if not self._disk_baseline:  # started over the limit: may delete, not grow
+            if first:  # started over the limit: the student may delete, not grow
                 self._disk_baseline = used
                 await self.tell_student(f"Tu carpeta de trabajo ocupa {spanish_gb(used)} de {spanish_gb(limit)}: borra "
                                         "archivos. Si sigue creciendo, tu servidor se detendrá (nada se borra).")
                 return None
-            if used > self._disk_baseline:
+            if not self._disk_baseline or used > self._disk_baseline:
                 self.disk_stop_message = (f"Tu servidor se detuvo porque tu carpeta de trabajo llegó a su límite "
                                           f"({spanish_gb(used)} de {spanish_gb(limit)}). No se ha borrado nada: al volver "
                                           "a entrar, borra archivos que no necesites.")
                 await self.tell_student(self.disk_stop_message)
                 self.log.warning("%s's work folder holds %d bytes of %d: stopping the server", self.user.name, used, limit)
                 return 1
-            self._disk_baseline = used
+            self._disk_baseline = used  # deleting lowers the mark
             return None
-        self._disk_baseline = used if used >= limit else 0
+        self._disk_baseline = 0
         if used >= DISK_WARN_FRACTION * limit and not self._disk_warned:
             self._disk_warned = True
             await self.tell_student(f"Aviso: tu carpeta de trabajo ocupa {spanish_gb(used)} de {spanish_gb(limit)} "
@@ -294,7 +296,7 @@ class DLLabSpawner(DockerSpawner):
         if self.disk_stop_message:  # shown once, by the lab, at the next start
             environment["DL_LAB_DISK_STOPPED"], self.disk_stop_message = self.disk_stop_message, ""
         self.environment = environment
-        self._disk_checked_at, self._disk_baseline, self._disk_warned = 0.0, 0, False
+        self._disk_checked_at, self._disk_baseline, self._disk_warned, self._disk_first_check = 0.0, 0, False, True
         gpu_label = {self.gpus_label: ",".join(self.assigned_gpus)} if self.assigned_gpus else {}
         self.extra_create_kwargs = {**self.extra_create_kwargs, "labels": {**self.student_labels(), **gpu_label}}
         try:
