@@ -83,7 +83,7 @@ labs: venv ## generate the student and instructor notebooks (build/labs) from la
 # The labs outside the image: the student package as a wheel, to publish on the course's web page.
 STANDALONE ?=
 .PHONY: practica-wheel
-practica-wheel: venv ## the student package (comprobar and data, no answers) as a wheel in build/practica, for Colab, Kaggle or any Jupyter
+practica-wheel: venv-test ## the student package (comprobar and data, no answers) as a wheel in build/practica, for Colab, Kaggle or any Jupyter
 	$(HARNESS) practica-wheel
 
 check: engine venv ## every lab's solutions graded in the CPU image, and in the CUDA image where containers get a GPU

@@ -38,6 +38,8 @@ def ensure_kernel_data(*, labs: Path | None = None) -> Path:
     log.info("writing the kernel's data into %s", folder)
     done = subprocess.run([sys.executable, "-m", "answer_key.kernel_data", str(folder)], env=env, capture_output=True,
                           text=True, check=False)
+    if done.returncode and "No module named 'numpy'" in done.stderr:
+        raise HarnessError(f"the answer key needs numpy to write {folder}: run `make venv-test` (or pip install numpy)")
     if done.returncode:
         raise HarnessError(f"the answer key could not write {folder}: {done.stderr.strip().splitlines()[-1:]}")
     return folder

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from harness.config import REPO_ROOT, facts, labs_dir
+from harness.course.kernel_data import ensure_kernel_data
 from harness.errors import HarnessError
 
 DISTRIBUTION = "dl-lab-practica"
@@ -31,6 +32,7 @@ KERNEL_MODULES = (
     "in_image/exercises/evidence.py",
     "in_image/exercises/framework.py",
     "in_image/exercises/isolation.py",
+    "in_image/exercises/layers.py",
     "in_image/exercises/tags.py",
     "in_image/exercises/tensors.py",
     "in_image/exercises/wire.py",
@@ -124,6 +126,7 @@ def _metadata() -> str:
 
 def build(*, out: Path) -> Path:
     """Write out/dl_lab_practica-COURSE_VERSION-py3-none-any.whl and return its path."""
+    ensure_kernel_data()  # the public cases' expected outputs (practica/data), which comprobar reads
     files = wheel_files()
     check_closed(files)
     dist_info = f"{DISTRIBUTION.replace('-', '_')}-{facts().course_version}.dist-info"
