@@ -92,9 +92,11 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
 
 
 def grade_notebooks(lab: Lab, notebooks: list[tuple[Path, str, str]], *, executor: Executor, variant: str, parallel: int,
-                    reports: Path, ci_parameters: bool, details: bool, seed: int) -> int:
+                    reports: Path, ci_parameters: bool, details: bool, seed: int | None = None) -> int:
     """Grade each (notebook, display name, file name of its executed copy in REPORTS/grade-LAB/) into
-    REPORTS/grade-LAB.json, with the students' own parameters unless ci_parameters; the exit code."""
+    REPORTS/grade-LAB.json, with the students' own parameters unless ci_parameters, the hidden cases drawn
+    from seed (a new one when None); the exit code."""
+    seed = new_seed() if seed is None else seed
     executed = reports / f"grade-{lab.id}"
     parameters = dict(lab.ci_parameters) if ci_parameters else {}
     jobs = [GradingJob(lab=lab, notebook=path, name=name, parameters=parameters, save_executed=executed / file,

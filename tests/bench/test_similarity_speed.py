@@ -13,8 +13,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from harness.commands.grade import template_cells
 from harness.course import catalog
+from harness.grading.session import template_cells
 from harness.grading.similarity import class_similarity
 from tests.answers.notebooks import submission, write
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from harness.commands.grade import template_cells
 from harness.course import catalog
+from harness.grading.session import template_cells
 from harness.grading.similarity import (
     IDENTICAL,
     MAX_CELL_CHARS,
