@@ -78,7 +78,13 @@ def nombre_dispositivo(dispositivo: torch.device | str) -> str:
     if dispositivo.type == "cuda":
         return f"GPU {torch.cuda.get_device_name(dispositivo)}"
     modelo = platform.processor() or platform.machine() or "CPU"
-    return f"CPU {modelo} con {torch.get_num_threads()} hilos de PyTorch"
+    return f"CPU {modelo} con {hilos()}"
+
+
+def hilos() -> str:
+    """«1 hilo de PyTorch», «2 hilos de PyTorch»: los hilos que usa PyTorch en la CPU (torch.get_num_threads())."""
+    n = torch.get_num_threads()
+    return f"{n} hilo{'' if n == 1 else 's'} de PyTorch"
 
 
 def describir_entorno(*, dtype: torch.dtype = torch.float32) -> str:

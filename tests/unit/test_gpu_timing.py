@@ -57,7 +57,7 @@ def test_measuring_a_sleep_gives_blocks_of_50_ms_and_its_duration() -> None:
     assert measured.repeticiones * measured.q1_s >= gpu.BLOQUE_MINIMO_S * 0.8, f"blocks of at least 50 ms: {measured}"
     assert len(calls) >= 1 + 3 * measured.repeticiones, "warm-up, calibration, then the blocks"
     assert 0.002 <= measured.mediana_s < 0.02 and measured.q1_s <= measured.mediana_s <= measured.q3_s
-    assert measured.precision == "fp32" and f"{torch.get_num_threads()} hilos de PyTorch" in measured.dispositivo
+    assert measured.precision == "fp32" and gpu.hilos() in measured.dispositivo
 
 
 def test_cronometrar_keeps_its_meaning_the_median_seconds_per_step() -> None:
@@ -84,7 +84,15 @@ def test_precision_labels() -> None:
 
 def test_the_environment_line_names_threads_devices_and_precision() -> None:
     line = gpu.describir_entorno()
-    assert f"con {torch.get_num_threads()} hilos de PyTorch" in line and "precisión fp32" in line
+    assert f"con {gpu.hilos()}" in line and "precisión fp32" in line
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert gpu.hilos() == "1 hilo de PyTorch"
+        torch.set_num_threads(2)
+        assert gpu.hilos() == "2 hilos de PyTorch"
+    finally:
+        torch.set_num_threads(threads)
     assert ("sin GPU" in line) != torch.cuda.is_available()
 
 
