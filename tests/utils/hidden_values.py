@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.config import labs_dir
 from harness.course import catalog
 from in_image.exercises import wire
 from in_image.judge.lab_tests import load_lab_tests
@@ -34,7 +36,9 @@ def tokens(numbers: Iterable[float]) -> set[str]:
 
 
 def hidden_tokens(lab_id: str, seed: int) -> set[str]:
-    """The tokens of every hidden input the judge draws for lab_id with seed."""
+    """The tokens of every hidden input the judge draws for lab_id with seed (as the judge does, labs/ on the path)."""
+    if str(labs_dir()) not in sys.path:
+        sys.path.insert(0, str(labs_dir()))
     lab = catalog.find_lab(lab_id)
     tests = load_lab_tests(lab_id, lab.hidden_tests.read_text(), seed=seed)
     return tokens(n for cases in tests.hidden.values() for case in cases for n in _numbers(dict(case.inputs)))
