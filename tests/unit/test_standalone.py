@@ -127,9 +127,11 @@ for path in sys.argv[1:]:
         "import sys, practica, in_image\\nprint(sys.prefix)\\nprint(practica.__file__)\\nprint(in_image.__file__)"))
     nbclient.NotebookClient(notebook, kernel_name="python3", timeout=600, allow_errors=True,
                             resources={"metadata": {"path": sys.argv[1].rsplit("/", 1)[0]}}).execute()
-    texts = ["".join(o.get("text", "") for o in c.outputs if o.get("output_type") == "stream") for c in notebook.cells]
+    texts = ["".join(o.get("text", "") for o in c.get("outputs", []) if o.get("output_type") == "stream")
+             for c in notebook.cells]
     errors = [(o.get("ename", ""), "raises-exception" in c.metadata.get("tags", []), c.metadata.get("tags", []))
-              for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
+              for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
     checks = [t for c, t in zip(notebook.cells, texts) if c.cell_type == "code" and c.source.startswith("comprobar(")]
     results[path] = {"checks": checks, "errors": errors, "where": texts[-1], "install": texts[0]}
 print(json.dumps(results))
