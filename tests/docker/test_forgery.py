@@ -91,7 +91,8 @@ def test_hidden_inputs_change_with_each_run_and_never_reach_the_export(cpu_image
         assert not leaks, f"hidden inputs in the export or the reports: {leaks}"
         seen.append((report["seed"], hidden))
     (seed_a, hidden_a), (seed_b, hidden_b) = seen
-    assert seed_a != seed_b and hidden_a and not hidden_a & hidden_b, "each run draws other hidden inputs"
+    assert seed_a != seed_b and hidden_a and len(hidden_a & hidden_b) <= len(hidden_a) // 20, (
+        "each run draws other hidden inputs")
 
 
 def test_an_unhashable_map_key_is_that_exercise_error_only(cpu_image: str, tmp_path: Path) -> None:

@@ -31,8 +31,9 @@ def _numbers(value: Any) -> Iterator[float]:
 
 
 def tokens(numbers: Iterable[float]) -> set[str]:
-    """Each number's first five decimals ("0.12345" of 0.1234567): how any printout of it starts."""
-    return {f"{abs(n):.8f}"[:-3] for n in numbers if 0.01 <= abs(n) < 1000}
+    """Each number's first six decimals ("0.123456" of 0.12345678): how any printout of it starts (float32 prints
+    with 8 significant digits), specific enough not to turn up by chance."""
+    return {f"{abs(n):.9f}"[:-3] for n in numbers if 0.01 <= abs(n) < 100}
 
 
 def hidden_tokens(lab_id: str, seed: int) -> set[str]:
