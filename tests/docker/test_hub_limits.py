@@ -17,7 +17,7 @@ import docker
 import pytest
 import requests
 from docker.models.containers import Container
-from tornado.httpclient import HTTPRequest
+from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from harness.engine.containers import run_in
@@ -103,8 +103,16 @@ async def start_silent_cell(server_url: str, token: str, code: str) -> None:
     """Start a kernel, send it a cell and leave without waiting: it runs on, printing nothing."""
     headers = {"Authorization": f"token {token}"}
     kernel = requests.post(f"{server_url}api/kernels", headers=headers, json={}, timeout=60).json()
-    connection = await websocket_connect(HTTPRequest(
-        server_url.replace("http", "ws", 1) + f"api/kernels/{kernel['id']}/channels", headers=headers))
+    url = server_url.replace("http", "ws", 1) + f"api/kernels/{kernel['id']}/channels"
+    for attempt in range(3):  # a busy machine may drop the first connection
+        try:
+            connection = await websocket_connect(HTTPRequest(url, headers=headers, connect_timeout=60,
+                                                             request_timeout=60))
+            break
+        except HTTPClientError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(5)
     request = {"header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "",
                           "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],

@@ -46,6 +46,9 @@ _POOLS: dict[tuple[tuple[str, ...], int], GpuPool] = {}
 _RESERVED_SUBNETS: set[str] = set()
 # Picks a free subnet at random: two hubs on one engine (or a hub and a restore) seldom want the same one.
 _SUBNET_RNG = random.SystemRandom()
+# Why the hub stopped a server for its disk use, per server: shown by the lab at the next start (the hub
+# may make a new spawner object for that start).
+_DISK_STOPPED: dict[str, str] = {}
 NETWORK_REMOVE_TRIES = 20
 # The file whose text the image's kernels print under the next cell (docker/jupyter/ipython_kernel_config.py).
 DISK_NOTICE = "/tmp/dl-lab-disk-notice"
@@ -82,7 +85,6 @@ class DLLabSpawner(DockerSpawner):
     work_watch_size = Unicode("", config=True, help="the work folder's size at which the server is stopped, where "
                                                     "nothing else limits it; empty: no watch")
     disk_check_interval = Integer(60, config=True, help="seconds between two checks of the work folder's size")
-    disk_stop_message = ""
     _disk_checked_at = 0.0
     _disk_baseline = 0
     _disk_warned = False
@@ -246,10 +248,10 @@ class DLLabSpawner(DockerSpawner):
                                         "archivos. Si sigue creciendo, tu servidor se detendrá (nada se borra).")
                 return None
             if not self._disk_baseline or used > self._disk_baseline:
-                self.disk_stop_message = (f"Tu servidor se detuvo porque tu carpeta de trabajo llegó a su límite "
+                _DISK_STOPPED[self.server_key] = (f"Tu servidor se detuvo porque tu carpeta de trabajo llegó a su límite "
                                           f"({spanish_gb(used)} de {spanish_gb(limit)}). No se ha borrado nada: al volver "
                                           "a entrar, borra archivos que no necesites.")
-                await self.tell_student(self.disk_stop_message)
+                await self.tell_student(_DISK_STOPPED[self.server_key])
                 self.log.warning("%s's work folder holds %d bytes of %d: stopping the server", self.user.name, used, limit)
                 return 1
             self._disk_baseline = used  # deleting lowers the mark
@@ -293,8 +295,8 @@ class DLLabSpawner(DockerSpawner):
             environment["DL_LAB_GPU_MEMORY_FRACTION"] = self.gpu_memory_fraction
         if self.work_watch_size:
             environment["DL_LAB_DISK_NOTICE"] = DISK_NOTICE
-        if self.disk_stop_message:  # shown once, by the lab, at the next start
-            environment["DL_LAB_DISK_STOPPED"], self.disk_stop_message = self.disk_stop_message, ""
+        if self.server_key in _DISK_STOPPED:  # shown once, by the lab, at the next start
+            environment["DL_LAB_DISK_STOPPED"] = _DISK_STOPPED.pop(self.server_key)
         self.environment = environment
         self._disk_checked_at, self._disk_baseline, self._disk_warned, self._disk_first_check = 0.0, 0, False, True
         gpu_label = {self.gpus_label: ",".join(self.assigned_gpus)} if self.assigned_gpus else {}
