@@ -229,7 +229,8 @@ def test_renamed_user_serves_its_home_and_never_root(docker_engine: docker.Docke
 @pytest.mark.parametrize(("restartable", "restarted"), [("yes", True), ("", False)], ids=["restartable", "not-restartable"])
 def test_restartable_restarts_the_server(docker_engine: docker.DockerClient, cpu_image: str, restartable: str,
                                          restarted: bool) -> None:
-    with jupyter_server(docker_engine, cpu_image, environment={"RESTARTABLE": restartable}) as server:
+    stopping = [r"\[C .* ServerApp\] received signal 15, stopping"]  # the test's own SIGTERM
+    with jupyter_server(docker_engine, cpu_image, environment={"RESTARTABLE": restartable}, expected_log=stopping) as server:
         servers = [command for _, command in jupyter_processes(server.container) if "jupyter-lab" in command]
         assert len(servers) == 1, f"one jupyter-lab process expected: {servers}"
         exec_in(server.container, ["pkill", "-TERM", "-f", "bin/jupyter-lab"])

@@ -79,7 +79,8 @@ def test_course_notebooks_are_baked_in_read_only(docker_engine: docker.DockerCli
 
 
 def test_server_refuses_requests_without_the_token(docker_engine: docker.DockerClient, cpu_image: str) -> None:
-    with jupyter_server(docker_engine, cpu_image) as server:
+    refused = [r"\[W .* ServerApp\] wrote error: 'Forbidden'", r"\[W .* ServerApp\] 403 GET /api/contents "]
+    with jupyter_server(docker_engine, cpu_image, expected_log=refused) as server:
         cases = {"no token": "", "wrong token": "not-the-token", "right token": None}
         statuses = {name: server.request("/api/contents", token=token)[0] for name, token in cases.items()}
         assert statuses == {"no token": 403, "wrong token": 403, "right token": 200}, f"API statuses by token: {statuses}"
