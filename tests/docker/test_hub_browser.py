@@ -129,8 +129,6 @@ def test_make_lab_opens_the_notebooks_without_a_dialog(browser: Browser, tmp_pat
             page.close()
 
 
-@pytest.mark.xfail(reason="not passing yet on this 2-core machine: the hub answered 500 to starting beto's server "
-                          "in its one run (tests/docker/test_hub.py's class spawns work); to investigate", strict=False)
 def test_the_instructor_cannot_open_a_students_server(docker_engine: docker.DockerClient, hub: Hub,
                                                       accounts: Accounts, browser: Browser) -> None:
     hub.start_server("beto")
