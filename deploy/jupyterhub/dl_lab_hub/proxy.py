@@ -20,7 +20,10 @@ _get_target_url = handlers.ProxyHandler.get_target_url
 
 
 def target_for_req(self, host, path):
-    return _target_for_req(self, host or _REQUEST_HOST.get(), path)
+    host = host or _REQUEST_HOST.get()
+    if host:  # the handler's path has no leading "/": "/<host>" + "user/..." would be one segment
+        path = "/" + path.lstrip("/")
+    return _target_for_req(self, host, path)
 
 
 async def get_target_url(self, path):
