@@ -27,7 +27,7 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cell-timeout", type=float, default=DEFAULT_LIMITS.cell_timeout_s, metavar="S",
                        help="seconds per notebook cell (default: %(default)s)")
     group.add_argument("--exercise-timeout", type=float, default=DEFAULT_LIMITS.exercise_timeout_s, metavar="S",
-                       help="seconds to check one exercise, all its cases (default: %(default)s)")
+                       help="seconds to check one exercise's public cases, and again its hidden ones (default: %(default)s)")
     group.add_argument("--budget", type=float, default=DEFAULT_LIMITS.budget_s, metavar="S",
                        help="seconds for a whole notebook, restarts included (default: %(default)s)")
     parser.add_argument("--reports", type=Path, default=REPORTS_DIR, metavar="DIR",

@@ -247,9 +247,10 @@ class Judge:
         if not self.progress.hidden_sent:
             self.progress.hidden_sent = True
             self.progress.safe_outputs = [copy.deepcopy(cell.get("outputs")) for cell in self.notebook.cells]
-        timeout_s = max(1.0, self.settings.exercise_timeout_s - spent)
-        outcomes, elapsed, go_on = self._request(client, exercise, self.tests.hidden[exercise.id], timeout_s=timeout_s,
-                                                 untrusted=True)
+        # Each of the exercise's two requests gets the whole exercise timeout: a request's own round trip is not
+        # the student's time, and the job's budget still bounds the total.
+        outcomes, elapsed, go_on = self._request(client, exercise, self.tests.hidden[exercise.id],
+                                                 timeout_s=self.settings.exercise_timeout_s, untrusted=True)
         if outcomes is not None:
             self._set(self._verdict(exercise, public, outcomes, elapsed=spent + elapsed, untrusted=untrusted))
         return go_on
