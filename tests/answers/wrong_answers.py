@@ -397,7 +397,7 @@ LAB01: tuple[Answer, ...] = (
     Answer("final-untrained", FINAL, "torch.manual_seed(SEMILLA)\nmodelo = crear_modelo(64, NEURONAS_OCULTAS, 10)"
            ".to(dispositivo)\nfuncion_perdida = nn.CrossEntropyLoss()\n"
            "historia = {'perdida': [], 'perdida_validacion': [], 'exactitud_validacion': []}", "zero",
-           "la exactitud en prueba"),
+           "y debe llegar al"),  # the grade measures the test set, comprobar the validation set
     # matriz_confusion
     Answer("confusion-transposed", "matriz_confusion", confusion(
         "return torch.bincount(predicciones * clases + etiquetas, minlength=clases * clases).view(clases, clases)"),

@@ -199,10 +199,10 @@ LAB02: tuple[Answer, ...] = (
            checkpoint(load=LOAD.replace('map_location="cpu"', 'map_location="cpu", weights_only=True')), "full"),
     # entregable
     Answer("entregable-untrained", FINAL, TRAINING.format(loop="mejor_epoca = 1\nhistoria = None"), "zero",
-           "la exactitud en prueba"),
+           "y debe llegar al"),  # the grade measures the test set, comprobar the validation set
     Answer("entregable-one-epoch", FINAL, TRAINING.format(
         loop="entrenar_una_epoca(modelo, cargador_entrenamiento, funcion_perdida, optimizador, dispositivo)"), "zero",
-           "la exactitud en prueba"),
+           "y debe llegar al"),  # the grade measures the test set, comprobar the validation set
     Answer("entregable-sgd-no-checkpoint", FINAL, TRAINING.format(loop=(
         "optimizador = torch.optim.SGD(modelo.parameters(), lr=0.05, momentum=0.9)\n"
         "for epoca in range(1, EPOCAS + 1):\n"
