@@ -103,6 +103,9 @@ LAB00: tuple[Answer, ...] = (
     Answer("aleatorio-transposed", "tensor_aleatorio", "aleatorio = torch.rand(3, 5)", "partial", "debe ser 5x3"),
     Answer("aleatorio-float64", "tensor_aleatorio", "aleatorio = torch.rand((5, 3), dtype=torch.float64)", "full"),
     Answer("aleatorio-numpy", "tensor_aleatorio", "aleatorio = np.random.rand(5, 3)", "zero", "torch.Tensor"),
+    Answer("aleatorio-arange", "tensor_aleatorio", "aleatorio = torch.arange(15.).view(5, 3) / 15", "partial",
+           "torch.rand"),
+    Answer("aleatorio-half-range", "tensor_aleatorio", "aleatorio = torch.rand(5, 3) * 0.5", "partial", "torch.rand"),
     Answer("aleatorio-randint", "tensor_aleatorio", "aleatorio = torch.randint(0, 2, (5, 3))", "partial", "torch.rand"),
     # ceros_enteros
     Answer("ceros-float", "ceros_enteros", "ceros = torch.zeros(5, 3)", "partial", "torch.long"),
@@ -179,13 +182,14 @@ LAB00: tuple[Answer, ...] = (
            "falta la media"),
     Answer("backward-modifies-x", "backward", gradiente("x.requires_grad_(True)\n(3 * (x + 2) ** 2).mean().backward()\n"
                                                        "return x.grad"), "partial", "no modifiques"),
+    Answer("backward-formula", "backward", gradiente("return 6 * (x + 2) / x.numel()"), "partial", "autograd"),
     Answer("backward-autograd-grad", "backward", gradiente("x = x.clone().requires_grad_(True)\n"
                                                            "return torch.autograd.grad((3 * (x + 2) ** 2).mean(), x)[0]"),
            "full"),
     # no_grad (the set_grad_enabled mistake must not cost points in the exercises after it)
     Answer("no-grad-set-enabled", "no_grad", sin_gradiente("torch.set_grad_enabled(False)\nreturn x**2"), "partial",
            "set_grad_enabled"),
-    Answer("no-grad-detach", "no_grad", sin_gradiente("return x.detach() ** 2"), "full"),
+    Answer("no-grad-detach", "no_grad", sin_gradiente("return x.detach() ** 2"), "partial", "desactivar el cálculo"),
     Answer("no-grad-forgotten", "no_grad", sin_gradiente("return x**2"), "partial", "torch.no_grad()"),
     # puente_numpy
     Answer("puente-shared-is-a-copy", "puente_numpy", puente(compartido="return torch.tensor(a)"), "partial",
@@ -210,6 +214,8 @@ LAB00: tuple[Answer, ...] = (
            "partial", "torch.device"),
     Answer("dispositivo-always-cuda", "dispositivo", dispositivo(f"return {CUDA_OR_CPU}", mover="return t.cuda()"),
            "partial", "CUDA"),
+    Answer("dispositivo-cpu-identity", "dispositivo", dispositivo('return torch.device("cpu")', mover="return t"),
+           "zero", "elegir_dispositivo"),
     Answer("dispositivo-cuda0", "dispositivo", dispositivo('return torch.device("cuda:0" if torch.cuda.is_available() '
                                                            'else "cpu")'), "full"),
 )
