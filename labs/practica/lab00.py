@@ -8,37 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import array, tensor
+from in_image.exercises.tracing import Traced, plain, traced
 from practica.comprobacion import crear_comprobar
 from practica.lab00_checks import EXERCISES, LAB
-
-
-class _Traced(torch.Tensor):
-    """A tensor that notes the torch operations run on it (and on what comes from it), with the grad mode of each:
-    what the student's function did, seen from the operations themselves."""
-
-    operations: ClassVar[list[tuple[str, bool]]] = []
-
-    @classmethod
-    def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        name = getattr(func, "__name__", "")
-        if name not in ("__get__", "__repr__", "tolist", "numel", "dim", "size"):
-            cls.operations.append((name, torch.is_grad_enabled()))
-        return super().__torch_function__(func, types, args, kwargs or {})
-
-
-def _traced(value: torch.Tensor) -> torch.Tensor:
-    _Traced.operations = []
-    return value.as_subclass(_Traced)
-
-
-def _plain(value: Any) -> Any:
-    return value.as_subclass(torch.Tensor) if isinstance(value, torch.Tensor) else value
 
 
 def _pinv(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
@@ -111,16 +89,16 @@ def _grad_fn(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 
 
 def _backward(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    x = _traced(tensor(inputs["x"]))
+    x = traced(tensor(inputs["x"]))
     gradient = ns.function("gradiente")(x)
-    operations = [name for name, _ in _Traced.operations]
-    return {"gradiente": _plain(gradient), "x_despues": _plain(x), "x_grad": _plain(x.grad), "operaciones": operations}
+    operations = [name for name, _, _ in Traced.operations]
+    return {"gradiente": plain(gradient), "x_despues": plain(x), "x_grad": plain(x.grad), "operaciones": operations}
 
 
 def _no_grad(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    x = _traced(tensor(inputs["x"]).requires_grad_(True))
-    result = _plain(attempt(ns.function("cuadrado_sin_gradiente"), x))
-    operations = [[name, enabled] for name, enabled in _Traced.operations]
+    x = traced(tensor(inputs["x"]).requires_grad_(True))
+    result = plain(attempt(ns.function("cuadrado_sin_gradiente"), x))
+    operations = [[name, enabled] for name, enabled, _ in Traced.operations]
     # grad mode seen through a gradient: after the call, w * w must still give dw = 2 w
     w = tensor(inputs["x"]).requires_grad_(True)
     square = (w * w).sum()

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 from torch import nn
 
 from in_image.exercises.answering import Notebook, Probe, attempt
+from in_image.exercises.tracing import Traced, plain, traced
 from in_image.exercises.tensors import tensor
 from in_image.exercises.wire import Raised
 from practica.comprobacion import crear_comprobar
@@ -40,6 +42,12 @@ def _cargador(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
                              "TAM_LOTE": ns.get("TAM_LOTE", 64)}
     if facts["es_dataloader"]:
         x, _ = next(iter(loader))
+        labels = [batch[1] for batch in loader]  # one epoch: every example's label, as the student's loader gives it
+        y = ns.value("y_entrenamiento")
+        facts["etiquetas"] = torch.bincount(torch.cat(labels).reshape(-1).long().cpu(), minlength=10) \
+            if all(isinstance(t, torch.Tensor) for t in labels) else None
+        facts["etiquetas_entrenamiento"] = torch.bincount(y.reshape(-1).long().cpu(), minlength=10) \
+            if isinstance(y, torch.Tensor) else None
         facts |= {"batch_size": loader.batch_size, "muestreador": type(loader.sampler).__name__,
                   "ejemplos": len(loader.dataset), "columnas": int(x.shape[1]) if x.ndim == 2 else None,  # type: ignore[arg-type]
                   "filas_entrenamiento": len(ns.value("X_entrenamiento"))}
@@ -89,12 +97,19 @@ def _set_layers(model: nn.Module, capas: Any) -> None:
 def _epoca(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     train = ns.function("entrenar_una_epoca")
     model = _two_layers(inputs["capas"])
-    dataset = torch.utils.data.TensorDataset(tensor(inputs["x"]), tensor(inputs["y"]))
+    # traced batches: each must reach the device the function is given (x.to(dispositivo), y.to(dispositivo))
+    dataset = torch.utils.data.TensorDataset(traced(tensor(inputs["x"])), traced(tensor(inputs["y"]), reset=False))
     loader = torch.utils.data.DataLoader(dataset, batch_size=inputs["lote"], shuffle=False)
     optimizer = torch.optim.SGD(model.parameters(), lr=inputs["lr"])
     model.eval()  # the student's function must switch it to training
     losses = [train(model, loader, nn.CrossEntropyLoss(), optimizer, torch.device("cpu")) for _ in range(inputs["epocas"])]
-    return {"perdidas": losses, "capas": linear_layers(model), "entrenando": model.training}
+    return {"perdidas": [plain(v) for v in losses], "capas": linear_layers(model), "entrenando": model.training,
+            "movidos": _moves()}
+
+
+def _moves() -> list[str]:
+    """The devices the traced tensors were sent to with .to(...), in order."""
+    return [device for name, _, device in Traced.operations if name == "to" and device is not None]
 
 
 def _evaluar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
@@ -103,9 +118,11 @@ def _evaluar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     calls: list[list[bool]] = []
     model.register_forward_hook(lambda module, args, output: calls.append([torch.is_grad_enabled(), module.training]))
     model.train()  # the student's function must switch it to evaluation
-    result = attempt(evaluate, model, tensor(inputs["x"]), tensor(inputs["y"]), nn.CrossEntropyLoss(),
-                     torch.device("cpu"))
-    return {"resultado": result, "llamadas": calls}
+    x, y = traced(tensor(inputs["x"])), traced(tensor(inputs["y"]), reset=False)
+    result = attempt(evaluate, model, x, y, nn.CrossEntropyLoss(), torch.device("cpu"))
+    if isinstance(result, tuple | list):
+        result = type(result)(plain(v) for v in result)
+    return {"resultado": result, "llamadas": calls, "movidos": _moves()}
 
 
 def _validation_accuracy(ns: Notebook, model: Any) -> Any:
@@ -159,8 +176,26 @@ def _guardar_cargar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "modelo.pt")
         saved = _saved(path, attempt(save, model, path))
-        loaded = _loaded(attempt(load, path, entradas, ocultas, clases))
-    return {"guardado": saved, "cargado": loaded}
+        with _loads_noted() as loads:
+            loaded = _loaded(attempt(load, path, entradas, ocultas, clases))
+    return {"guardado": saved, "cargado": loaded, "map_location": loads}
+
+
+@contextmanager
+def _loads_noted() -> Iterator[list[str | None]]:
+    """torch.load notes the map_location of each call (as text) while cargar runs."""
+    real, noted = torch.load, []
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        where = kwargs.get("map_location", args[1] if len(args) > 1 else None)
+        noted.append(None if where is None else str(where))
+        return real(*args, **kwargs)
+
+    torch.load = load
+    try:
+        yield noted
+    finally:
+        torch.load = real
 
 
 PROBES: dict[str, Probe] = {

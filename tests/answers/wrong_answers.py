@@ -357,6 +357,10 @@ LAB01: tuple[Answer, ...] = (
            "y_entrenamiento), batch_size=TAM_LOTE)", "partial", "shuffle=True"),
     Answer("cargador-batch-32", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
            "y_entrenamiento), batch_size=32, shuffle=True)", "partial", "TAM_LOTE"),
+    Answer("cargador-drop-last", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
+           "y_entrenamiento), batch_size=TAM_LOTE, shuffle=True, drop_last=True)", "partial", "drop_last"),
+    Answer("cargador-zero-labels", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
+           "torch.zeros_like(y_entrenamiento)), batch_size=TAM_LOTE, shuffle=True)", "partial", "su etiqueta"),
     Answer("cargador-positional", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
            "y_entrenamiento), TAM_LOTE, True)", "full"),
     # modelo (guardar_cargar copies its weights into crear_modelo's layers: it needs the three nn.Linear)
@@ -389,7 +393,17 @@ LAB01: tuple[Answer, ...] = (
     Answer("epoca-zero-grad-after-step", "entrenar_una_epoca", epoch_loop(zero_grad="",
                                                                           after_step="    optimizador.zero_grad()\n"),
            "full"),
+    Answer("epoca-no-move", "entrenar_una_epoca", epoch(EPOCH_LOOP.format(
+        zero_grad="    optimizador.zero_grad()\n", after_step="", result="total / len(cargador)").replace(
+        "    xb, yb = xb.to(dispositivo), yb.to(dispositivo)\n", "")), "partial", "x.to(dispositivo)"),
+    Answer("epoca-cpu-move", "entrenar_una_epoca", epoch(EPOCH_LOOP.format(
+        zero_grad="    optimizador.zero_grad()\n", after_step="", result="total / len(cargador)").replace(
+        "xb.to(dispositivo), yb.to(dispositivo)", "xb.cpu(), yb.cpu()")), "partial", "no .cpu()"),
     # evaluar
+    Answer("evaluar-no-move", "evaluar", evaluation(EVALUATION.format(
+        mode="modelo.eval()\n", context="torch.no_grad()",
+        result="funcion_perdida(logits, y).item(), exactitud(logits, y)").replace(
+        "    X, y = X.to(dispositivo), y.to(dispositivo)\n", "")), "partial", "X.to(dispositivo)"),
     Answer("evaluar-no-eval", "evaluar", evaluation_body(mode=""), "partial", "modelo.eval()"),
     Answer("evaluar-with-gradient", "evaluar", evaluation_body(context="torch.enable_grad()"), "partial",
            "torch.no_grad()"),
@@ -434,5 +448,9 @@ LAB01: tuple[Answer, ...] = (
         cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta))\nreturn modelo"), "partial", "modo evaluación"),
     Answer("guardar-cpu-copies", "guardar_cargar", saving(
         guardar="torch.save({nombre: t.cpu() for nombre, t in modelo.state_dict().items()}, ruta)",
-        cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta))\nreturn modelo.eval()"), "full"),
+        cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta, map_location='cpu'))\nreturn modelo.eval()"),
+        "full"),
+    Answer("cargar-no-map-location", "guardar_cargar", saving(
+        cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta, weights_only=True))\nreturn modelo.eval()"),
+        "partial", "map_location"),
 )
