@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from in_image.exercises.answering import Notebook, Probe, attempt
-from in_image.exercises.tracing import Traced, plain, traced
 from in_image.exercises.tensors import tensor
+from in_image.exercises.tracing import Traced, plain, traced
 from in_image.exercises.wire import Raised
 from practica.comprobacion import crear_comprobar
 from practica.lab01_checks import EXERCISES, LAB
