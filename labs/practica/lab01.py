@@ -119,7 +119,10 @@ def _evaluar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     model.register_forward_hook(lambda module, args, output: calls.append([torch.is_grad_enabled(), module.training]))
     model.train()  # the student's function must switch it to evaluation
     x, y = traced(tensor(inputs["x"])), traced(tensor(inputs["y"]), reset=False)
-    result = attempt(evaluate, model, x, y, nn.CrossEntropyLoss(), torch.device("cpu"))
+    # the student's exactitud is graded in its own exercise: here a stand-in answers the case's given value
+    with _replaced(getattr(evaluate, "__globals__", ns.namespace), "exactitud", lambda logits, etiquetas:
+                   inputs["exactitud_dada"]):
+        result = attempt(evaluate, model, x, y, nn.CrossEntropyLoss(), torch.device("cpu"))
     if isinstance(result, tuple | list):
         result = type(result)(plain(v) for v in result)
     return {"resultado": result, "llamadas": calls, "movidos": _moves()}
@@ -170,15 +173,38 @@ def _loaded(model: Any) -> Any:
 def _guardar_cargar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     entradas, ocultas, clases = inputs["tamanos"]
     save, load = ns.function("guardar"), ns.function("cargar")
-    model = ns.function("crear_modelo")(entradas, ocultas, clases)
+    # the judge's network (the statement's three nn.Linear): a mistake in crear_modelo costs points only in «modelo»
+    model = _stand_in_model(entradas, ocultas, clases)
     _set_layers(model, inputs["capas"])
     model.train()
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "modelo.pt")
         saved = _saved(path, attempt(save, model, path))
-        with _loads_noted() as loads:
+        with _loads_noted() as loads, _replaced(getattr(load, "__globals__", ns.namespace), "crear_modelo",
+                                                 _stand_in_model):
             loaded = _loaded(attempt(load, path, entradas, ocultas, clases))
     return {"guardado": saved, "cargado": loaded, "map_location": loads}
+
+
+def _stand_in_model(entradas: int, ocultas: int, clases: int) -> nn.Module:
+    """The statement's layers, untrained: what guardar and cargar get instead of the student's crear_modelo."""
+    return nn.Sequential(nn.Linear(entradas, ocultas), nn.ReLU(), nn.Linear(ocultas, ocultas), nn.ReLU(),
+                         nn.Linear(ocultas, clases))
+
+
+@contextmanager
+def _replaced(namespace: Any, name: str, value: Any) -> Iterator[None]:
+    """The notebook's global `name` is `value` for a while (in the namespace the student's function reads)."""
+    missing = object()
+    real = namespace.get(name, missing)
+    namespace[name] = value
+    try:
+        yield
+    finally:
+        if real is missing:
+            del namespace[name]
+        else:
+            namespace[name] = real
 
 
 @contextmanager

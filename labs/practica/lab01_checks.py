@@ -260,7 +260,7 @@ def _evaluar_message(result: Any, wanted: tuple[float, float]) -> str:
         return f"{text}: devuelve primero la exactitud; el orden es (pérdida, exactitud)"
     values = _as_floats(list(result))
     if values is not None and abs(values[0] - wanted[0]) <= 1e-4 * max(1.0, abs(wanted[0])):
-        return f"{text}, y la exactitud es {values[1]:.4g}: ¿es correcta tu función exactitud?"
+        return f"{text}, y la exactitud es {values[1]:.4g}: devuelve lo que da tu función exactitud(logits, y)"
     return f"{text}: la pérdida media de funcion_perdida(modelo(X), y) y la exactitud de esos logits"
 
 
@@ -380,7 +380,8 @@ def evaluation_case(description: str, *, seed: int, rows: int, features: int, hi
     y = rng.integers(0, classes, rows)
     capas = [[rng.standard_normal((hidden, features)).astype(np.float32), rng.standard_normal(hidden).astype(np.float32)],
              [rng.standard_normal((classes, hidden)).astype(np.float32), rng.standard_normal(classes).astype(np.float32)]]
-    return Case(description, {"x": x, "y": y, "capas": capas})
+    given = float(rng.integers(1, rows)) / rows  # what the stand-in for the student's exactitud answers
+    return Case(description, {"x": x, "y": y, "capas": capas, "exactitud_dada": given})
 
 
 def confusion_case(description: str, predicted: Any, labels: Any, classes: int) -> Case:

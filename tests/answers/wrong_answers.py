@@ -300,6 +300,9 @@ CLASS_MLP = model("""class Perceptron(nn.Module):
 return Perceptron()""")
 
 FINAL = "exactitud_prueba"
+# One mistake, one deduction: an answer whose mistake must not cost the exercises that use its function.
+NOT_CHARGED_TWICE = {"modelo-one-hidden-layer": ("guardar_cargar",), "modelo-64-inputs": ("guardar_cargar",),
+                     "exactitud-tensor": ("evaluar",), "exactitud-dim-0": ("evaluar",), "exactitud-count": ("evaluar",)}
 
 def evaluation(body: str) -> str:
     return _function("evaluar", body, "modelo, X, y, funcion_perdida, dispositivo")
@@ -363,25 +366,28 @@ LAB01: tuple[Answer, ...] = (
            "torch.zeros_like(y_entrenamiento)), batch_size=TAM_LOTE, shuffle=True)", "partial", "su etiqueta"),
     Answer("cargador-positional", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
            "y_entrenamiento), TAM_LOTE, True)", "full"),
-    # modelo (guardar_cargar copies its weights into crear_modelo's layers: it needs the three nn.Linear)
+    # modelo (guardar_cargar gets a stand-in for crear_modelo: a wrong modelo costs points only here)
     Answer("modelo-one-relu", "modelo", sequential(a2=""), "partial", "segunda capa oculta",
            effects={FINAL: "zero"}),
     Answer("modelo-softmax", "modelo", sequential(end=", nn.Softmax(dim=1)"), "partial", "Softmax",
            effects={FINAL: "full"}),
     Answer("modelo-one-hidden-layer", "modelo", model("return nn.Sequential(nn.Linear(entradas, ocultas), nn.ReLU(), "
                                                       "nn.Linear(ocultas, clases))"), "partial", "tres nn.Linear",
-           effects={FINAL: "zero", "guardar_cargar": "zero"}),
+           effects={FINAL: "zero"}),
+    Answer("modelo-64-inputs", "modelo", model("return nn.Sequential(nn.Linear(64, ocultas), nn.ReLU(), "
+                                               "nn.Linear(ocultas, ocultas), nn.ReLU(), nn.Linear(ocultas, clases))"),
+           "zero", "20→16"),
     Answer("modelo-tanh", "modelo", sequential(a1="nn.Tanh(), ", a2="nn.Tanh(), "), "partial", "nn.ReLU",
            effects={FINAL: "zero"}),
     Answer("modelo-class", "modelo", CLASS_MLP, "full"),
-    # exactitud (evaluar uses it: its accuracy is wrong too)
+    # exactitud (evaluar gets a stand-in for it: a wrong exactitud costs points only here)
     Answer("exactitud-tensor", "exactitud", accuracy("return (logits.argmax(dim=1) == etiquetas).float().mean()"),
-           "partial", ".item()", effects={"evaluar": "partial"}),
+           "partial", ".item()"),
     # the training cell's own accuracy call fails too, after the first epoch
     Answer("exactitud-dim-0", "exactitud", accuracy("return (logits.argmax(dim=0) == etiquetas).float().mean().item()"),
-           "zero", "RuntimeError", effects={FINAL: "zero", "evaluar": "partial"}),
+           "zero", "RuntimeError", effects={FINAL: "zero"}),
     Answer("exactitud-count", "exactitud", accuracy("return float((logits.argmax(dim=1) == etiquetas).sum())"),
-           "partial", "número de aciertos", effects={"evaluar": "partial"}),
+           "partial", "número de aciertos"),
     Answer("exactitud-float-mean", "exactitud", accuracy("return float(torch.mean((logits.argmax(1) == etiquetas).float()))"),
            "full"),
     # entrenar_una_epoca

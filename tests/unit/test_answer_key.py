@@ -30,7 +30,7 @@ from in_image.judge.lab_tests import load_lab_tests
 from practica.comprobacion import evaluar, public_cases
 from tests.answers.notebooks import submission
 from tests.answers.reach_forgery import ECHOED
-from tests.answers.wrong_answers import LAB00, LAB01, Answer, verdict_of
+from tests.answers.wrong_answers import LAB00, LAB01, NOT_CHARGED_TWICE, Answer, verdict_of
 
 matplotlib.use("Agg")
 LABS = ("00", "01")
@@ -115,6 +115,24 @@ def test_each_answer_gets_its_verdict_and_comprobar_agrees(solved: dict[str, dic
     assert (checked.status == PASSED) == full, f"{answer.name}: comprobar says {checked.status} ({checked.message})"
     if not full:
         assert answer.message in checked.message, f"{answer.name}: comprobar should say {answer.message!r}: {checked.message}"
+
+
+TWICE = [(a, other) for a in LAB01 for other in NOT_CHARGED_TWICE.get(a.name, ())]
+
+
+@pytest.mark.parametrize(("answer", "other"), TWICE, ids=[f"{a.name}-{other}" for a, other in TWICE])
+def test_one_mistake_costs_points_in_its_own_exercise_only(solved: dict[str, dict[str, Any]], answer: Answer,
+                                                           other: str) -> None:
+    namespace = dict(solved["01"])
+    exec(compile(answer.code, f"<{answer.name}>", "exec"), namespace)
+    for name, value in list(namespace.items()):  # the later functions read the broken one from this namespace
+        if callable(value) and getattr(value, "__globals__", None) is solved["01"]:
+            namespace[name] = type(value)(value.__code__, namespace, name, value.__defaults__, value.__closure__)
+    assert _judge("01", answer.exercise, namespace).status != PASSED, f"{answer.name} must lose points in its exercise"
+    judged = _judge("01", other, namespace)
+    assert judged.status == PASSED, f"{answer.name} must not cost «{other}»: {judged.message}"
+    checked = _comprobar("01", other, namespace)
+    assert checked.status == PASSED, f"{answer.name}: comprobar of «{other}» says {checked.message}"
 
 
 # ---- nothing on the kernel's side computes an answer -------------------------------------------------
