@@ -8,6 +8,8 @@ each batch sent to the device it was given).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
@@ -52,3 +54,37 @@ def traced(value: torch.Tensor, *, reset: bool = True) -> torch.Tensor:
 def plain(value: Any) -> Any:
     """A traced tensor back as a plain one (anything else unchanged)."""
     return value.as_subclass(torch.Tensor) if isinstance(value, torch.Tensor) else value
+
+
+@contextmanager
+def replaced(namespace: Any, name: str, value: Any) -> Iterator[None]:
+    """The notebook's global `name` is `value` for a while (in the namespace the student's function reads): the
+    judge's choice (a device, a stand-in for an earlier exercise's function) instead of the student's."""
+    missing = object()
+    real = namespace.get(name, missing)
+    namespace[name] = value
+    try:
+        yield
+    finally:
+        if real is missing:
+            del namespace[name]
+        else:
+            namespace[name] = real
+
+
+@contextmanager
+def loads_noted() -> Iterator[list[str | None]]:
+    """torch.load notes the map_location of each call (as text, None without one) while the block runs."""
+    real: Callable[..., Any] = torch.load
+    noted: list[str | None] = []
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        where = kwargs.get("map_location", args[1] if len(args) > 1 else None)
+        noted.append(None if where is None else str(where))
+        return real(*args, **kwargs)
+
+    torch.load = load
+    try:
+        yield noted
+    finally:
+        torch.load = real

@@ -6,7 +6,7 @@ lo que obtienen; los criterios que lo juzgan están en `practica.lab00_checks`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,7 +14,7 @@ import torch
 
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import array, tensor
-from in_image.exercises.tracing import Traced, plain, traced
+from in_image.exercises.tracing import Traced, plain, replaced, traced
 from practica.comprobacion import crear_comprobar
 from practica.lab00_checks import EXERCISES, LAB
 
@@ -135,17 +135,6 @@ def _cuda_available(available: bool) -> Iterator[None]:
         torch.cuda.is_available = real  # type: ignore[assignment]
 
 
-@contextmanager
-def _replaced(namespace: Any, name: str, value: Callable[[], Any]) -> Iterator[None]:
-    """The notebook's global `name` is `value` for a while (in the namespace the student's function reads)."""
-    real = namespace[name]
-    namespace[name] = value
-    try:
-        yield
-    finally:
-        namespace[name] = real
-
-
 def _dispositivo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     choose = ns.function("elegir_dispositivo")
     chosen = {}
@@ -154,7 +143,7 @@ def _dispositivo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
             chosen["con_gpu" if available else "sin_gpu"] = attempt(choose)
     move = ns.function("mover")
     # mover must send t to the device elegir_dispositivo() gives: here "meta", which no tensor is on by chance
-    with _replaced(getattr(move, "__globals__", ns.namespace), "elegir_dispositivo", lambda: torch.device("meta")):
+    with replaced(getattr(move, "__globals__", ns.namespace), "elegir_dispositivo", lambda: torch.device("meta")):
         moved = attempt(move, tensor(inputs["t"]))
     if isinstance(moved, torch.Tensor):
         moved = {"dispositivo": moved.device.type, "forma": list(moved.shape), "tipo": str(moved.dtype)}

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -17,7 +16,7 @@ from torch import nn
 
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import tensor
-from in_image.exercises.tracing import Traced, plain, traced
+from in_image.exercises.tracing import Traced, loads_noted, plain, replaced, traced
 from in_image.exercises.wire import Raised
 from practica.comprobacion import crear_comprobar
 from practica.lab01_checks import EXERCISES, LAB
@@ -120,7 +119,7 @@ def _evaluar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     model.train()  # the student's function must switch it to evaluation
     x, y = traced(tensor(inputs["x"])), traced(tensor(inputs["y"]), reset=False)
     # the student's exactitud is graded in its own exercise: here a stand-in answers the case's given value
-    with _replaced(getattr(evaluate, "__globals__", ns.namespace), "exactitud", lambda logits, etiquetas:
+    with replaced(getattr(evaluate, "__globals__", ns.namespace), "exactitud", lambda logits, etiquetas:
                    inputs["exactitud_dada"]):
         result = attempt(evaluate, model, x, y, nn.CrossEntropyLoss(), torch.device("cpu"))
     if isinstance(result, tuple | list):
@@ -180,7 +179,7 @@ def _guardar_cargar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "modelo.pt")
         saved = _saved(path, attempt(save, model, path))
-        with _loads_noted() as loads, _replaced(getattr(load, "__globals__", ns.namespace), "crear_modelo",
+        with loads_noted() as loads, replaced(getattr(load, "__globals__", ns.namespace), "crear_modelo",
                                                  _stand_in_model):
             loaded = _loaded(attempt(load, path, entradas, ocultas, clases))
     return {"guardado": saved, "cargado": loaded, "map_location": loads}
@@ -190,38 +189,6 @@ def _stand_in_model(entradas: int, ocultas: int, clases: int) -> nn.Module:
     """The statement's layers, untrained: what guardar and cargar get instead of the student's crear_modelo."""
     return nn.Sequential(nn.Linear(entradas, ocultas), nn.ReLU(), nn.Linear(ocultas, ocultas), nn.ReLU(),
                          nn.Linear(ocultas, clases))
-
-
-@contextmanager
-def _replaced(namespace: Any, name: str, value: Any) -> Iterator[None]:
-    """The notebook's global `name` is `value` for a while (in the namespace the student's function reads)."""
-    missing = object()
-    real = namespace.get(name, missing)
-    namespace[name] = value
-    try:
-        yield
-    finally:
-        if real is missing:
-            del namespace[name]
-        else:
-            namespace[name] = real
-
-
-@contextmanager
-def _loads_noted() -> Iterator[list[str | None]]:
-    """torch.load notes the map_location of each call (as text) while cargar runs."""
-    real, noted = torch.load, []
-
-    def load(*args: Any, **kwargs: Any) -> Any:
-        where = kwargs.get("map_location", args[1] if len(args) > 1 else None)
-        noted.append(None if where is None else str(where))
-        return real(*args, **kwargs)
-
-    torch.load = load
-    try:
-        yield noted
-    finally:
-        torch.load = real
 
 
 PROBES: dict[str, Probe] = {
