@@ -24,9 +24,20 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) or "escalar"
 
 
+ECHO_MESSAGE = "devuelve la entrada sin cambiarla: no calcula nada"
+
+
+def _echoes(answer: Any, given: np.ndarray[Any, Any]) -> bool:
+    """The answer is the input it was given, unchanged (an echo earns no criterion, not even the type's)."""
+    return isinstance(answer, ArrayData) and answer.shape == given.shape and close(answer, given)
+
+
 # ---- pinv -----------------------------------------------------------------------------------------
 def _compare_pinv(c: CaseChecks, case: Case, answer: Any) -> None:
     a = np.asarray(case.inputs["A"], dtype=np.float64)
+    if _echoes(answer, a):
+        c.fail_rest(("tensor", "forma", "pseudoinversa"), ECHO_MESSAGE)
+        return
     c.tensor(answer, criterion="tensor", what="el resultado")
     if not isinstance(answer, ArrayData):  # a numpy array is judged on its values too
         c.fail_rest(("forma", "pseudoinversa"), f"se esperaba una matriz, no {describe(answer)}")
@@ -233,6 +244,9 @@ def _compare_forma(c: CaseChecks, case: Case, answer: Any) -> None:
 
 def _compare_normalizar(c: CaseChecks, case: Case, answer: Any) -> None:
     m = np.asarray(case.inputs["m"], dtype=np.float64)
+    if _echoes(answer, m):
+        c.fail_rest(("forma", "normalizada"), ECHO_MESSAGE)
+        return
     r = c.tensor(answer, criterion="forma", what="el resultado")
     if r is None:
         c.fail_rest(("normalizada",), "sin un tensor no se puede comprobar")
@@ -286,7 +300,7 @@ def _compare_backward(c: CaseChecks, case: Case, answer: Any) -> None:
                     "no escribas la derivada a mano")
     after = answer.get("x_despues")
     unchanged = (isinstance(after, ArrayData) and close(after, x) and not after.requires_grad
-                 and "x_grad" in answer and answer.get("x_grad") is None)
+                 and "x_grad" in answer and answer.get("x_grad") is None and g is not None and not _echoes(g, x))
     c.check("no_modifica", unchanged, "no modifiques el x que recibes: trabaja con una copia (x.detach().clone())")
 
 
@@ -300,15 +314,19 @@ def _compare_no_grad(c: CaseChecks, case: Case, answer: Any) -> None:
         if isinstance(operations, list) else []
     detached = any(name == "detach" for name, _ in steps)
     inside = bool(steps) and not any(enabled is True for _, enabled in steps)
+    squares = False
     if r is None:
         c.fail_rest(("sin_historia",), "sin un tensor no se puede comprobar")
     else:
-        c.check("valores", close(r, c.expected["cuadrado"], rtol=1e-4, atol=1e-6), "debe devolver x ** 2")
+        squares = c.check("valores", close(r, c.expected["cuadrado"], rtol=1e-4, atol=1e-6), "debe devolver x ** 2")
         if c.check("sin_historia", not r.requires_grad and r.grad_fn is None,
                    "el resultado no debe tener historia de gradiente: calcúlalo dentro de with torch.no_grad()"):
             c.check("sin_historia", inside and not detached, "calcula x ** 2 dentro de with torch.no_grad(): "
                     ".detach() quita la historia de x, pero el ejercicio es desactivar el cálculo del gradiente")
     after = answer.get("gradiente_despues")
+    if not squares:
+        c.check("gradiente_activo", False, "sin x ** 2 no se puede comprobar cómo queda el gradiente al salir")
+        return
     c.check("gradiente_activo", isinstance(after, ArrayData) and close(after, c.expected["gradiente_despues"]),
             "al salir, el cálculo de gradientes debe seguir activado: usa with torch.no_grad(), no "
             "torch.set_grad_enabled(False)")

@@ -187,3 +187,30 @@ def test_the_reference_attack_would_win_with_the_answer_key() -> None:
     printed = _attack("00", [REPO_ROOT / "labs"])
     assert '"answer_key.lab00.expect"' in printed, printed
     assert all(f"JUEZ {e} 1.0" in printed for e in ECHOED["00"]), printed
+
+
+# ---- a trivial notebook: every function an echo of its first argument, every variable None ----------
+TRIVIAL_VARIABLES = {"00": ("aleatorio", "ceros", "datos", "forma_datos"),
+                     "01": ("X_entrenamiento", "y_entrenamiento", "X_validacion", "y_validacion", "X_prueba", "y_prueba",
+                            "cargador_entrenamiento", "modelo")}
+
+
+def trivial(namespace: dict[str, Any], variables: tuple[str, ...]) -> dict[str, Any]:
+    """The notebook's own functions replaced by echoes (first argument, or None), its answer variables by None."""
+    def echo(*args: Any, **kwargs: Any) -> Any:
+        return args[0] if args else None
+
+    trivial_namespace = dict(namespace)
+    for name, value in namespace.items():
+        if getattr(getattr(value, "__code__", None), "co_filename", "").startswith("<lab"):
+            trivial_namespace[name] = echo
+    return trivial_namespace | dict.fromkeys(variables)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_a_trivial_notebook_scores_nothing(solved: dict[str, dict[str, Any]], lab: str) -> None:
+    namespace = trivial(solved[lab], TRIVIAL_VARIABLES[lab])
+    exercises = [exercise for la, exercise in EXERCISES if la == lab]
+    scores = {exercise: _judge(lab, exercise, dict(namespace)) for exercise in exercises}
+    earned = {exercise: [c.name for c in v.criteria if c.passed] for exercise, v in scores.items() if v.score}
+    assert not earned, earned
