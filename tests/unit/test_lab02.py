@@ -191,3 +191,22 @@ def test_the_deliverable_must_be_the_best_checkpoint_saved(monkeypatch: pytest.M
     assert best.passed is not trained_after_saving, best.message
     if trained_after_saving:
         assert "punto de control de la mejor época (ruta_mejor)" in best.message, best.message
+
+
+def test_a_trivial_notebook_scores_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every function of the notebook an echo of its first argument, LeNet and the trained model None: 0 points."""
+    namespace = _notebook_namespace(monkeypatch, *SOLUTIONS)
+
+    def echo(*args: Any, **kwargs: Any) -> Any:
+        return args[0] if args else None
+
+    echoed = [name for name, value in namespace.items()
+              if getattr(getattr(value, "__code__", None), "co_filename", "").startswith("<def ")]
+    assert len(echoed) >= len(SOLUTIONS), echoed
+    namespace |= dict.fromkeys(echoed, echo) | {"LeNet": None, "modelo": None}
+    earned = {}
+    for exercise in [e for e in versions.exercise_ids(SOURCE) if e != FINAL]:
+        result = _judge(exercise, dict(namespace))
+        if result.score:
+            earned[exercise] = [c.name for c in result.criteria if c.passed]
+    assert not earned, earned
