@@ -41,16 +41,19 @@ def _cargador(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
                              "TAM_LOTE": ns.get("TAM_LOTE", 64)}
     if facts["es_dataloader"]:
         x, _ = next(iter(loader))
-        labels = [batch[1] for batch in loader]  # one epoch: every example's label, as the student's loader gives it
-        y = ns.value("y_entrenamiento")
-        facts["etiquetas"] = torch.bincount(torch.cat(labels).reshape(-1).long().cpu(), minlength=10) \
-            if all(isinstance(t, torch.Tensor) for t in labels) else None
-        facts["etiquetas_entrenamiento"] = torch.bincount(y.reshape(-1).long().cpu(), minlength=10) \
-            if isinstance(y, torch.Tensor) else None
+        # one epoch: how many times each label comes out of the student's loader, and how many y_entrenamiento holds
+        facts["etiquetas"] = attempt(lambda: _label_counts([batch[1] for batch in loader]))
+        facts["etiquetas_entrenamiento"] = attempt(lambda: _label_counts([ns.value("y_entrenamiento")]))
         facts |= {"batch_size": loader.batch_size, "muestreador": type(loader.sampler).__name__,
                   "ejemplos": len(loader.dataset), "columnas": int(x.shape[1]) if x.ndim == 2 else None,  # type: ignore[arg-type]
                   "filas_entrenamiento": len(ns.value("X_entrenamiento"))}
     return facts
+
+
+def _label_counts(labels: list[Any]) -> torch.Tensor:
+    if not all(isinstance(t, torch.Tensor) for t in labels):
+        raise TypeError("las etiquetas deben ser tensores")
+    return torch.bincount(torch.cat([t.reshape(-1) for t in labels]).long().cpu(), minlength=10)
 
 
 def _modelo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
