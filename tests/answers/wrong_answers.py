@@ -363,7 +363,8 @@ LAB01: tuple[Answer, ...] = (
     Answer("cargador-drop-last", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
            "y_entrenamiento), batch_size=TAM_LOTE, shuffle=True, drop_last=True)", "partial", "drop_last"),
     Answer("cargador-zero-labels", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
-           "torch.zeros_like(y_entrenamiento)), batch_size=TAM_LOTE, shuffle=True)", "partial", "su etiqueta"),
+           "torch.zeros_like(y_entrenamiento)), batch_size=TAM_LOTE, shuffle=True)", "partial", "su etiqueta",
+           effects={FINAL: "zero"}),
     Answer("cargador-positional", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
            "y_entrenamiento), TAM_LOTE, True)", "full"),
     # modelo (guardar_cargar gets a stand-in for crear_modelo: a wrong modelo costs points only here)
