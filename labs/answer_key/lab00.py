@@ -59,8 +59,10 @@ def _reshape(inputs: Mapping[str, Any]) -> dict[str, Any]:
     m = _f64(inputs["m"])
     if inputs["funcion"] == "aplanar_traspuesta":
         return {"aplanar": m.T.reshape(-1)}
-    rows = m.reshape(-1, 8)
-    return {"filas": rows, "tras_cambiar_m": rows + 100}
+    change = inputs["cambio"]
+    changed = m.copy()
+    changed[change["fila"], change["columna"]] = change["valor"]
+    return {"filas": m.reshape(-1, 8), "tras_cambiar_m": changed.reshape(-1, 8)}
 
 
 def _normalise(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,7 +91,7 @@ EXPECTATIONS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "modulo": _modulus,
     "grad_fn": lambda inputs: {"nombres": [GRAD_FN_NAMES.get(name) for name in inputs["operaciones"]]},
     "backward": _backward,
-    "no_grad": lambda inputs: {"cuadrado": _f64(inputs["x"]) ** 2},
+    "no_grad": lambda inputs: {"cuadrado": _f64(inputs["x"]) ** 2, "gradiente_despues": 2 * _f64(inputs["x"])},
 }
 
 

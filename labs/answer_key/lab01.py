@@ -76,7 +76,8 @@ def training_runs(x: Any, inputs: Mapping[str, Any], mistakes: tuple[str, ...]) 
 def _evaluation(case: Case, answer: Any) -> dict[str, Any]:
     inputs = case.inputs
     logits = mlp_forward(inputs["x"], layers_from(inputs["capas"]) or [], relu=(True,))
-    return {"perdida": cross_entropy(logits, inputs["y"]), "exactitud": accuracy(logits, inputs["y"])}
+    # evaluar gets a stand-in exactitud that answers the case's given value (its own exercise grades the student's)
+    return {"perdida": cross_entropy(logits, inputs["y"]), "exactitud": float(inputs["exactitud_dada"])}
 
 
 def _final(case: Case, answer: Any) -> dict[str, Any]:

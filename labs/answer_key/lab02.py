@@ -75,8 +75,12 @@ def _sizes(call: Sequence[int]) -> dict[str, Any]:
 def _convolution(case: Case, answer: Any) -> dict[str, Any]:
     inputs = case.inputs
     k = inputs["canales"][2]
-    return {"salida": conv2d(inputs["x"], inputs["peso"], inputs["sesgo"], padding=k // 2),
-            "salida_sin_sesgo": conv2d(inputs["x"], inputs["peso"], None, padding=k // 2)}
+    pad = k // 2
+    # every padding mode of nn.Conv2d keeps H×W: zeros, reflect, replicate, circular
+    padded = [np.pad(np.asarray(inputs["x"], dtype=np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode=mode)
+              for mode in ("constant", "reflect", "edge", "wrap")]
+    return {"salidas": [conv2d(x, inputs["peso"], inputs["sesgo"]) for x in padded],
+            "salidas_sin_sesgo": [conv2d(x, inputs["peso"], None) for x in padded]}
 
 
 def _lenet(case: Case, answer: Any) -> dict[str, Any]:

@@ -26,6 +26,11 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
     def positive(rows: int, columns: int) -> np.ndarray:
         return rng.uniform(0.5, 3.0, (rows, columns)).astype(np.float32)
 
+    def change(rows: int, columns: int) -> dict[str, Any]:
+        """The element of m the judge changes after the call, and its new value."""
+        return {"fila": int(rng.integers(rows)), "columna": int(rng.integers(columns)),
+                "valor": float(rng.integers(20, 90))}
+
     rank_two = (matrix(4, 2, np.float64) @ matrix(2, 4, np.float64))
     return {
         "pinv": [Case("una matriz 2x4 en float64", {"A": matrix(2, 4, np.float64)}),
@@ -47,7 +52,8 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
         ],
         "primera_columna": [Case("una matriz 6x1", {"m": matrix(6, 1)}), Case("una matriz 5x7", {"m": matrix(5, 7)})],
         "cambiar_forma": [
-            Case("filas_de_ocho de una matriz 2x12", {"funcion": "filas_de_ocho", "m": matrix(2, 12)}, ("filas", "vista")),
+            Case("filas_de_ocho de una matriz 2x12", {"funcion": "filas_de_ocho", "m": matrix(2, 12),
+                                                          "cambio": change(2, 12)}, ("filas", "vista")),
             Case("aplanar_traspuesta de una matriz 2x6", {"funcion": "aplanar_traspuesta", "m": matrix(2, 6)}, ("aplanar",)),
         ],
         "normalizar": [Case("una matriz 6x5", {"m": matrix(6, 5) * 7 + 3}),
@@ -58,9 +64,11 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
         "no_grad": [Case("x 3x3 con requires_grad", {"x": matrix(3, 3)})],
         "puente_numpy": [
             Case("a = un vector de 5 en float32 y t = una matriz 2x2 en float64 con requires_grad",
-                 {"a": vector(5), "t": matrix(2, 2, np.float64), "gradiente": True}),
+                 {"a": vector(5), "t": matrix(2, 2, np.float64), "gradiente": True,
+                  "cambio": float(rng.integers(2, 9))}),
             Case("a = una matriz 3x2 de enteros y t = un vector de enteros",
-                 {"a": rng.integers(-5, 5, (3, 2)), "t": rng.integers(0, 9, 4), "gradiente": False}),
+                 {"a": rng.integers(-5, 5, (3, 2)), "t": rng.integers(0, 9, 4), "gradiente": False,
+                  "cambio": int(rng.integers(2, 9))}),
         ],
         "dispositivo": [Case("t = un vector aleatorio", {"t": vector(5)})],
     }

@@ -6,13 +6,15 @@ lo que obtienen; los criterios que lo juzgan están en `practica.lab00_checks`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import array, tensor
+from in_image.exercises.tracing import Traced, plain, replaced, traced
 from practica.comprobacion import crear_comprobar
 from practica.lab00_checks import EXERCISES, LAB
 
@@ -55,8 +57,9 @@ def _forma(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     if inputs["funcion"] == "aplanar_traspuesta":
         return result
     before = result.clone() if isinstance(result, torch.Tensor) else result
+    change = inputs["cambio"]  # the judge chooses which element of m changes, and to what
     with torch.no_grad():
-        m.add_(100)  # a view of m sees this; a copy does not
+        m[change["fila"], change["columna"]] = change["valor"]  # a view of m sees this; a copy does not
     return {"resultado": before, "tras_cambiar_m": result}
 
 
@@ -86,15 +89,22 @@ def _grad_fn(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 
 
 def _backward(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    x = tensor(inputs["x"])
+    x = traced(tensor(inputs["x"]))
     gradient = ns.function("gradiente")(x)
-    return {"gradiente": gradient, "x_despues": x, "x_sin_grad": x.grad is None}
+    operations = [name for name, _, _ in Traced.operations]
+    return {"gradiente": plain(gradient), "x_despues": plain(x), "x_grad": plain(x.grad), "operaciones": operations}
 
 
 def _no_grad(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    x = tensor(inputs["x"]).requires_grad_(True)
-    result = attempt(ns.function("cuadrado_sin_gradiente"), x)
-    return {"resultado": result, "gradiente_activo": torch.is_grad_enabled()}
+    x = traced(tensor(inputs["x"]).requires_grad_(True))
+    result = plain(attempt(ns.function("cuadrado_sin_gradiente"), x))
+    operations = [[name, enabled] for name, enabled, _ in Traced.operations]
+    # grad mode seen through a gradient: after the call, w * w must still give dw = 2 w
+    w = tensor(inputs["x"]).requires_grad_(True)
+    square = (w * w).sum()
+    if square.requires_grad:
+        square.backward()
+    return {"resultado": result, "operaciones": operations, "gradiente_despues": w.grad}
 
 
 def _snapshot(value: Any) -> Any:
@@ -106,7 +116,7 @@ def _puente(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     shared = attempt(ns.function("a_tensor_compartido"), a)
     copied = attempt(ns.function("a_tensor_copia"), a)
     before = {"compartido": _snapshot(shared), "copia": _snapshot(copied)}
-    a += 1  # a tensor that shares a's memory sees this; a copy does not
+    a += inputs["cambio"]  # the judge's change: a tensor that shares a's memory sees it; a copy does not
     t = tensor(inputs["t"])
     if inputs.get("gradiente"):
         t.requires_grad_(True)
@@ -114,10 +124,30 @@ def _puente(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
             "a_numpy": attempt(ns.function("a_numpy"), t)}
 
 
+@contextmanager
+def _cuda_available(available: bool) -> Iterator[None]:
+    """torch.cuda.is_available() answers `available` for a while: the judge chooses whether there is a GPU."""
+    real = torch.cuda.is_available
+    torch.cuda.is_available = lambda: available  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        torch.cuda.is_available = real  # type: ignore[assignment]
+
+
 def _dispositivo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
-    chosen = attempt(ns.function("elegir_dispositivo"))
-    moved = attempt(ns.function("mover"), tensor(inputs["t"]))
-    return {"elegido": chosen, "movido": moved, "cuda_disponible": torch.cuda.is_available()}
+    choose = ns.function("elegir_dispositivo")
+    chosen = {}
+    for available in (True, False):
+        with _cuda_available(available):
+            chosen["con_gpu" if available else "sin_gpu"] = attempt(choose)
+    move = ns.function("mover")
+    # mover must send t to the device elegir_dispositivo() gives: here "meta", which no tensor is on by chance
+    with replaced(getattr(move, "__globals__", ns.namespace), "elegir_dispositivo", lambda: torch.device("meta")):
+        moved = attempt(move, tensor(inputs["t"]))
+    if isinstance(moved, torch.Tensor):
+        moved = {"dispositivo": moved.device.type, "forma": list(moved.shape), "tipo": str(moved.dtype)}
+    return {**chosen, "movido": moved}
 
 
 PROBES: dict[str, Probe] = {

@@ -24,9 +24,20 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) or "escalar"
 
 
+ECHO_MESSAGE = "devuelve la entrada sin cambiarla: no calcula nada"
+
+
+def _echoes(answer: Any, given: np.ndarray[Any, Any]) -> bool:
+    """The answer is the input it was given, unchanged (an echo earns no criterion, not even the type's)."""
+    return isinstance(answer, ArrayData) and answer.shape == given.shape and close(answer, given)
+
+
 # ---- pinv -----------------------------------------------------------------------------------------
 def _compare_pinv(c: CaseChecks, case: Case, answer: Any) -> None:
     a = np.asarray(case.inputs["A"], dtype=np.float64)
+    if _echoes(answer, a):
+        c.fail_rest(("tensor", "forma", "pseudoinversa"), ECHO_MESSAGE)
+        return
     c.tensor(answer, criterion="tensor", what="el resultado")
     if not isinstance(answer, ArrayData):  # a numpy array is judged on its values too
         c.fail_rest(("forma", "pseudoinversa"), f"se esperaba una matriz, no {describe(answer)}")
@@ -51,9 +62,21 @@ def _compare_aleatorio(c: CaseChecks, case: Case, answer: Any) -> None:
         return
     c.check("forma", t.shape == (5, 3), f"la forma es {_shape_text(t.shape)} y debe ser 5x3")
     v = t.values
-    uniform = v.dtype.kind == "f" and bool(np.all((v >= 0) & (v < 1))) and float(np.ptp(v)) > 0
+    uniform = v.dtype.kind == "f" and bool(np.all((v >= 0) & (v < 1))) and _looks_uniform(v)
     c.check("uniforme", uniform, "los valores deben ser aleatorios y uniformes en [0, 1): usa torch.rand"
             + ("" if v.dtype.kind == "f" else f" (el tipo es {t.torch_dtype})"))
+
+
+def _looks_uniform(v: np.ndarray[Any, Any]) -> bool:
+    """15 draws of U[0, 1): all distinct, in no order, not evenly spaced, in both halves of [0, 1) (each test fails
+    a true uniform sample with a chance below 1 in 10 000; a range, a scaled rand or a constant fails them)."""
+    flat = v.reshape(-1).astype(np.float64)
+    if flat.size < 2 or len(np.unique(flat)) != flat.size:
+        return False
+    ordered = bool(np.all(np.diff(flat) > 0) or np.all(np.diff(flat) < 0))
+    gaps = np.diff(np.sort(flat))
+    even = bool(np.allclose(gaps, gaps.mean(), rtol=1e-3))
+    return not ordered and not even and float(flat.min()) < 0.5 <= float(flat.max())
 
 
 def _compare_ceros(c: CaseChecks, case: Case, answer: Any) -> None:
@@ -221,6 +244,9 @@ def _compare_forma(c: CaseChecks, case: Case, answer: Any) -> None:
 
 def _compare_normalizar(c: CaseChecks, case: Case, answer: Any) -> None:
     m = np.asarray(case.inputs["m"], dtype=np.float64)
+    if _echoes(answer, m):
+        c.fail_rest(("forma", "normalizada"), ECHO_MESSAGE)
+        return
     r = c.tensor(answer, criterion="forma", what="el resultado")
     if r is None:
         c.fail_rest(("normalizada",), "sin un tensor no se puede comprobar")
@@ -265,11 +291,16 @@ def _compare_backward(c: CaseChecks, case: Case, answer: Any) -> None:
         c.fail_rest(("gradiente", "no_modifica"), f"respuesta inesperada: {describe(answer)}")
         return
     g = c.tensor(answer.get("gradiente"), criterion="gradiente", what="el gradiente")
+    operations = answer.get("operaciones")
+    autograd = isinstance(operations, list) and any(name in ("backward", "grad") for name in operations)
     if g is not None:
         hint = " (¿falta la media? sin ella es n veces mayor)" if close(g, c.expected["sin_media"], rtol=1e-4) else ""
-        c.check("gradiente", _close_to(g, c.expected["gradiente"]), f"el gradiente de media(3(x+2)²) es 6(x+2)/n{hint}")
+        if c.check("gradiente", _close_to(g, c.expected["gradiente"]), f"el gradiente de media(3(x+2)²) es 6(x+2)/n{hint}"):
+            c.check("gradiente", autograd, "el gradiente debe calcularlo autograd: llama a backward() sobre la media, "
+                    "no escribas la derivada a mano")
     after = answer.get("x_despues")
-    unchanged = isinstance(after, ArrayData) and close(after, x) and not after.requires_grad and answer.get("x_sin_grad")
+    unchanged = (isinstance(after, ArrayData) and close(after, x) and not after.requires_grad
+                 and "x_grad" in answer and answer.get("x_grad") is None and g is not None and not _echoes(g, x))
     c.check("no_modifica", unchanged, "no modifiques el x que recibes: trabaja con una copia (x.detach().clone())")
 
 
@@ -278,19 +309,31 @@ def _compare_no_grad(c: CaseChecks, case: Case, answer: Any) -> None:
         c.fail_rest(("valores", "sin_historia", "gradiente_activo"), f"respuesta inesperada: {describe(answer)}")
         return
     r = c.tensor(answer.get("resultado"), criterion="valores", what="el resultado")
+    operations = answer.get("operaciones")
+    steps = [step for step in operations if isinstance(step, list) and len(step) == 2] \
+        if isinstance(operations, list) else []
+    detached = any(name == "detach" for name, _ in steps)
+    inside = bool(steps) and not any(enabled is True for _, enabled in steps)
+    squares = False
     if r is None:
         c.fail_rest(("sin_historia",), "sin un tensor no se puede comprobar")
     else:
-        c.check("valores", close(r, c.expected["cuadrado"], rtol=1e-4, atol=1e-6), "debe devolver x ** 2")
-        c.check("sin_historia", not r.requires_grad and r.grad_fn is None,
-                "el resultado no debe tener historia de gradiente: calcúlalo dentro de with torch.no_grad()")
-    c.check("gradiente_activo", answer.get("gradiente_activo") is True,
+        squares = c.check("valores", close(r, c.expected["cuadrado"], rtol=1e-4, atol=1e-6), "debe devolver x ** 2")
+        if c.check("sin_historia", not r.requires_grad and r.grad_fn is None,
+                   "el resultado no debe tener historia de gradiente: calcúlalo dentro de with torch.no_grad()"):
+            c.check("sin_historia", inside and not detached, "calcula x ** 2 dentro de with torch.no_grad(): "
+                    ".detach() quita la historia de x, pero el ejercicio es desactivar el cálculo del gradiente")
+    after = answer.get("gradiente_despues")
+    if not squares:
+        c.check("gradiente_activo", False, "sin x ** 2 no se puede comprobar cómo queda el gradiente al salir")
+        return
+    c.check("gradiente_activo", isinstance(after, ArrayData) and close(after, c.expected["gradiente_despues"]),
             "al salir, el cálculo de gradientes debe seguir activado: usa with torch.no_grad(), no "
             "torch.set_grad_enabled(False)")
 
 
 # ---- NumPy y PyTorch -----------------------------------------------------------------------------
-def _compare_compartido(c: CaseChecks, a: np.ndarray[Any, Any], before: Any, after: Any) -> None:
+def _compare_compartido(c: CaseChecks, a: np.ndarray[Any, Any], change: Any, before: Any, after: Any) -> None:
     t = c.tensor(before, criterion="compartido", what="a_tensor_compartido(a)")
     if t is None:
         return
@@ -300,7 +343,7 @@ def _compare_compartido(c: CaseChecks, a: np.ndarray[Any, Any], before: Any, aft
                    "una copia") or not c.check("compartido", close(t, a), "a_tensor_compartido(a) debe tener los valores "
                                                "de a"):
         return
-    c.check("compartido", isinstance(after, ArrayData) and close(after, a + 1),
+    c.check("compartido", isinstance(after, ArrayData) and close(after, a + change),
             "a_tensor_compartido(a) no comparte la memoria de a: al cambiar a, el tensor no cambió (torch.tensor(a) "
             "copia; torch.from_numpy(a) comparte)")
 
@@ -335,7 +378,7 @@ def _compare_puente(c: CaseChecks, case: Case, answer: Any) -> None:
         c.fail_rest(("compartido", "copia", "a_numpy"), f"respuesta inesperada: {describe(answer)}")
         return
     a = np.asarray(case.inputs["a"])
-    _compare_compartido(c, a, answer.get("compartido"), answer.get("compartido_despues"))
+    _compare_compartido(c, a, case.inputs["cambio"], answer.get("compartido"), answer.get("compartido_despues"))
     _compare_copia(c, a, answer.get("copia"), answer.get("copia_despues"))
     _compare_a_numpy(c, np.asarray(case.inputs["t"]), answer.get("a_numpy"))
 
@@ -344,14 +387,23 @@ def _compare_dispositivo(c: CaseChecks, case: Case, answer: Any) -> None:
     if not isinstance(answer, dict):
         c.fail_rest(("dispositivo", "mover"), f"respuesta inesperada: {describe(answer)}")
         return
-    wanted = "cuda" if answer.get("cuda_disponible") is True else "cpu"
-    chosen = answer.get("elegido")
-    c.check("dispositivo", isinstance(chosen, DeviceData) and chosen.type == wanted,
-            f"elegir_dispositivo() debe devolver torch.device('{wanted}') aquí, no {chosen!r}"[:200])
-    moved = c.tensor(answer.get("movido"), criterion="mover", what="mover(t)")
-    if moved is not None:
-        c.check("mover", (moved.device or "").split(":")[0] == wanted and close(moved, case.inputs["t"]),
-                f"mover(t) debe devolver t, con sus valores, en '{wanted}' (está en {moved.device})")
+    for key, wanted, where in (("con_gpu", "cuda", "con GPU"), ("sin_gpu", "cpu", "sin GPU")):
+        chosen = answer.get(key)
+        if isinstance(chosen, Raised):
+            c.check("dispositivo", False, f"elegir_dispositivo() falla {where}: {chosen.message}"[:300])
+            continue
+        c.check("dispositivo", isinstance(chosen, DeviceData) and chosen.type == wanted,
+                f"{where} (torch.cuda.is_available() da {wanted == 'cuda'}), elegir_dispositivo() debe devolver "
+                f"torch.device('{wanted}'), no {describe(chosen)}"[:250])
+    moved = answer.get("movido")
+    if isinstance(moved, Raised):
+        c.check("mover", False, f"mover(t) falla: {moved.message}"[:300])
+        return
+    t = np.asarray(case.inputs["t"])
+    right = (isinstance(moved, dict) and moved.get("dispositivo") == "meta" and moved.get("forma") == list(t.shape)
+             and moved.get("tipo") == f"torch.{t.dtype.name}")
+    c.check("mover", right, "mover(t) debe devolver t en el dispositivo que da elegir_dispositivo() "
+            "(t.to(elegir_dispositivo())): aquí no lo movió a él")
 
 
 def _matrix(rows: int, columns: int) -> np.ndarray[Any, Any]:
@@ -394,8 +446,10 @@ EXERCISES: tuple[Exercise, ...] = (
         Case("una matriz 2x5", {"m": _matrix(2, 5)}),
     )),
     Exercise("cambiar_forma", "view y reshape", ("filas", "vista", "aplanar"), _compare_forma, (
-        Case("filas_de_ocho de una matriz 4x4", {"funcion": "filas_de_ocho", "m": _matrix(4, 4)}, ("filas", "vista")),
-        Case("filas_de_ocho de una matriz 4x6", {"funcion": "filas_de_ocho", "m": _matrix(4, 6)}, ("filas", "vista")),
+        Case("filas_de_ocho de una matriz 4x4", {"funcion": "filas_de_ocho", "m": _matrix(4, 4),
+                                                   "cambio": {"fila": 0, "columna": 0, "valor": 100.0}}, ("filas", "vista")),
+        Case("filas_de_ocho de una matriz 4x6", {"funcion": "filas_de_ocho", "m": _matrix(4, 6),
+                                                   "cambio": {"fila": 3, "columna": 2, "valor": -7.5}}, ("filas", "vista")),
         Case("aplanar_traspuesta de una matriz 4x4", {"funcion": "aplanar_traspuesta", "m": _matrix(4, 4)}, ("aplanar",)),
         Case("aplanar_traspuesta de una matriz 3x5", {"funcion": "aplanar_traspuesta", "m": _matrix(3, 5)}, ("aplanar",)),
     )),
@@ -422,7 +476,7 @@ EXERCISES: tuple[Exercise, ...] = (
              _compare_puente, (
         Case("a = un array 2x3 de float64 y t = un tensor de 4 con requires_grad",
              {"a": np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]]), "t": _RNG.standard_normal(4).astype(np.float32),
-              "gradiente": True}),
+              "gradiente": True, "cambio": 1.0}),
     )),
     Exercise("dispositivo", "CPU o GPU", ("dispositivo", "mover"), _compare_dispositivo, (
         Case("t = arange(4.0)", {"t": np.arange(4.0, dtype=np.float32)}),

@@ -16,6 +16,7 @@ from torch import nn
 
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import tensor
+from in_image.exercises.tracing import Traced, loads_noted, plain, replaced, traced
 from in_image.exercises.wire import Raised
 from practica.comprobacion import crear_comprobar
 from practica.lab01_checks import EXERCISES, LAB
@@ -40,10 +41,19 @@ def _cargador(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
                              "TAM_LOTE": ns.get("TAM_LOTE", 64)}
     if facts["es_dataloader"]:
         x, _ = next(iter(loader))
+        # one epoch: how many times each label comes out of the student's loader, and how many y_entrenamiento holds
+        facts["etiquetas"] = attempt(lambda: _label_counts([batch[1] for batch in loader]))
+        facts["etiquetas_entrenamiento"] = attempt(lambda: _label_counts([ns.value("y_entrenamiento")]))
         facts |= {"batch_size": loader.batch_size, "muestreador": type(loader.sampler).__name__,
                   "ejemplos": len(loader.dataset), "columnas": int(x.shape[1]) if x.ndim == 2 else None,  # type: ignore[arg-type]
                   "filas_entrenamiento": len(ns.value("X_entrenamiento"))}
     return facts
+
+
+def _label_counts(labels: list[Any]) -> torch.Tensor:
+    if not all(isinstance(t, torch.Tensor) for t in labels):
+        raise TypeError("las etiquetas deben ser tensores")
+    return torch.bincount(torch.cat([t.reshape(-1) for t in labels]).long().cpu(), minlength=10)
 
 
 def _modelo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
@@ -89,12 +99,19 @@ def _set_layers(model: nn.Module, capas: Any) -> None:
 def _epoca(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     train = ns.function("entrenar_una_epoca")
     model = _two_layers(inputs["capas"])
-    dataset = torch.utils.data.TensorDataset(tensor(inputs["x"]), tensor(inputs["y"]))
+    # traced batches: each must reach the device the function is given (x.to(dispositivo), y.to(dispositivo))
+    dataset = torch.utils.data.TensorDataset(traced(tensor(inputs["x"])), traced(tensor(inputs["y"]), reset=False))
     loader = torch.utils.data.DataLoader(dataset, batch_size=inputs["lote"], shuffle=False)
     optimizer = torch.optim.SGD(model.parameters(), lr=inputs["lr"])
     model.eval()  # the student's function must switch it to training
     losses = [train(model, loader, nn.CrossEntropyLoss(), optimizer, torch.device("cpu")) for _ in range(inputs["epocas"])]
-    return {"perdidas": losses, "capas": linear_layers(model), "entrenando": model.training}
+    return {"perdidas": [plain(v) for v in losses], "capas": linear_layers(model), "entrenando": model.training,
+            "movidos": _moves()}
+
+
+def _moves() -> list[str]:
+    """The devices the traced tensors were sent to with .to(...), in order."""
+    return [device for name, _, device in Traced.operations if name == "to" and device is not None]
 
 
 def _evaluar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
@@ -103,9 +120,14 @@ def _evaluar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     calls: list[list[bool]] = []
     model.register_forward_hook(lambda module, args, output: calls.append([torch.is_grad_enabled(), module.training]))
     model.train()  # the student's function must switch it to evaluation
-    result = attempt(evaluate, model, tensor(inputs["x"]), tensor(inputs["y"]), nn.CrossEntropyLoss(),
-                     torch.device("cpu"))
-    return {"resultado": result, "llamadas": calls}
+    x, y = traced(tensor(inputs["x"])), traced(tensor(inputs["y"]), reset=False)
+    # the student's exactitud is graded in its own exercise: here a stand-in answers the case's given value
+    with replaced(getattr(evaluate, "__globals__", ns.namespace), "exactitud", lambda logits, etiquetas:
+                   inputs["exactitud_dada"]):
+        result = attempt(evaluate, model, x, y, nn.CrossEntropyLoss(), torch.device("cpu"))
+    if isinstance(result, tuple | list):
+        result = type(result)(plain(v) for v in result)
+    return {"resultado": result, "llamadas": calls, "movidos": _moves()}
 
 
 def _validation_accuracy(ns: Notebook, model: Any) -> Any:
@@ -153,14 +175,23 @@ def _loaded(model: Any) -> Any:
 def _guardar_cargar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     entradas, ocultas, clases = inputs["tamanos"]
     save, load = ns.function("guardar"), ns.function("cargar")
-    model = ns.function("crear_modelo")(entradas, ocultas, clases)
+    # the judge's network (the statement's three nn.Linear): a mistake in crear_modelo costs points only in «modelo»
+    model = _stand_in_model(entradas, ocultas, clases)
     _set_layers(model, inputs["capas"])
     model.train()
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "modelo.pt")
         saved = _saved(path, attempt(save, model, path))
-        loaded = _loaded(attempt(load, path, entradas, ocultas, clases))
-    return {"guardado": saved, "cargado": loaded}
+        with loads_noted() as loads, replaced(getattr(load, "__globals__", ns.namespace), "crear_modelo",
+                                                 _stand_in_model):
+            loaded = _loaded(attempt(load, path, entradas, ocultas, clases))
+    return {"guardado": saved, "cargado": loaded, "map_location": loads}
+
+
+def _stand_in_model(entradas: int, ocultas: int, clases: int) -> nn.Module:
+    """The statement's layers, untrained: what guardar and cargar get instead of the student's crear_modelo."""
+    return nn.Sequential(nn.Linear(entradas, ocultas), nn.ReLU(), nn.Linear(ocultas, ocultas), nn.ReLU(),
+                         nn.Linear(ocultas, clases))
 
 
 PROBES: dict[str, Probe] = {

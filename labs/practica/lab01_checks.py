@@ -107,8 +107,13 @@ def _compare_cargador(c: CaseChecks, case: Case, answer: Any) -> None:
             f"no {answer.get('batch_size')}")
     c.check("barajado", answer.get("muestreador") == "RandomSampler", "los lotes deben barajarse en cada época "
             "(shuffle=True)")
-    c.check("completo", answer.get("ejemplos") == answer.get("filas_entrenamiento") and answer.get("columnas") == 64,
-            "debe recorrer todo X_entrenamiento (TensorDataset(X_entrenamiento, y_entrenamiento)) con sus 64 columnas")
+    if c.check("completo", answer.get("ejemplos") == answer.get("filas_entrenamiento") and answer.get("columnas") == 64,
+               "debe recorrer todo X_entrenamiento (TensorDataset(X_entrenamiento, y_entrenamiento)) con sus 64 columnas"):
+        seen, wanted = answer.get("etiquetas"), answer.get("etiquetas_entrenamiento")
+        c.check("completo", isinstance(seen, ArrayData) and isinstance(wanted, ArrayData) and seen.shape == wanted.shape
+                and bool(np.array_equal(seen.values, wanted.values)),
+                "una época del cargador debe dar cada ejemplo una vez con su etiqueta de y_entrenamiento (sin "
+                "drop_last=True ni otras etiquetas)")
 
 
 # ---- modelo --------------------------------------------------------------------------------------
@@ -181,6 +186,14 @@ def _compare_epoca(c: CaseChecks, case: Case, answer: Any) -> None:
     c.check("actualiza", same_layers(trained, runs["ninguno"].layers), _update_message(trained, runs))
     c.check("modo_entrenamiento", answer.get("entrenando") is True,
             "pon la red en modo entrenamiento al empezar la época (modelo.train())")
+    batches = -(-len(case.inputs["x"]) // case.inputs["lote"]) * case.inputs["epocas"]
+    c.check("dispositivo", _moved(answer.get("movidos"), 2 * batches),
+            "mueve cada lote al dispositivo que recibe la función: x.to(dispositivo), y.to(dispositivo) (no .cpu())")
+
+
+def _moved(moves: Any, wanted: int) -> bool:
+    """At least `wanted` moves, every one to the device the function was given (the CPU here)."""
+    return isinstance(moves, list) and len(moves) >= wanted and all(m == "cpu" for m in moves)
 
 
 def _as_floats(values: Any) -> list[float] | None:
@@ -223,6 +236,8 @@ def _compare_evaluar(c: CaseChecks, case: Case, answer: Any) -> None:
         c.check("float", all(isinstance(v, float) for v in result), "evaluar debe devolver dos float: la pérdida con "
                 f".item() y la exactitud de tu función exactitud (devuelve {describe(result[0])}, {describe(result[1])})")
         c.check("valores", _pair_matches(result, wanted), _evaluar_message(result, wanted))
+    c.check("dispositivo", _moved(answer.get("movidos"), 2), "mueve X e y al dispositivo que recibe la función: "
+            "X.to(dispositivo), y.to(dispositivo)")
     calls = answer.get("llamadas")
     if not isinstance(calls, list) or not calls:
         c.fail_rest(("modo_evaluacion", "sin_gradiente"), "evaluar no llamó al modelo con X")
@@ -245,7 +260,7 @@ def _evaluar_message(result: Any, wanted: tuple[float, float]) -> str:
         return f"{text}: devuelve primero la exactitud; el orden es (pérdida, exactitud)"
     values = _as_floats(list(result))
     if values is not None and abs(values[0] - wanted[0]) <= 1e-4 * max(1.0, abs(wanted[0])):
-        return f"{text}, y la exactitud es {values[1]:.4g}: ¿es correcta tu función exactitud?"
+        return f"{text}, y la exactitud es {values[1]:.4g}: devuelve lo que da tu función exactitud(logits, y)"
     return f"{text}: la pérdida media de funcion_perdida(modelo(X), y) y la exactitud de esos logits"
 
 
@@ -323,6 +338,10 @@ def _compare_guardar(c: CaseChecks, case: Case, answer: Any) -> None:
         c.fail_rest(("carga_pesos", "modo_evaluacion"), f"cargar debe devolver el modelo (un nn.Module), no {kind} "
                     "(load_state_dict devuelve las claves que faltan o sobran, no el modelo)")
         return
+    loads = answer.get("map_location")
+    c.check("map_location", isinstance(loads, list) and bool(loads) and all(where == "cpu" for where in loads),
+            "carga el fichero en la CPU: torch.load(ruta, map_location=\"cpu\") (un modelo guardado en la GPU no se "
+            "carga sin ella en una máquina sin GPU)")
     got = layers_from(loaded.get("capas"))
     c.check("carga_pesos", same_layers(got, layers), "el modelo de cargar no tiene los pesos "
             "guardados: crea el modelo con crear_modelo y cárgale el fichero con modelo.load_state_dict(torch.load(ruta))")
@@ -361,7 +380,8 @@ def evaluation_case(description: str, *, seed: int, rows: int, features: int, hi
     y = rng.integers(0, classes, rows)
     capas = [[rng.standard_normal((hidden, features)).astype(np.float32), rng.standard_normal(hidden).astype(np.float32)],
              [rng.standard_normal((classes, hidden)).astype(np.float32), rng.standard_normal(classes).astype(np.float32)]]
-    return Case(description, {"x": x, "y": y, "capas": capas})
+    given = float(rng.integers(1, rows)) / rows  # what the stand-in for the student's exactitud answers
+    return Case(description, {"x": x, "y": y, "capas": capas, "exactitud_dada": given})
 
 
 def confusion_case(description: str, predicted: Any, labels: Any, classes: int) -> Case:
@@ -394,11 +414,12 @@ EXERCISES: tuple[Exercise, ...] = (
         Case("10 ejemplos de 10 clases", {"logits": _RNG.standard_normal((10, 10)).astype(np.float32),
                                           "etiquetas": _RNG.integers(0, 10, 10)}),
     )),
-    Exercise("entrenar_una_epoca", "una época de entrenamiento", ("float", "media", "actualiza", "modo_entrenamiento"),
+    Exercise("entrenar_una_epoca", "una época de entrenamiento", ("float", "media", "actualiza", "modo_entrenamiento",
+                                                                       "dispositivo"),
              _compare_epoca, (epoch_case("96 ejemplos en lotes de 32, dos épocas", seed=1, rows=96, features=6, hidden=8,
                                          lr=0.3, batch=32),)),
     Exercise("evaluar", "evaluar sin gradiente y en modo evaluación", ("float", "valores", "modo_evaluacion",
-                                                                       "sin_gradiente"), _compare_evaluar,
+                                                                       "sin_gradiente", "dispositivo"), _compare_evaluar,
              (evaluation_case("una red 6→8→3 y 40 ejemplos", seed=3, rows=40, features=6, hidden=8, classes=3),)),
     Exercise("exactitud_prueba", "el modelo entrenado llega al 94 % en prueba", ("exactitud",), _compare_final,
              (Case("«modelo» entrenado"),), points=2.0),
@@ -406,6 +427,7 @@ EXERCISES: tuple[Exercise, ...] = (
         confusion_case("6 ejemplos de 3 clases", [0, 1, 1, 0, 2, 1], [0, 1, 2, 1, 2, 0], 3),
         confusion_case("5 ejemplos de 4 clases, sin ningún 3", [0, 2, 2, 1, 0], [0, 2, 1, 1, 2], 4),
     )),
-    Exercise("guardar_cargar", "guardar y cargar el state_dict", ("guarda_state_dict", "carga_pesos", "modo_evaluacion"),
+    Exercise("guardar_cargar", "guardar y cargar el state_dict", ("guarda_state_dict", "carga_pesos", "modo_evaluacion",
+                                                                              "map_location"),
              _compare_guardar, (saving_case("crear_modelo(20, 16, 5)", seed=5, sizes=(20, 16, 5)),)),
 )

@@ -5,7 +5,8 @@ Las sondas llaman a tus funciones y clases con las entradas de cada caso y devue
 
 Para saber si mueves los lotes al dispositivo también en una máquina sin GPU, el cargador de las
 comprobaciones entrega lotes de una subclase de tensor (`LoteSinMover`) cuyo `.to(...)` devuelve un
-tensor normal: si la red recibe el lote tal como salió del cargador, no lo moviste.
+tensor normal: si la red recibe el lote tal como salió del cargador, no lo moviste (`.cpu()` no cuenta:
+el lote debe ir al dispositivo que recibe la función, `x.to(dispositivo)`).
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from torch.utils.data._utils.collate import default_collate
 
 from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import tensor
+from in_image.exercises.tracing import loads_noted
 from in_image.exercises.wire import Raised
 from practica.comprobacion import crear_comprobar
 from practica.lab02_checks import EXERCISES, LAB
 
 
 class LoteSinMover(torch.Tensor):
-    """Un lote como lo entrega el cargador de las comprobaciones: `.to()`, `.cuda()` y `.cpu()` dan un tensor normal."""
+    """Un lote como lo entrega el cargador de las comprobaciones: `.to()` y `.cuda()` dan un tensor normal; `.cpu()`, el
+    mismo lote (no es llevarlo al dispositivo que recibe la función)."""
 
     def to(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         return torch.Tensor.to(self, *args, **kwargs).as_subclass(torch.Tensor)
@@ -37,7 +40,8 @@ class LoteSinMover(torch.Tensor):
         return torch.Tensor.cuda(self, *args, **kwargs).as_subclass(torch.Tensor)
 
     def cpu(self, *args: Any, **kwargs: Any) -> torch.Tensor:
-        return torch.Tensor.cpu(self, *args, **kwargs).as_subclass(torch.Tensor)
+        # .cpu() is not a move to the device the function gets: the batch stays as the loader gave it
+        return self
 
 
 def _sin_mover(lote: Sequence[Any]) -> list[torch.Tensor]:
@@ -121,7 +125,7 @@ def _tamano(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 def _convolucion(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     canales_entrada, canales_salida, nucleo = inputs["canales"]
     capa = ns.function("crear_convolucion")(canales_entrada, canales_salida, nucleo)
-    hechos: dict[str, Any] = {"es_conv": isinstance(capa, nn.Conv2d), "tipo": type(capa).__name__}
+    hechos: dict[str, Any] = {"tipo": type(capa).__name__}
     if isinstance(capa, nn.Module):
         peso, sesgo = getattr(capa, "weight", None), getattr(capa, "bias", None)
         hechos |= {"peso": peso if isinstance(peso, torch.Tensor) else None,
@@ -158,13 +162,13 @@ def _agrupar(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 def _lenet(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     clase = ns.value("LeNet")
     if not (isinstance(clase, type) and issubclass(clase, nn.Module)):
-        return {"es_clase": False, "tipo": clase.__name__ if isinstance(clase, type) else type(clase).__name__}
+        return {"tipo": clase.__name__ if isinstance(clase, type) else type(clase).__name__}
     modelo = attempt(clase)
     if isinstance(modelo, Raised):
-        return {"es_clase": True, "creada": modelo}
+        return {"creada": modelo}
     softmax = any(isinstance(m, nn.Softmax | nn.LogSoftmax) for m in modelo.modules())
     fijados = _fijar_capas(modelo, nn.Conv2d, inputs["convoluciones"]) & _fijar_capas(modelo, nn.Linear, inputs["lineales"])
-    return {"es_clase": True, **capas_lenet(modelo), "salida": attempt(modelo, tensor(inputs["x"])), "softmax": softmax,
+    return {**capas_lenet(modelo), "salida": attempt(modelo, tensor(inputs["x"])), "softmax": softmax,
             "pesos_fijados": fijados}
 
 
@@ -239,7 +243,9 @@ def _punto_control(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
                     "optimizador": _adam(referencia, inputs["adam_referencia"]).state_dict()}, ruta_referencia)
         nueva = _red_pequena(inputs["pesos_iniciales"])
         optimizador_nuevo = torch.optim.Adam(nueva.parameters(), lr=0.5)
-        hechos["epoca_cargada"] = attempt(cargar, nueva, optimizador_nuevo, ruta_referencia)
+        with loads_noted() as cargas:
+            hechos["epoca_cargada"] = attempt(cargar, nueva, optimizador_nuevo, ruta_referencia)
+        hechos["map_location"] = cargas
     return {**hechos, "pesos_cargados": dict(nueva.state_dict()), "optimizador_cargado": optimizador_nuevo.state_dict()}
 
 
@@ -266,7 +272,20 @@ def _exactitud_validacion(ns: Notebook, modelo: Any) -> Any:
 
 def _entregable(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     modelo = ns.value("modelo")
-    return {**capas_lenet(modelo), "validacion": _exactitud_validacion(ns, modelo)}
+    return {**capas_lenet(modelo), "validacion": _exactitud_validacion(ns, modelo), "mejor": _mejor_guardado(ns)}
+
+
+def _mejor_guardado(ns: Notebook) -> Any:
+    """Los pesos del punto de control de la mejor época que guardó el cuaderno (`ruta_mejor`), tal como están en el
+    fichero: el calificador comprueba que los de `modelo` son esos."""
+    ruta = ns.get("ruta_mejor")
+    if not isinstance(ruta, str | os.PathLike) or not os.path.isfile(ruta):
+        return Raised("no encuentro el fichero «ruta_mejor» del punto de control de la mejor época")
+    leido = attempt(lambda: torch.load(ruta, map_location="cpu", weights_only=True))
+    if isinstance(leido, Mapping) and isinstance(leido.get("modelo"), Mapping):
+        return {nombre: valor for nombre, valor in leido["modelo"].items() if isinstance(valor, torch.Tensor)}
+    return leido if isinstance(leido, Raised) else Raised("el fichero «ruta_mejor» no es un punto de control "
+                                                          "con la clave «modelo»")
 
 
 PROBES: dict[str, Probe] = {

@@ -103,6 +103,9 @@ LAB00: tuple[Answer, ...] = (
     Answer("aleatorio-transposed", "tensor_aleatorio", "aleatorio = torch.rand(3, 5)", "partial", "debe ser 5x3"),
     Answer("aleatorio-float64", "tensor_aleatorio", "aleatorio = torch.rand((5, 3), dtype=torch.float64)", "full"),
     Answer("aleatorio-numpy", "tensor_aleatorio", "aleatorio = np.random.rand(5, 3)", "zero", "torch.Tensor"),
+    Answer("aleatorio-arange", "tensor_aleatorio", "aleatorio = torch.arange(15.).view(5, 3) / 15", "partial",
+           "torch.rand"),
+    Answer("aleatorio-half-range", "tensor_aleatorio", "aleatorio = torch.rand(5, 3) * 0.5", "partial", "torch.rand"),
     Answer("aleatorio-randint", "tensor_aleatorio", "aleatorio = torch.randint(0, 2, (5, 3))", "partial", "torch.rand"),
     # ceros_enteros
     Answer("ceros-float", "ceros_enteros", "ceros = torch.zeros(5, 3)", "partial", "torch.long"),
@@ -179,13 +182,14 @@ LAB00: tuple[Answer, ...] = (
            "falta la media"),
     Answer("backward-modifies-x", "backward", gradiente("x.requires_grad_(True)\n(3 * (x + 2) ** 2).mean().backward()\n"
                                                        "return x.grad"), "partial", "no modifiques"),
+    Answer("backward-formula", "backward", gradiente("return 6 * (x + 2) / x.numel()"), "partial", "autograd"),
     Answer("backward-autograd-grad", "backward", gradiente("x = x.clone().requires_grad_(True)\n"
                                                            "return torch.autograd.grad((3 * (x + 2) ** 2).mean(), x)[0]"),
            "full"),
     # no_grad (the set_grad_enabled mistake must not cost points in the exercises after it)
     Answer("no-grad-set-enabled", "no_grad", sin_gradiente("torch.set_grad_enabled(False)\nreturn x**2"), "partial",
            "set_grad_enabled"),
-    Answer("no-grad-detach", "no_grad", sin_gradiente("return x.detach() ** 2"), "full"),
+    Answer("no-grad-detach", "no_grad", sin_gradiente("return x.detach() ** 2"), "partial", "desactivar el cálculo"),
     Answer("no-grad-forgotten", "no_grad", sin_gradiente("return x**2"), "partial", "torch.no_grad()"),
     # puente_numpy
     Answer("puente-shared-is-a-copy", "puente_numpy", puente(compartido="return torch.tensor(a)"), "partial",
@@ -210,6 +214,8 @@ LAB00: tuple[Answer, ...] = (
            "partial", "torch.device"),
     Answer("dispositivo-always-cuda", "dispositivo", dispositivo(f"return {CUDA_OR_CPU}", mover="return t.cuda()"),
            "partial", "CUDA"),
+    Answer("dispositivo-cpu-identity", "dispositivo", dispositivo('return torch.device("cpu")', mover="return t"),
+           "zero", "elegir_dispositivo"),
     Answer("dispositivo-cuda0", "dispositivo", dispositivo('return torch.device("cuda:0" if torch.cuda.is_available() '
                                                            'else "cpu")'), "full"),
 )
@@ -294,6 +300,9 @@ CLASS_MLP = model("""class Perceptron(nn.Module):
 return Perceptron()""")
 
 FINAL = "exactitud_prueba"
+# One mistake, one deduction: an answer whose mistake must not cost the exercises that use its function.
+NOT_CHARGED_TWICE = {"modelo-one-hidden-layer": ("guardar_cargar",), "modelo-64-inputs": ("guardar_cargar",),
+                     "exactitud-tensor": ("evaluar",), "exactitud-dim-0": ("evaluar",), "exactitud-count": ("evaluar",)}
 
 def evaluation(body: str) -> str:
     return _function("evaluar", body, "modelo, X, y, funcion_perdida, dispositivo")
@@ -351,27 +360,35 @@ LAB01: tuple[Answer, ...] = (
            "y_entrenamiento), batch_size=TAM_LOTE)", "partial", "shuffle=True"),
     Answer("cargador-batch-32", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
            "y_entrenamiento), batch_size=32, shuffle=True)", "partial", "TAM_LOTE"),
+    Answer("cargador-drop-last", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
+           "y_entrenamiento), batch_size=TAM_LOTE, shuffle=True, drop_last=True)", "partial", "drop_last"),
+    Answer("cargador-zero-labels", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
+           "torch.zeros_like(y_entrenamiento)), batch_size=TAM_LOTE, shuffle=True)", "partial", "su etiqueta",
+           effects={FINAL: "zero"}),
     Answer("cargador-positional", "cargador", "cargador_entrenamiento = DataLoader(TensorDataset(X_entrenamiento, "
            "y_entrenamiento), TAM_LOTE, True)", "full"),
-    # modelo (guardar_cargar copies its weights into crear_modelo's layers: it needs the three nn.Linear)
+    # modelo (guardar_cargar gets a stand-in for crear_modelo: a wrong modelo costs points only here)
     Answer("modelo-one-relu", "modelo", sequential(a2=""), "partial", "segunda capa oculta",
            effects={FINAL: "zero"}),
     Answer("modelo-softmax", "modelo", sequential(end=", nn.Softmax(dim=1)"), "partial", "Softmax",
            effects={FINAL: "full"}),
     Answer("modelo-one-hidden-layer", "modelo", model("return nn.Sequential(nn.Linear(entradas, ocultas), nn.ReLU(), "
                                                       "nn.Linear(ocultas, clases))"), "partial", "tres nn.Linear",
-           effects={FINAL: "zero", "guardar_cargar": "zero"}),
+           effects={FINAL: "zero"}),
+    Answer("modelo-64-inputs", "modelo", model("return nn.Sequential(nn.Linear(64, ocultas), nn.ReLU(), "
+                                               "nn.Linear(ocultas, ocultas), nn.ReLU(), nn.Linear(ocultas, clases))"),
+           "zero", "20→16"),
     Answer("modelo-tanh", "modelo", sequential(a1="nn.Tanh(), ", a2="nn.Tanh(), "), "partial", "nn.ReLU",
            effects={FINAL: "zero"}),
     Answer("modelo-class", "modelo", CLASS_MLP, "full"),
-    # exactitud (evaluar uses it: its accuracy is wrong too)
+    # exactitud (evaluar gets a stand-in for it: a wrong exactitud costs points only here)
     Answer("exactitud-tensor", "exactitud", accuracy("return (logits.argmax(dim=1) == etiquetas).float().mean()"),
-           "partial", ".item()", effects={"evaluar": "partial"}),
+           "partial", ".item()"),
     # the training cell's own accuracy call fails too, after the first epoch
     Answer("exactitud-dim-0", "exactitud", accuracy("return (logits.argmax(dim=0) == etiquetas).float().mean().item()"),
-           "zero", "RuntimeError", effects={FINAL: "zero", "evaluar": "partial"}),
+           "zero", "RuntimeError", effects={FINAL: "zero"}),
     Answer("exactitud-count", "exactitud", accuracy("return float((logits.argmax(dim=1) == etiquetas).sum())"),
-           "partial", "número de aciertos", effects={"evaluar": "partial"}),
+           "partial", "número de aciertos"),
     Answer("exactitud-float-mean", "exactitud", accuracy("return float(torch.mean((logits.argmax(1) == etiquetas).float()))"),
            "full"),
     # entrenar_una_epoca
@@ -383,7 +400,17 @@ LAB01: tuple[Answer, ...] = (
     Answer("epoca-zero-grad-after-step", "entrenar_una_epoca", epoch_loop(zero_grad="",
                                                                           after_step="    optimizador.zero_grad()\n"),
            "full"),
+    Answer("epoca-no-move", "entrenar_una_epoca", epoch(EPOCH_LOOP.format(
+        zero_grad="    optimizador.zero_grad()\n", after_step="", result="total / len(cargador)").replace(
+        "    xb, yb = xb.to(dispositivo), yb.to(dispositivo)\n", "")), "partial", "x.to(dispositivo)"),
+    Answer("epoca-cpu-move", "entrenar_una_epoca", epoch(EPOCH_LOOP.format(
+        zero_grad="    optimizador.zero_grad()\n", after_step="", result="total / len(cargador)").replace(
+        "xb.to(dispositivo), yb.to(dispositivo)", "xb.cpu(), yb.cpu()")), "partial", "no .cpu()"),
     # evaluar
+    Answer("evaluar-no-move", "evaluar", evaluation(EVALUATION.format(
+        mode="modelo.eval()\n", context="torch.no_grad()",
+        result="funcion_perdida(logits, y).item(), exactitud(logits, y)").replace(
+        "    X, y = X.to(dispositivo), y.to(dispositivo)\n", "")), "partial", "X.to(dispositivo)"),
     Answer("evaluar-no-eval", "evaluar", evaluation_body(mode=""), "partial", "modelo.eval()"),
     Answer("evaluar-with-gradient", "evaluar", evaluation_body(context="torch.enable_grad()"), "partial",
            "torch.no_grad()"),
@@ -428,5 +455,9 @@ LAB01: tuple[Answer, ...] = (
         cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta))\nreturn modelo"), "partial", "modo evaluación"),
     Answer("guardar-cpu-copies", "guardar_cargar", saving(
         guardar="torch.save({nombre: t.cpu() for nombre, t in modelo.state_dict().items()}, ruta)",
-        cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta))\nreturn modelo.eval()"), "full"),
+        cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta, map_location='cpu'))\nreturn modelo.eval()"),
+        "full"),
+    Answer("cargar-no-map-location", "guardar_cargar", saving(
+        cargar=FRESH_MODEL + "modelo.load_state_dict(torch.load(ruta, weights_only=True))\nreturn modelo.eval()"),
+        "partial", "map_location"),
 )

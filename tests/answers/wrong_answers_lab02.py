@@ -139,6 +139,8 @@ LAB02: tuple[Answer, ...] = (
            conv("return nn.Conv2d(canales_salida, canales_entrada, nucleo, padding=nucleo // 2)"), "zero", "al revés"),
     Answer("convolucion-padding-1", "convolucion", conv("return nn.Conv2d(canales_entrada, canales_salida, nucleo, padding=1)"),
            "partial", "padding=nucleo // 2"),
+    Answer("convolucion-reflect", "convolucion", conv("return nn.Conv2d(canales_entrada, canales_salida, nucleo, "
+                                                      "padding=nucleo // 2, padding_mode='reflect')"), "full"),
     Answer("convolucion-same", "convolucion", conv('return nn.Conv2d(canales_entrada, canales_salida, nucleo, padding="same")'),
            "full"),
     # agrupar
@@ -169,6 +171,8 @@ LAB02: tuple[Answer, ...] = (
            "partial", "guarda el resultado"),
     Answer("epoca-labels-not-moved", "entrenar_una_epoca", epoch(move="    x = x.to(dispositivo)"), "partial",
            "guarda el resultado"),
+    Answer("epoca-cpu-not-device", "entrenar_una_epoca", epoch(move="    x, y = x.cpu(), y.cpu()"), "partial",
+           "guarda el resultado"),
     Answer("epoca-no-train-mode", "entrenar_una_epoca", epoch(train=False), "partial", "modelo.train()"),
     Answer("epoca-zero-grad-after-step", "entrenar_una_epoca", epoch(zero_grad="", after_step="    optimizador.zero_grad()\n"),
            "full"),
@@ -182,6 +186,8 @@ LAB02: tuple[Answer, ...] = (
                     "aciertos += (logits.argmax(dim=1) == y).float().mean().item()"), "partial", "el último lote"),
     Answer("evaluar-data-not-moved", "evaluar", evaluate(move="        pass"), "partial", "guarda el resultado"),
     Answer("evaluar-tensor-accuracy", "evaluar", evaluate(item=""), "partial", "debe ser un float"),
+    Answer("evaluar-cpu-not-device", "evaluar", evaluate(move="        x, y = x.cpu(), y.cpu()"), "partial",
+           "guarda el resultado"),
     Answer("evaluar-inference-mode", "evaluar", evaluate(context="with torch.inference_mode():"), "full"),
     # punto_control
     Answer("punto-whole-model", "punto_control",
@@ -195,6 +201,9 @@ LAB02: tuple[Answer, ...] = (
     Answer("punto-state-dict-only", "punto_control",
            checkpoint(save="torch.save(modelo.state_dict(), ruta)",
                       load='modelo.load_state_dict(torch.load(ruta))\nreturn 0'), "zero", "diccionario"),
+    Answer("punto-no-map-location", "punto_control", checkpoint(load=LOAD.replace('map_location="cpu"',
+                                                                                  "weights_only=True")),
+           "partial", "map_location"),
     Answer("punto-weights-only-explicit", "punto_control",
            checkpoint(load=LOAD.replace('map_location="cpu"', 'map_location="cpu", weights_only=True')), "full"),
     # entregable

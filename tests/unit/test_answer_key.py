@@ -30,7 +30,7 @@ from in_image.judge.lab_tests import load_lab_tests
 from practica.comprobacion import evaluar, public_cases
 from tests.answers.notebooks import submission
 from tests.answers.reach_forgery import ECHOED
-from tests.answers.wrong_answers import LAB00, LAB01, Answer, verdict_of
+from tests.answers.wrong_answers import LAB00, LAB01, NOT_CHARGED_TWICE, Answer, verdict_of
 
 matplotlib.use("Agg")
 LABS = ("00", "01")
@@ -117,6 +117,24 @@ def test_each_answer_gets_its_verdict_and_comprobar_agrees(solved: dict[str, dic
         assert answer.message in checked.message, f"{answer.name}: comprobar should say {answer.message!r}: {checked.message}"
 
 
+TWICE = [(a, other) for a in LAB01 for other in NOT_CHARGED_TWICE.get(a.name, ())]
+
+
+@pytest.mark.parametrize(("answer", "other"), TWICE, ids=[f"{a.name}-{other}" for a, other in TWICE])
+def test_one_mistake_costs_points_in_its_own_exercise_only(solved: dict[str, dict[str, Any]], answer: Answer,
+                                                           other: str) -> None:
+    namespace = dict(solved["01"])
+    exec(compile(answer.code, f"<{answer.name}>", "exec"), namespace)
+    for name, value in list(namespace.items()):  # the later functions read the broken one from this namespace
+        if callable(value) and getattr(value, "__globals__", None) is solved["01"]:
+            namespace[name] = type(value)(value.__code__, namespace, name, value.__defaults__, value.__closure__)
+    assert _judge("01", answer.exercise, namespace).status != PASSED, f"{answer.name} must lose points in its exercise"
+    judged = _judge("01", other, namespace)
+    assert judged.status == PASSED, f"{answer.name} must not cost «{other}»: {judged.message}"
+    checked = _comprobar("01", other, namespace)
+    assert checked.status == PASSED, f"{answer.name}: comprobar of «{other}» says {checked.message}"
+
+
 # ---- nothing on the kernel's side computes an answer -------------------------------------------------
 KERNEL_SIDE = [*sorted((REPO_ROOT / "labs" / "practica").glob("*.py")), *sorted((REPO_ROOT / "in_image").rglob("*.py"))]
 
@@ -169,3 +187,30 @@ def test_the_reference_attack_would_win_with_the_answer_key() -> None:
     printed = _attack("00", [REPO_ROOT / "labs"])
     assert '"answer_key.lab00.expect"' in printed, printed
     assert all(f"JUEZ {e} 1.0" in printed for e in ECHOED["00"]), printed
+
+
+# ---- a trivial notebook: every function an echo of its first argument, every variable None ----------
+TRIVIAL_VARIABLES = {"00": ("aleatorio", "ceros", "datos", "forma_datos"),
+                     "01": ("X_entrenamiento", "y_entrenamiento", "X_validacion", "y_validacion", "X_prueba", "y_prueba",
+                            "cargador_entrenamiento", "modelo")}
+
+
+def trivial(namespace: dict[str, Any], variables: tuple[str, ...]) -> dict[str, Any]:
+    """The notebook's own functions replaced by echoes (first argument, or None), its answer variables by None."""
+    def echo(*args: Any, **kwargs: Any) -> Any:
+        return args[0] if args else None
+
+    trivial_namespace = dict(namespace)
+    for name, value in namespace.items():
+        if getattr(getattr(value, "__code__", None), "co_filename", "").startswith("<lab"):
+            trivial_namespace[name] = echo
+    return trivial_namespace | dict.fromkeys(variables)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_a_trivial_notebook_scores_nothing(solved: dict[str, dict[str, Any]], lab: str) -> None:
+    namespace = trivial(solved[lab], TRIVIAL_VARIABLES[lab])
+    exercises = [exercise for la, exercise in EXERCISES if la == lab]
+    scores = {exercise: _judge(lab, exercise, dict(namespace)) for exercise in exercises}
+    earned = {exercise: [c.name for c in v.criteria if c.passed] for exercise, v in scores.items() if v.score}
+    assert not earned, earned

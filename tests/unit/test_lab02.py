@@ -173,3 +173,40 @@ def test_the_student_version_is_pending_everywhere(tmp_path: Path) -> None:
     for exercise in result.exercises:
         assert exercise["status"] == NOT_ATTEMPTED and exercise["score"] == 0, exercise
         assert exercise["message"].startswith(tags.PLACEHOLDER.split("«")[0]), exercise
+
+
+@pytest.mark.parametrize("trained_after_saving", [False, True])
+def test_the_deliverable_must_be_the_best_checkpoint_saved(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                           trained_after_saving: bool) -> None:
+    """The graded weights are compared with the checkpoint file at ruta_mejor: weights changed after saving it fail."""
+    namespace = _notebook_namespace(monkeypatch, *SOLUTIONS)
+    exec(compile("modelo = LeNet()\noptimizador = torch.optim.Adam(modelo.parameters())\n"
+                 f"ruta_mejor = {str(tmp_path / 'lenet_mejor.pt')!r}\n"
+                 "guardar_punto_control(modelo, optimizador, 3, ruta_mejor)\n", "<entrenamiento>", "exec"), namespace)
+    if trained_after_saving:
+        exec(compile("with torch.no_grad():\n    next(modelo.parameters()).add_(0.5)\n", "<otra época>", "exec"), namespace)
+    exercise = next(e for e in _exercises() if e.id == FINAL)
+    result = evaluar(exercise, PROBES[FINAL], namespace, cases=public_cases("02", exercise))
+    best = next(c for c in result.criteria if c.name == "mejor_epoca")
+    assert best.passed is not trained_after_saving, best.message
+    if trained_after_saving:
+        assert "punto de control de la mejor época (ruta_mejor)" in best.message, best.message
+
+
+def test_a_trivial_notebook_scores_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every function of the notebook an echo of its first argument, LeNet and the trained model None: 0 points."""
+    namespace = _notebook_namespace(monkeypatch, *SOLUTIONS)
+
+    def echo(*args: Any, **kwargs: Any) -> Any:
+        return args[0] if args else None
+
+    echoed = [name for name, value in namespace.items()
+              if getattr(getattr(value, "__code__", None), "co_filename", "").startswith("<def ")]
+    assert len(echoed) >= len(SOLUTIONS), echoed
+    namespace |= dict.fromkeys(echoed, echo) | {"LeNet": None, "modelo": None}
+    earned = {}
+    for exercise in [e for e in versions.exercise_ids(SOURCE) if e != FINAL]:
+        result = _judge(exercise, dict(namespace))
+        if result.score:
+            earned[exercise] = [c.name for c in result.criteria if c.passed]
+    assert not earned, earned
