@@ -43,5 +43,6 @@ def comprobar_output(executed: NotebookNode, exercise: str) -> str:
     """What `comprobar("exercise")` printed in an executed notebook (its cell's stdout)."""
     for cell in executed.cells:
         if cell.cell_type == "code" and f'comprobar("{exercise}")' in cell.source:
-            return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+            return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                           if o.get("output_type") == "stream" and o.get("name") == "stdout")
     raise AssertionError(f"the notebook has no comprobar(\"{exercise}\") cell")
