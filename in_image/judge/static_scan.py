@@ -96,8 +96,9 @@ MODULE_KINDS: dict[str, str] = {  # an imported module (or anything below it) ->
     "runpy": "modulo_arriesgado", "mmap": "modulo_arriesgado", "shelve": "modulo_arriesgado",
     "imp": "modulo_arriesgado", "weakref": "modulo_arriesgado",
 }
-# What the lab's own cells import: allowed although their parents are watched.
-ALLOWED_IMPORTS = re.compile(r"^(practica(\.gpu(\..*)?|\.lab\d\d(\.comprobar)?)?"
+# What the lab's own cells import: allowed although their parents are watched (in_image.measure.peaks: the devices' peak
+# figures, a data table lab 03 reads).
+ALLOWED_IMPORTS = re.compile(r"^(in_image\.measure\.peaks(\.\w+)?|practica(\.gpu(\..*)?|\.lab\d\d(\.comprobar)?)?"
                              r"|IPython((\.core)?\.display(\.(display|clear_output|HTML|Markdown|Image|Math|Latex|SVG|JSON|"
                              r"Audio|Video|IFrame|Pretty|FileLink|FileLinks|Code))?|\.get_ipython)?)$")
 PROJECT_ROOTS = frozenset({"practica"})

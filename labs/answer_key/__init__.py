@@ -4,7 +4,7 @@
   mistakes, convolutions, pooling, LeNet-5);
 - `labNN`: `expect(exercise, case, answer)`, each case's expected outputs and the outputs of the known
   mistakes, which the criteria of practica.labNN_checks compare the student's answers with; and the
-  rebuilders of the labs' data sets (lab01.digit_split, lab02.test_set);
+  rebuilders of the labs' data sets (lab01.digit_split, lab02.test_set, which lab03 reuses);
 - `kernel_data`: writes the public cases' expected outputs as data (practica/data/labNN.json), the
   only form in which any of this reaches the student's kernel (for `comprobar`).
 

@@ -23,7 +23,7 @@ from in_image.exercises.answering import Notebook, Probe, attempt
 from in_image.exercises.tensors import tensor
 from in_image.exercises.wire import Raised
 from practica.comprobacion import crear_comprobar
-from practica.lab02 import capas, capas_lenet
+from practica.lab02 import _exactitud_validacion, capas, capas_lenet
 from practica.lab03_checks import EXERCISES, LAB
 
 MAX_EVENTS = 20_000
@@ -189,7 +189,7 @@ def _presupuesto(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 def _entregable(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     modelo = ns.value("modelo")
     modelo = getattr(modelo, "_orig_mod", modelo)  # un modelo compilado guarda el original en _orig_mod
-    return capas_lenet(modelo)
+    return {**capas_lenet(modelo), "validacion": _exactitud_validacion(ns, modelo)}
 
 
 PROBES: dict[str, Probe] = {

@@ -39,9 +39,17 @@ def write(notebook: NotebookNode, path: Path) -> Path:
     return path
 
 
+VERDICT_MARKS = ("✅", "❌", "⏳", "⚠️")  # how comprobar's lines start (practica.comprobacion)
+
+
 def comprobar_output(executed: NotebookNode, exercise: str) -> str:
-    """What `comprobar("exercise")` printed in an executed notebook (its cell's stdout)."""
+    """What `comprobar("exercise")` printed in an executed notebook: its cell's stdout from the verdict's first line on
+    (what the student's code printed while comprobar ran it comes before; torch's warnings go to stderr)."""
     for cell in executed.cells:
         if cell.cell_type == "code" and f'comprobar("{exercise}")' in cell.source:
-            return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+            printed = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                              if o.get("output_type") == "stream" and o.get("name") == "stdout")
+            lines = printed.splitlines(keepends=True)
+            first = next((i for i, line in enumerate(lines) if line.startswith(VERDICT_MARKS)), 0)
+            return "".join(lines[first:])
     raise AssertionError(f"the notebook has no comprobar(\"{exercise}\") cell")

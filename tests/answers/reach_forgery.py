@@ -2,7 +2,8 @@
 
 The cell looks for everything that once let the kernel compute the judge's answers: the reference
 computations (in_image.exercises.reference, and the answer key wherever it may lie), the data-set
-rebuilders (practica.lab01_checks.digit_split, lab02_checks.shifted_digits/test_set), then replaces
+rebuilders (practica.lab01_checks.digit_split, lab02_checks.shifted_digits/test_set) and the counts
+lab 03's criteria once made (practica.lab03_checks.lenet_flops, self_times), then replaces
 the kernel's probes (practica.labNN.PROBES) with probes that answer from whatever it found: the
 references when it found them, else the expected outputs the kernel holds as data (those of the
 public cases). It prints what it found ("FORJA ...") and calls comprobar, which the echoed data fool
@@ -19,7 +20,8 @@ sys.path.insert(0, "/opt/dl-lab-judge")
 _encontrado = {{}}
 for _nombre, _atributo in (("in_image.exercises.reference", "train_epochs"), ("answer_key.reference", "train_epochs"),
                            ("answer_key.lab{lab}", "expect"), ("practica.lab01_checks", "digit_split"),
-                           ("practica.lab02_checks", "shifted_digits"), ("practica.lab02_checks", "test_set")):
+                           ("practica.lab02_checks", "shifted_digits"), ("practica.lab02_checks", "test_set"),
+                           ("practica.lab03_checks", "lenet_flops"), ("practica.lab03_checks", "self_times")):
     try:
         _modulo = importlib.import_module(_nombre)
         if hasattr(_modulo, _atributo):
@@ -69,6 +71,9 @@ _ADAPTADORES = {{
     "matriz_confusion": lambda e: torch.tensor(np.asarray(e["matriz"])),
     "agrupar": lambda e: _t(e["maximo"]),
     "tamano_salida": lambda e: [int(c["correcto"]) for c in e["llamadas"]],
+    "flops": lambda e: [int(e["adelante"]), int(e["paso"])],
+    "mfu": lambda e: float(e["valor"]),
+    "roofline": lambda e: [float(e["rendimiento"]), str(e["limite"])],
 }}
 
 def _sonda(ejercicio):
@@ -86,7 +91,7 @@ for _ejercicio in _ADAPTADORES:
 
 # The exercises whose public cases the forged probes answer from the kernel's data (comprobar says ✅).
 ECHOED = {"00": ("primera_columna", "normalizar", "suma_segura", "grad_fn"), "01": ("exactitud", "matriz_confusion"),
-          "02": ("agrupar", "tamano_salida")}
+          "02": ("agrupar", "tamano_salida"), "03": ("flops", "mfu", "roofline")}
 
 
 def attack(lab: str) -> str:

@@ -102,7 +102,7 @@ def test_an_unhashable_map_key_is_that_exercise_error_only(cpu_image: str, tmp_p
     statuses = {e["id"]: e["status"] for e in row["exercises"]}
     assert statuses.pop("pinv") == "error" and set(statuses.values()) == {"passed"}, statuses
 # ---- the old attack: the kernel answering with the judge's own computations ----------------------------
-@pytest.mark.parametrize("lab", ["00", "01", "02"])
+@pytest.mark.parametrize("lab", ["00", "01", "02", "03"])
 def test_a_blank_notebook_with_the_reference_attack_earns_nothing(cpu_image: str, tmp_path: Path, lab: str) -> None:
     """Blank student notebook + one cell that imports the references, rebuilds the test set and replaces PROBES: 0.
 

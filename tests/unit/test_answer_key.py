@@ -170,7 +170,7 @@ def _attack(lab: str, path: list[Path]) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("lab", ["00", "01", "02"])
+@pytest.mark.parametrize("lab", ["00", "01", "02", "03"])
 def test_the_reference_attack_earns_nothing_without_the_answer_key(tmp_path: Path, lab: str) -> None:
     kernel = tmp_path / "kernel"  # what a kernel's path offers: the students' package, not the answer key
     kernel.mkdir()

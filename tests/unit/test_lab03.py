@@ -1,7 +1,8 @@
-"""Lab 03 (rendimiento en GPU) without Docker: the judge's references agree with torch, the solutions pass the public
-and hidden cases, every wrong answer of tests/answers/wrong_answers_lab03.py gets its verdict and message in-process
-(and comprobar, which runs the public cases, agrees), the kernel-side module computes no answer, and the student
-version is pending everywhere."""
+"""Lab 03 (rendimiento en GPU) without Docker: the answer key's references agree with torch, the solutions pass the
+public and hidden cases for the judge (expectations from answer_key.lab03) and for comprobar (expectations from the
+kernel's data, practica/data/lab03.json), every wrong answer of tests/answers/wrong_answers_lab03.py gets its verdict
+and message in-process and comprobar agrees, the kernel-side modules compute no answer, and the student version is
+pending everywhere."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
+from answer_key import lab03 as answer_key_lab03
+from answer_key.reference import lenet_forward
 from harness.course import catalog, versions
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
@@ -26,10 +29,9 @@ from harness.grading.results import Limits
 from in_image.exercises import tags, wire
 from in_image.exercises.answering import run_cases
 from in_image.exercises.framework import NOT_ATTEMPTED, PASSED, Verdict, find, outcome_from, verdict
-from in_image.exercises.reference import lenet_forward
 from in_image.judge.lab_tests import load_lab_tests
 from practica import lab03_checks
-from practica.comprobacion import evaluar
+from practica.comprobacion import evaluar, public_cases
 from practica.lab03 import PROBES
 from tests.answers.notebooks import submission, write
 from tests.answers.wrong_answers import verdict_of
@@ -53,6 +55,13 @@ def _notebook_namespace(monkeypatch: pytest.MonkeyPatch, *markers: str) -> dict[
         exec(compile(cell.source, f"<{marker}>", "exec"), namespace)
     plt.close("all")
     return namespace
+
+
+def _comprobar(exercise_id: str, namespace: dict[str, Any]) -> Verdict:
+    """What comprobar says: the public cases, their expected outputs from the kernel's data (no answer key)."""
+    exercise = find(lab03_checks.EXERCISES, exercise_id)
+    assert exercise.expect is None, "the kernel's exercises carry no answer key"
+    return evaluar(exercise, PROBES[exercise_id], namespace, cases=public_cases("03", exercise))
 
 
 def _judge(exercise_id: str, namespace: dict[str, Any]) -> Verdict:
@@ -79,13 +88,13 @@ def test_flops_reference_agrees_with_torchs_flop_counter() -> None:
                               nn.Linear(120 * width, 84 * width), nn.ReLU(), nn.Linear(84 * width, 10))
         with FlopCounterMode(display=False) as counter:
             model(torch.zeros(5, 1, 32, 32))
-        assert counter.get_total_flops() == lab03_checks.lenet_flops(5, width)[0]
+        assert counter.get_total_flops() == answer_key_lab03.lenet_flops(5, width)[0]
 
 
 def test_fp16_reference_agrees_with_torch() -> None:
     gradients = np.array([1e-9, -3e-7, 2e-5, 0.5, 40.0, -1e-3], dtype=np.float32)
     for scale in (1.0, 1024.0, 65536.0):
-        wanted, overflow = lab03_checks.fp16_round_trip(gradients, scale)
+        wanted, overflow = answer_key_lab03.fp16_round_trip(gradients, scale)
         half = (torch.tensor(gradients) * scale).half()
         assert np.array_equal(wanted, (half.float() / scale).numpy()), scale
         assert overflow == (not bool(torch.isfinite(half).all()))
@@ -93,7 +102,7 @@ def test_fp16_reference_agrees_with_torch() -> None:
 
 def test_shift_reference_fills_with_zeros_and_moves_the_right_way() -> None:
     image = np.arange(16, dtype=np.float64).reshape(1, 4, 4)
-    moved = lab03_checks.shift(image, 1, -2)
+    moved = answer_key_lab03.shifted_image(image, 1, -2)
     assert np.array_equal(moved[0, 1:, :2], image[0, :3, 2:]) and moved[0, 0].sum() == 0 and moved[0, :, 2:].sum() == 0
 
 
@@ -105,20 +114,30 @@ def test_self_time_of_a_trace_is_what_the_profiler_reports(tmp_path: Path) -> No
     path = tmp_path / "trace.json"
     profiled.export_chrome_trace(str(path))
     events = [e for e in json.loads(path.read_text())["traceEvents"] if e.get("ph") == "X" and e.get("cat") == "cpu_op"]
-    own = lab03_checks.self_times(events)
+    own = answer_key_lab03.self_times(events)
     assert max(own, key=own.__getitem__) == max(profiled.key_averages(), key=lambda e: e.self_cpu_time_total).key
 
 
 def test_budget_steps_and_batches() -> None:
-    assert lab03_checks.budget_steps(1.0, 0.15) == 7 and lab03_checks.budget_steps(1.0, 0.25) == 4
-    assert lab03_checks.budget_steps(2.0, 0.35) == 6
+    assert answer_key_lab03.budget_steps(1.0, 0.15) == 7 and answer_key_lab03.budget_steps(1.0, 0.25) == 4
+    assert answer_key_lab03.budget_steps(2.0, 0.35) == 6
 
 
-# ---- the grading rule: the kernel-side module holds probes and data, no reference code --------------------------
-def test_the_kernel_side_module_imports_no_reference_code() -> None:
+def test_the_kernels_profiling_expectation_is_the_profilers() -> None:
+    """The public case's operator (the kernel's data) comes from a trace of the probe's own workload."""
+    exercise = find(lab03_checks.EXERCISES, "perfilador")
+    (case,) = public_cases("03", exercise)
+    assert case.expected == {"operador": "aten::mm", "mayor_total": "aten::matmul"}, case.expected
+
+
+# ---- the grading rule: the kernel-side modules hold probes, comparisons and data, no reference code -------------
+def test_the_kernel_side_modules_import_no_reference_code() -> None:
+    for name in ("lab03.py", "lab03_checks.py"):
+        tree = ast.parse((LAB.checks.parent / name).read_text())
+        imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not any(m.startswith(("answer_key", "in_image.exercises.reference")) for m in imported), (name, imported)
     tree = ast.parse((LAB.checks.parent / "lab03.py").read_text())
-    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert "in_image.exercises.reference" not in imported
     names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
              and node.module == "practica.lab03_checks" for alias in node.names}
     assert names == {"EXERCISES", "LAB"}, f"practica.lab03 takes only the declarations from its criteria module: {names}"
@@ -128,7 +147,9 @@ def test_the_kernel_side_module_imports_no_reference_code() -> None:
 @pytest.mark.parametrize("exercise", [e for e in versions.exercise_ids(SOURCE) if e != FINAL])
 def test_the_solutions_pass_the_public_and_hidden_cases(solved: dict[str, Any], exercise: str) -> None:
     result = _judge(exercise, dict(solved))
-    assert result.status == PASSED, f"«{exercise}»: {result.message}"
+    assert result.status == PASSED, f"«{exercise}», the judge: {result.message}"
+    checked = _comprobar(exercise, dict(solved))
+    assert checked.status == PASSED, f"«{exercise}», comprobar: {checked.message}"
 
 
 @pytest.mark.parametrize("answer", [a for a in LAB03 if a.exercise != FINAL], ids=lambda a: a.name)
@@ -139,8 +160,7 @@ def test_each_answer_gets_its_verdict_and_message_and_comprobar_agrees(solved: d
     assert verdict_of(result.score, result.max_score) == answer.verdict, (
         f"{answer.name}: {result.score}/{result.max_score} ({result.message})")
     assert answer.message in result.message, f"{answer.name}: the message should say {answer.message!r}: {result.message}"
-    exercise = find(lab03_checks.EXERCISES, answer.exercise)
-    public = evaluar(exercise, PROBES[answer.exercise], namespace)
+    public = _comprobar(answer.exercise, namespace)
     assert (public.status == PASSED) == (answer.verdict == "full" or answer.hidden_only), (
         f"{answer.name}: comprobar says {public.status} ({public.message}), the grade is {answer.verdict}")
     if answer.verdict != "full" and not answer.hidden_only:

@@ -14,10 +14,14 @@ import sys
 
 JUDGE_ROOT = "/opt/dl-lab-judge"
 MODULES = ("answer_key", "answer_key.reference", "answer_key.lab00", "answer_key.lab01", "answer_key.lab02",
-           "in_image.exercises.reference")
+           "answer_key.lab03", "in_image.exercises.reference")
 # The answer key's computations and data-set rebuilders: no module the kernel can import may define them.
 REFERENCE_NAMES = {"train_epochs", "mlp_forward", "cross_entropy", "lenet_forward", "conv2d", "pool2d", "digit_split",
-                   "shifted_digits", "split_indices", "test_set", "bilinear_matrix", "expect", "training_runs"}
+                   "shifted_digits", "split_indices", "test_set", "bilinear_matrix", "expect", "training_runs",
+                   # lab 03's: FLOPs, intensities, the roofline, fp16's round trip, shifts, a trace's self times, budgets
+                   "lenet_macs", "lenet_flops", "add_intensity", "matmul_intensity", "roofline", "fp16_round_trip",
+                   "shifted_image", "image_shift", "augmented", "self_times", "total_times", "top_operators",
+                   "budget_steps"}
 # The benchmark's conv2d is a timed workload (torch), not an answer.
 NOT_ANSWERS = ("/opt/dl-lab/in_image/bench/",)
 SCANNED = ("/opt/dl-lab", "/opt/labs", JUDGE_ROOT, "/home", "/tmp", "/etc", "/usr/local/bin")
