@@ -154,7 +154,7 @@ sif: venv ## the lab image as an Apptainer image sif/dl-lab_VARIANT-VERSION.sif,
 # the host's and the image's Python (docker/jupyter's config files use names traitlets injects: c, get_config).
 lint: venv-test ## ruff over the whole tree and mypy --strict
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy harness in_image docker/scripts
+	$(VENV)/bin/mypy harness in_image docker/scripts labs/practica labs/answer_key
 
 # Two pytest workers (one test file each at a time): a serial run leaves the CPUs idle about 40 % of
 # the time while containers start and servers answer. TEST_WORKERS=0 runs serially.

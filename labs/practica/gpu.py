@@ -144,13 +144,14 @@ def _sincronizar(dispositivo: torch.device) -> None:
 def _bloque(paso: Callable[[], object], dispositivo: torch.device, repeticiones: int) -> float:
     """Los segundos por paso de un bloque de `repeticiones` pasos (eventos CUDA en la GPU, perf_counter en la CPU)."""
     if dispositivo.type == "cuda":
-        inicio, fin = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        inicio = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        fin = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
         inicio.record()
         for _ in range(repeticiones):
             paso()
         fin.record()
         fin.synchronize()  # la GPU trabaja en segundo plano: esperar a que termine el bloque
-        return inicio.elapsed_time(fin) / 1e3 / repeticiones
+        return float(inicio.elapsed_time(fin)) / 1e3 / repeticiones
     comienzo = time.perf_counter()
     for _ in range(repeticiones):
         paso()

@@ -6,7 +6,7 @@ lo que obtienen; los criterios que lo juzgan están en `practica.lab00_checks`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -73,7 +73,7 @@ def _modulo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     result = ns.function("modulo")(x, y)
     gradient = None
     if isinstance(result, torch.Tensor) and result.requires_grad:
-        result.sum().backward()
+        result.sum().backward()  # type: ignore[no-untyped-call]
         gradient = x.grad
     return {"resultado": result, "gradiente_x": gradient}
 
@@ -81,7 +81,7 @@ def _modulo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 def _grad_fn(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     function = ns.function("nombre_operacion")
     x = torch.ones(2, 2, requires_grad=True)
-    operations = {
+    operations: dict[str, Callable[[], Any]] = {
         "suma": lambda: x + 2, "producto": lambda: (x + 2) * 3, "raiz": lambda: torch.sqrt(x), "media": x.mean,
         "potencia": lambda: x**2, "hoja": lambda: x, "sin_gradiente": lambda: torch.zeros(3),
     }
@@ -103,7 +103,7 @@ def _no_grad(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     w = tensor(inputs["x"]).requires_grad_(True)
     square = (w * w).sum()
     if square.requires_grad:
-        square.backward()
+        square.backward()  # type: ignore[no-untyped-call]
     return {"resultado": result, "operaciones": operations, "gradiente_despues": w.grad}
 
 
@@ -128,11 +128,11 @@ def _puente(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
 def _cuda_available(available: bool) -> Iterator[None]:
     """torch.cuda.is_available() answers `available` for a while: the judge chooses whether there is a GPU."""
     real = torch.cuda.is_available
-    torch.cuda.is_available = lambda: available  # type: ignore[assignment]
+    torch.cuda.is_available = lambda: available
     try:
         yield
     finally:
-        torch.cuda.is_available = real  # type: ignore[assignment]
+        torch.cuda.is_available = real
 
 
 def _dispositivo(ns: Notebook, inputs: Mapping[str, Any]) -> Any:

@@ -45,7 +45,7 @@ def _cargador(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
         facts["etiquetas"] = attempt(lambda: _label_counts([batch[1] for batch in loader]))
         facts["etiquetas_entrenamiento"] = attempt(lambda: _label_counts([ns.value("y_entrenamiento")]))
         facts |= {"batch_size": loader.batch_size, "muestreador": type(loader.sampler).__name__,
-                  "ejemplos": len(loader.dataset), "columnas": int(x.shape[1]) if x.ndim == 2 else None,  # type: ignore[arg-type]
+                  "ejemplos": len(loader.dataset), "columnas": int(x.shape[1]) if x.ndim == 2 else None,
                   "filas_entrenamiento": len(ns.value("X_entrenamiento"))}
     return facts
 

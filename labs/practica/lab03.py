@@ -34,7 +34,8 @@ def _red(pesos: Sequence[Sequence[Any]]) -> nn.Sequential:
     (w1, _), (w2, _) = pesos
     red = nn.Sequential(nn.Linear(w1.shape[1], w1.shape[0]), nn.ReLU(), nn.Linear(w2.shape[1], w2.shape[0]))
     with torch.no_grad():
-        for capa, (peso, sesgo) in zip((red[0], red[2]), pesos, strict=True):
+        lineales = [capa for capa in red if isinstance(capa, nn.Linear)]
+        for capa, (peso, sesgo) in zip(lineales, pesos, strict=True):
             capa.weight.copy_(tensor(peso))
             capa.bias.copy_(tensor(sesgo))
     return red
