@@ -121,10 +121,14 @@ def test_make_lab_opens_the_notebooks_without_a_dialog(browser: Browser, tmp_pat
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(120_000)
         try:
-            base, query = lab.url.split("/lab?", 1)
-            page.goto(f"{base}/?{query}")  # the server's own address: its default_url decides where the lab opens
-            # (`make lab` opens on the home, which holds the work folder.)
-            assert_notebooks_without_dialog(page, "`make lab`", screenshot="lab-first-open.png", listed="work")
+            page.goto(lab.url)  # the one line `make lab` prints
+            assert_notebooks_without_dialog(page, "`make lab`", screenshot="lab-first-open.png")
+            crumbs = page.locator(".jp-FileBrowser .jp-BreadCrumbs").first.inner_text()
+            assert "work" in crumbs, f"`make lab`'s file browser is not in the work folder: {crumbs!r}"
+            # The server's own address (a bookmark without /lab/...) opens there too: its default_url.
+            base, query = lab.url.split("/lab/", 1)[0], lab.url.split("?", 1)[1]
+            page.goto(f"{base}/?{query}")
+            assert_notebooks_without_dialog(page, "`make lab`'s home", screenshot="lab-home-open.png")
         finally:
             page.close()
 

@@ -12,7 +12,7 @@ import docker
 import pytest
 
 from harness.config import facts
-from harness.lab.launcher import URL_LABEL, WORKDIR_LABEL, pick_port
+from harness.lab.launcher import LAB_PATH, URL_LABEL, WORKDIR_LABEL, pick_port
 from tests.utils.cli import HARNESS, assert_one_error_line, run_to_end
 from tests.utils.lab_process import free_port, http_status, lab_command, lab_process
 
@@ -28,7 +28,7 @@ def test_lab_serves_with_token_on_localhost_and_stops_cleanly(docker_engine: doc
     with lab_process(work, "--port", str(port)) as lab:
         parsed = urlparse(lab.url)
         token = parse_qs(parsed.query)["token"][0]
-        assert (parsed.hostname, parsed.port, parsed.path) == ("127.0.0.1", port, "/lab"), f"unexpected URL {lab.url}"
+        assert (parsed.hostname, parsed.port, parsed.path) == ("127.0.0.1", port, LAB_PATH), f"unexpected URL {lab.url}"
         assert len(token) >= 32, f"the generated token is too short: {token!r}"
         assert http_status(lab.url) == 200, f"{lab.url} does not answer"
         assert http_status(f"http://127.0.0.1:{port}/api/contents") == 403, "the server answers without the token"
@@ -54,7 +54,7 @@ def test_lab_serves_with_token_on_localhost_and_stops_cleanly(docker_engine: doc
         edited.write("\n")  # the student's edit
     marker = (work / notebooks[0]).stat().st_mtime_ns
     with lab_process(work) as lab:
-        assert http_status(lab.url.replace("/lab?", f"/api/contents/work/{notebooks[0]}?")) == 200
+        assert http_status(lab.url.replace(f"{LAB_PATH}?", f"/api/contents/work/{notebooks[0]}?")) == 200
     assert (work / notebooks[0]).stat().st_mtime_ns == marker, "a second start overwrote the student's notebook"
 
 
