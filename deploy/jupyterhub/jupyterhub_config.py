@@ -66,7 +66,12 @@ c.Spawner.hub_connect_url = f"http://{HUB_HOST}:8000"
 c.JupyterHub.db_url = f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = f"{DATA_DIR}/jupyterhub_cookie_secret"
 # The pure-Python configurable-http-proxy (same command line and REST API as the Node.js one).
-c.ConfigurableHTTPProxy.command = ["configurable-http-proxy"]
+# Its requests to the hub wait as long as a spawn may take: the spawn page's progress stream stays open until
+# the server is ready, and with the proxy's default of 20 s a slower start ended it with a 503, which left the
+# student on the spawn page for good.
+SPAWN_TIMEOUT_S = 300  # 10+ servers starting at once on a small server take a while: wait, but not forever
+PROXY_ARGS = [f"--proxy-timeout={(SPAWN_TIMEOUT_S + 30) * 1000}"]
+c.ConfigurableHTTPProxy.command = ["configurable-http-proxy", *PROXY_ARGS]
 c.ConfigurableHTTPProxy.pid_file = f"{DATA_DIR}/jupyterhub-proxy.pid"
 # A class logs in at 9:00: let every student spawn at once rather than queue.
 c.JupyterHub.concurrent_spawn_limit = 100
@@ -111,7 +116,7 @@ if SUBDOMAIN_HOST:
     # __Host- cookies cannot be set (tossed) by a student's subdomain; they need https.
     c.JupyterHub.cookie_host_prefix_enabled = SUBDOMAIN_HOST.startswith("https://")
     # The pure-Python proxy with host routing (dl_lab_hub.proxy).
-    c.ConfigurableHTTPProxy.command = [sys.executable, "-m", "dl_lab_hub.proxy"]
+    c.ConfigurableHTTPProxy.command = [sys.executable, "-m", "dl_lab_hub.proxy", *PROXY_ARGS]
 INSTRUCTOR_SCOPES = ["admin-ui", "admin:users", "admin:servers", "admin:groups", "list:services", "read:services",
                      "read:hub", "read:roles", "read:metrics"]
 c.Authenticator.admin_users = set()  # the roles below say who is an admin
@@ -190,9 +195,8 @@ c.Spawner.environment = {"DL_LAB_KERNEL_CULL_TIMEOUT": setting("DL_LAB_KERNEL_CU
                          "DL_LAB_CULL_TIMEOUT": str(CULL_TIMEOUT_S),
                          # The server tells the hub of its activity often enough for the culler's timeout.
                          "JUPYTERHUB_ACTIVITY_INTERVAL": str(max(10, min(300, CULL_TIMEOUT_S // 6 or 300)))}
-# 10+ servers starting at once on a small server take a while: wait, but not forever.
-c.Spawner.start_timeout = 300
-c.Spawner.http_timeout = 300
+c.Spawner.start_timeout = SPAWN_TIMEOUT_S
+c.Spawner.http_timeout = SPAWN_TIMEOUT_S
 
 # ---- services: idle culler, and the operator's token ---------------------------------------------
 services = [

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 COMPONENT = "lab"
 WORKDIR_LABEL = facts().label("workdir")
 URL_LABEL = facts().label("url")
+# The address `make lab` prints opens JupyterLab on the notebooks: the work folder under the home (the root).
+LAB_PATH = "/lab/tree/work"
 PORT_SEARCH = 100  # ports tried after the default one when it is taken
 # DataLoader workers pass batches through /dev/shm; Docker's default 64 MB breaks them.
 SHM_SIZE = "2g"
@@ -140,7 +142,7 @@ def start_lab(client: docker.DockerClient, options: LabOptions, console: Console
         console.print(f"port {facts().jupyter_port} is taken; using {port}")
     token = options.token or secrets.token_hex(24)
     host = "127.0.0.1" if options.bind in ("127.0.0.1", "0.0.0.0") else options.bind
-    url = f"http://{host}:{port}/lab?token={token}"
+    url = f"http://{host}:{port}{LAB_PATH}?token={token}"
     uid, gid = caller_ids()
     container_port = facts().jupyter_port
     try:
@@ -168,7 +170,7 @@ def start_lab(client: docker.DockerClient, options: LabOptions, console: Console
 
 
 def wait_for_server(container: Container, url: str) -> None:
-    api = url.replace("/lab?token=", "/api/status?token=")
+    api = url.replace(f"{LAB_PATH}?token=", "/api/status?token=")
 
     def ready() -> bool:
         container.reload()

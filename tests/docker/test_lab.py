@@ -30,7 +30,7 @@ def test_lab_serves_with_token_on_localhost_and_stops_cleanly(docker_engine: doc
         token = parse_qs(parsed.query)["token"][0]
         assert parsed.hostname == "127.0.0.1", f"unexpected URL {lab.url}"
         assert parsed.port == port, f"unexpected URL {lab.url}"
-        assert parsed.path == "/lab", f"unexpected URL {lab.url}"
+        assert parsed.path == LAB_PATH, f"unexpected URL {lab.url}"
         assert len(token) >= 32, f"the generated token is too short: {token!r}"
         assert http_status(lab.url) == 200, f"{lab.url} does not answer"
         assert http_status(f"http://127.0.0.1:{port}/api/contents") == 403, "the server answers without the token"
