@@ -12,7 +12,7 @@ import docker
 import pytest
 
 from harness.config import facts
-from harness.lab.launcher import URL_LABEL, WORKDIR_LABEL, pick_port
+from harness.lab.launcher import LAB_PATH, URL_LABEL, WORKDIR_LABEL, pick_port
 from tests.utils.cli import HARNESS, assert_one_error_line, run_to_end
 from tests.utils.lab_process import free_port, http_status, lab_command, lab_process
 
