@@ -433,7 +433,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("sin_cortes", "una función que torch.compile captura sin cortes", ("sin_cortes", "valores"),
              _compare_sin_cortes, (explain_case("una red 5→10→4 y 12 ejemplos", seed=35, rows=12, features=5, classes=4),)),
     Exercise("perfilador", "el operador que más tiempo ocupa", ("traza", "operador"), _compare_perfilador, (
-        Case("un paso con una multiplicación de matrices 512x512", {"operacion": "matmul", "tamano": 512}),
+        Case("un paso con una multiplicación de matrices 256x256", {"operacion": "matmul", "tamano": 256}),
     )),
     Exercise("presupuesto", "entrenar con un presupuesto de tiempo", ("pasos", "ejemplos"), _compare_presupuesto,
              (budget_case("50 ejemplos en lotes de 16, 1 s a 0,15 s por paso", rows=50, batch=16, budget=1.0, cost=0.15),)),

@@ -94,7 +94,7 @@ LAB00: tuple[Answer, ...] = (
     # pinv
     Answer("pinv-scipy", "pinv", pinv("return torch.from_numpy(scipy.linalg.pinv(A.numpy()))"), "full"),
     Answer("pinv-numpy", "pinv", pinv("return torch.tensor(np.linalg.pinv(A.numpy()))"), "full"),
-    Answer("pinv-normal-equations", "pinv", pinv("return torch.linalg.inv(A.T @ A) @ A.T"), "partial", "Moore-Penrose"),
+    Answer("pinv-normal-equations", "pinv", pinv("return torch.linalg.inv(A.T @ A) @ A.T"), "zero", "Moore-Penrose"),
     Answer("pinv-returns-numpy", "pinv", pinv("return scipy.linalg.pinv(A.numpy())"), "partial", "torch.Tensor"),
     Answer("pinv-transpose", "pinv", pinv("return A.T"), "partial", "Moore-Penrose"),
     Answer("pinv-inverse", "pinv", pinv("return torch.linalg.inv(A)"), "zero", "square matrices"),
@@ -140,7 +140,7 @@ LAB00: tuple[Answer, ...] = (
            "traspuesta"),
     # only the hidden inputs (a of 5 and 1 elements) reveal a column of three
     Answer("difusion-hardcoded-column", "difusion", difusion(tabla="return a.view(3, 1) + b"), "partial",
-           "invalid for input of size", hidden_only=True),
+           "caso oculto", hidden_only=True),
     Answer("difusion-unsqueeze", "difusion", difusion(centrar="return m - m.mean(dim=0, keepdim=True)",
                                                       normalizar="return m / m.sum(1).unsqueeze(1)",
                                                       tabla="return a.unsqueeze(1) + b"), "full"),
@@ -202,7 +202,7 @@ LAB00: tuple[Answer, ...] = (
            "convertir el tipo"),
     # only the hidden inputs (float32 and integer arrays) reveal that .double() copies them
     Answer("puente-shared-double", "puente_numpy", puente(compartido="return torch.from_numpy(a).double()"), "partial",
-           "convertir el tipo", hidden_only=True),
+           "caso oculto", hidden_only=True),
     Answer("puente-numpy-without-detach", "puente_numpy", puente(a_numpy="return t.numpy()"), "partial", "detach"),
     Answer("puente-numpy-returns-tensor", "puente_numpy", puente(a_numpy="return t.detach()"), "partial",
            "array de NumPy"),

@@ -158,8 +158,8 @@ LAB02: tuple[Answer, ...] = (
            effects={FINAL: "zero"}),
     Answer("lenet-softmax", "lenet", lenet(out="F.softmax(self.fc3(x), dim=1)"), "partial", "softmax"),
     Answer("lenet-average-pooling", "lenet", lenet(pool="F.avg_pool2d"), "partial", "agrupamiento máximo"),
-    Answer("lenet-no-relu", "lenet", lenet(act=""), "partial", "faltan las ReLU", effects={FINAL: "zero"}),
-    Answer("lenet-tanh", "lenet", lenet(act="torch.tanh"), "partial", "no tanh", effects={FINAL: "zero"}),
+    Answer("lenet-no-relu", "lenet", lenet(act=""), "partial", "faltan las ReLU", effects={FINAL: "partial"}),
+    Answer("lenet-tanh", "lenet", lenet(act="torch.tanh"), "partial", "no tanh", effects={FINAL: "partial"}),
     Answer("lenet-function", "lenet", LENET_FUNCTION, "zero", "clase"),
     Answer("lenet-sequential-attributes", "lenet", LENET_SEQUENTIAL_CLASS, "full"),
     Answer("lenet-view", "lenet", lenet(flatten="x.view(-1, 16 * 5 * 5)", act="torch.relu"), "full"),
@@ -200,7 +200,8 @@ LAB02: tuple[Answer, ...] = (
            "partial", "devolver la época"),
     Answer("punto-state-dict-only", "punto_control",
            checkpoint(save="torch.save(modelo.state_dict(), ruta)",
-                      load='modelo.load_state_dict(torch.load(ruta))\nreturn 0'), "zero", "diccionario"),
+                      load='modelo.load_state_dict(torch.load(ruta))\nreturn 0'), "zero", "diccionario",
+           effects={FINAL: "partial"}),
     Answer("punto-no-map-location", "punto_control", checkpoint(load=LOAD.replace('map_location="cpu"',
                                                                                   "weights_only=True")),
            "partial", "map_location"),
@@ -215,5 +216,6 @@ LAB02: tuple[Answer, ...] = (
     Answer("entregable-sgd-no-checkpoint", FINAL, TRAINING.format(loop=(
         "optimizador = torch.optim.SGD(modelo.parameters(), lr=0.05, momentum=0.9)\n"
         "for epoca in range(1, EPOCAS + 1):\n"
-        "    entrenar_una_epoca(modelo, cargador_entrenamiento, funcion_perdida, optimizador, dispositivo)")), "full"),
+        "    entrenar_una_epoca(modelo, cargador_entrenamiento, funcion_perdida, optimizador, dispositivo)")), "partial",
+           "mejor época"),
 )
