@@ -106,7 +106,7 @@ BROKEN: tuple[Broken, ...] = (
     Broken("monkeypatches-torch", insert=("import torch\ntorch.allclose = lambda *a, **k: True",), evidence="torch.allclose"),
     Broken("reads-hidden-tests", insert=(READ_HIDDEN,)),
     Broken("tampers-with-grader", insert=(TAMPER_FRAMEWORK, FAKE_RESULTS),
-           replace={"pinv": "def pseudoinversa(A):\n    return A"}, expected={"pinv": "partial"},
+           replace={"pinv": "def pseudoinversa(A):\n    return A"}, expected={"pinv": "failed"},
            evidence="in_image.exercises.framework"),
 )
 
