@@ -94,7 +94,7 @@ LAB00: tuple[Answer, ...] = (
     # pinv
     Answer("pinv-scipy", "pinv", pinv("return torch.from_numpy(scipy.linalg.pinv(A.numpy()))"), "full"),
     Answer("pinv-numpy", "pinv", pinv("return torch.tensor(np.linalg.pinv(A.numpy()))"), "full"),
-    Answer("pinv-normal-equations", "pinv", pinv("return torch.linalg.inv(A.T @ A) @ A.T"), "zero", "Moore-Penrose"),
+    Answer("pinv-normal-equations", "pinv", pinv("return torch.linalg.inv(A.T @ A) @ A.T"), "partial", "Moore-Penrose"),
     Answer("pinv-returns-numpy", "pinv", pinv("return scipy.linalg.pinv(A.numpy())"), "partial", "torch.Tensor"),
     Answer("pinv-transpose", "pinv", pinv("return A.T"), "partial", "Moore-Penrose"),
     Answer("pinv-inverse", "pinv", pinv("return torch.linalg.inv(A)"), "zero", "square matrices"),

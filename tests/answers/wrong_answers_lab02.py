@@ -164,7 +164,7 @@ LAB02: tuple[Answer, ...] = (
     Answer("lenet-sequential-attributes", "lenet", LENET_SEQUENTIAL_CLASS, "full"),
     Answer("lenet-view", "lenet", lenet(flatten="x.view(-1, 16 * 5 * 5)", act="torch.relu"), "full"),
     # entrenar_una_epoca
-    Answer("epoca-no-zero-grad", "entrenar_una_epoca", epoch(zero_grad=""), "partial", "zero_grad", effects={FINAL: "zero"}),
+    Answer("epoca-no-zero-grad", "entrenar_una_epoca", epoch(zero_grad=""), "partial", "zero_grad", effects={FINAL: "partial"}),
     Answer("epoca-softmax-before-loss", "entrenar_una_epoca", epoch(logits="torch.softmax(modelo(x), dim=1)"), "partial",
            "no apliques softmax"),
     Answer("epoca-to-not-assigned", "entrenar_una_epoca", epoch(move="    x.to(dispositivo)\n    y.to(dispositivo)"),

@@ -37,7 +37,8 @@ def _grade(lab: str, answers: tuple[Answer, ...], folder: Path) -> dict[str, dic
     paths = [write(submission(lab, replace={e: a.code for e, a in group.items()}), folder / f"respuestas{i:02d}.ipynb")
              for i, group in enumerate(packed)]
     reports = folder / "reports"
-    extra = ["--ci-parameters"] if lab in CI_PARAMETERS else []
+    # One recorded seed of the hidden cases: a verdict that depends on the drawn inputs (a singular AᵀA) stays fixed.
+    extra = ["--seed", "1082061156903683534"] + (["--ci-parameters"] if lab in CI_PARAMETERS else [])
     if lab == "03":  # the deliverable trains 200 steps: two containers share the CPUs with the rest of the suite
         extra += ["--cell-timeout", "240"]
     code = main(["grade", *map(str, paths), "--lab", lab, "--jobs", "2", "--reports", str(reports), *extra])
