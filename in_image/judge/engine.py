@@ -284,12 +284,8 @@ class Judge:
     def _verdict(self, exercise: Exercise, public: list[Outcome], hidden: list[Outcome], *, elapsed: float,
                  untrusted: bool) -> Any:
         """The verdict over the public and the hidden cases; what the kernel wrote is kept out of untrusted cases' messages."""
-        cases = self.tests.public[exercise.id] + self.tests.hidden[exercise.id][:len(hidden)]
-        guarded = {id(case) for case in cases[0 if untrusted else len(public):]}
-        outcomes = [*public, *hidden]
-        outcomes = [Outcome(o.kind, o.value, HIDDEN_KINDS.get(o.kind, "")) if id(case) in guarded else o
-                    for case, o in zip(cases, outcomes, strict=True)]
-        return verdict(replace(exercise, compare=_guarded_compare(exercise, guarded)), cases, outcomes, time_s=elapsed)
+        return guarded_verdict(exercise, self.tests.public[exercise.id], self.tests.hidden[exercise.id][:len(hidden)],
+                               [*public, *hidden], elapsed=elapsed, untrusted=untrusted)
 
     # ---- the end -------------------------------------------------------------------------------
     def _set(self, result: Any) -> None:
@@ -315,6 +311,17 @@ class Judge:
 
     def _remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+
+def guarded_verdict(exercise: Exercise, public: Sequence[Case], hidden: Sequence[Case], outcomes: list[Outcome], *,
+                    elapsed: float, untrusted: bool) -> Any:
+    """The verdict over the public then the hidden cases (outcomes in that order): a hidden case's failure, and every
+    case's when the kernel's text is untrusted, names its criterion only, never an input or a value the kernel wrote."""
+    cases = [*public, *hidden]
+    guarded = {id(case) for case in cases[0 if untrusted else len(public):]}
+    outcomes = [Outcome(o.kind, o.value, HIDDEN_KINDS.get(o.kind, "")) if id(case) in guarded else o
+                for case, o in zip(cases, outcomes, strict=True)]
+    return verdict(replace(exercise, compare=_guarded_compare(exercise, guarded)), cases, outcomes, time_s=elapsed)
 
 
 def _guarded_compare(exercise: Exercise, guarded: set[int]) -> Any:

@@ -25,7 +25,8 @@ from harness.config import REPO_ROOT
 from harness.course import catalog
 from in_image.exercises import wire
 from in_image.exercises.answering import run_cases
-from in_image.exercises.framework import PASSED, Verdict, outcome_from, verdict
+from in_image.exercises.framework import PASSED, Verdict, outcome_from
+from in_image.judge.engine import guarded_verdict
 from in_image.judge.lab_tests import load_lab_tests
 from practica.comprobacion import evaluar, public_cases
 from tests.answers.notebooks import submission
@@ -74,7 +75,9 @@ def _judge(lab: str, exercise_id: str, namespace: dict[str, Any]) -> Verdict:
     cases = tests.cases[exercise_id]
     inputs = [wire.decode(wire.encode(dict(case.inputs))) for case in cases]
     documents = run_cases(_probes(lab)[exercise_id], namespace, inputs)
-    return verdict(exercise, cases, [outcome_from(json.loads(json.dumps(d))) for d in documents])
+    outcomes = [outcome_from(json.loads(json.dumps(d))) for d in documents]
+    return guarded_verdict(exercise, tests.public[exercise_id], tests.hidden[exercise_id], outcomes, elapsed=0.0,
+                           untrusted=False)
 
 
 def _comprobar(lab: str, exercise_id: str, namespace: dict[str, Any]) -> Verdict:
