@@ -36,6 +36,7 @@ KERNEL_MODULES = (
     "in_image/exercises/tags.py",
     "in_image/exercises/tensors.py",
     "in_image/exercises/tracing.py",
+    "in_image/exercises/trained.py",
     "in_image/exercises/wire.py",
 )
 # The student package's folder (labs/practica) goes in whole: it is the kernel side by definition.

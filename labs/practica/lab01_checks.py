@@ -15,6 +15,7 @@ import numpy as np
 
 from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe
 from in_image.exercises.layers import ExpectedRun, Layers, expected_runs, layers_from, random_layers, same_layers
+from in_image.exercises.trained import check_accuracy, known_mistake, output_matches
 from in_image.exercises.wire import ArrayData, Raised
 
 LAB = "01"
@@ -134,7 +135,7 @@ def _compare_modelo(c: CaseChecks, case: Case, answer: Any) -> None:
     c.check("logits", not answer.get("softmax") and not (out is not None and np.allclose(out.values.sum(1), 1.0)),
             "la red debe devolver logits: quita la Softmax final (CrossEntropyLoss ya aplica log_softmax)")
     if out is not None and answer.get("pesos_fijados") is True:
-        c.check("activaciones", _activations_match(out, c.expected), _activation_message(out, c.expected))
+        c.check("activaciones", output_matches(out, c.expected, variant="11"), _activation_message(out, c.expected))
     else:
         c.fail_rest(("activaciones",), "no se pudieron poner los pesos del caso en las capas de la red")
 
@@ -143,18 +144,12 @@ def _shapes_text(shapes: Sequence[tuple[int, ...]]) -> str:
     return ", ".join(f"{s[1]}→{s[0]}" for s in shapes if len(s) == 2) or "ninguna"
 
 
-def _activations_match(out: ArrayData, expected: Mapping[str, Any]) -> bool:
-    return close(out, expected["salidas"]["11"], rtol=1e-3, atol=1e-4) or close(out, expected["softmax"], rtol=1e-3,
-                                                                                   atol=1e-4)
-
-
 def _activation_message(out: ArrayData, expected: Mapping[str, Any]) -> str:
-    for relu, text in (("10", "falta la ReLU después de la segunda capa oculta"),
-                       ("01", "falta la ReLU después de la primera capa oculta"),
-                       ("00", "faltan las ReLU entre las capas: sin ellas la red es un modelo lineal")):
-        if close(out, expected["salidas"][relu], rtol=1e-3, atol=1e-4):
-            return text
-    return "la salida no es Lineal → ReLU → Lineal → ReLU → Lineal con tus pesos: usa nn.ReLU entre las capas"
+    return known_mistake(out, expected, mistakes=(
+        ("10", "falta la ReLU después de la segunda capa oculta"),
+        ("01", "falta la ReLU después de la primera capa oculta"),
+        ("00", "faltan las ReLU entre las capas: sin ellas la red es un modelo lineal")),
+        otherwise="la salida no es Lineal → ReLU → Lineal → ReLU → Lineal con tus pesos: usa nn.ReLU entre las capas")
 
 
 # ---- exactitud -----------------------------------------------------------------------------------
@@ -272,16 +267,8 @@ def _compare_final(c: CaseChecks, case: Case, answer: Any) -> None:
         c.check("exactitud", False, "«modelo» no es el perceptrón del enunciado (64 entradas, dos capas ocultas iguales, "
                 f"10 clases); sus capas: {_shapes_text(shapes)}")
         return
-    # The judge measures the test set with its own references; comprobar, the validation set (the test set stays closed).
-    on_test = c.expected.get("conjunto") == "prueba"
-    hits = c.expected.get("exactitud") if on_test else answer.get("validacion")
-    if not isinstance(hits, float):
-        c.check("exactitud", False, f"no se pudo medir la exactitud de «modelo» en validación: {describe(hits)}")
-        return
-    where = "prueba" if on_test else "validación"
-    c.check("exactitud", hits >= ACCURACY_BAR, f"la exactitud en {where} es {hits:.1%} y debe llegar al "
-            f"{ACCURACY_BAR:.0%} (¿entrenaste el modelo? revisa los ejercicios anteriores, o cambia los parámetros "
-            "mirando la validación)")
+    check_accuracy(c, answer, bar=ACCURACY_BAR, hint="¿entrenaste el modelo? revisa los ejercicios anteriores, o "
+                   "cambia los parámetros mirando la validación")
 
 
 def valid_mlp(layers: Layers) -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 
 from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe
 from in_image.exercises.layers import Layers, layers_from, random_layers
+from in_image.exercises.trained import check_accuracy
 from in_image.exercises.wire import ArrayData, Raised
 from practica.lab02_checks import architecture_message, lenet_layers
 
@@ -386,15 +387,8 @@ def _compare_entregable(c: CaseChecks, case: Case, answer: Any) -> None:
         what = architecture_message(answer) if isinstance(answer, Mapping) else describe(answer)
         c.check("exactitud", False, f"«modelo» no es la LeNet del enunciado: {what}")
         return
-    # The judge measures lab 02's test set with its own references; comprobar, the notebook's validation set.
-    on_test = c.expected.get("conjunto") == "prueba"
-    hits = c.expected.get("exactitud") if on_test else answer.get("validacion")
-    if not isinstance(hits, float):
-        c.check("exactitud", False, f"no se pudo medir la exactitud de «modelo» en validación: {describe(hits)}")
-        return
-    where = "prueba" if on_test else "validación"
-    c.check("exactitud", hits >= ACCURACY_BAR, f"la exactitud en {where} es {hits:.1%} y debe llegar al {ACCURACY_BAR:.0%} "
-            "(¿entrenaste el modelo con el presupuesto y el aumento de datos del enunciado?)")
+    check_accuracy(c, answer, bar=ACCURACY_BAR, hint="¿entrenaste el modelo con el presupuesto y el aumento de datos "
+                   "del enunciado?")
 
 
 EXERCISES: tuple[Exercise, ...] = (
