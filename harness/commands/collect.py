@@ -24,21 +24,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness.commands.grading_options import (
-    add_ci_parameters_option,
-    add_image_option,
-    add_limit_options,
-    add_seed_option,
-    limits_from,
-    parallelism_from,
-    seed_from,
-)
+from harness.commands.grading_options import add_grading_options, grading_from, seed_from
 from harness.config import REPO_ROOT
 from harness.course import catalog
 from harness.errors import HarnessError
 from harness.grading.collect import Collected, Collection, collect, local_time, parse_deadline
 from harness.grading.export import read_roster
-from harness.grading.session import grade_notebooks, make_executor
+from harness.grading.session import grade_notebooks
 from harness.hub.instance import running_hub
 from harness.hub.settings import DEFAULT_NAME
 from harness.ui import stderr_console
@@ -60,10 +52,7 @@ def register(subparsers: Any) -> None:
                         help="where the dated folder of copies goes (default: collected/)")
     parser.add_argument("--no-grade", action="store_true", help="only collect")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
-    add_ci_parameters_option(parser)
-    add_seed_option(parser)
-    add_image_option(parser)
-    add_limit_options(parser)
+    add_grading_options(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -101,8 +90,7 @@ def handle(args: argparse.Namespace) -> int:
     expected = list(read_roster(args.roster)) if args.roster else []  # lower case, as the hub keeps user names
     grading = None
     if not args.no_grade:  # a grading set-up that cannot work stops here, before anything is copied
-        limits = limits_from(args)
-        grading = (make_executor(args.variant, limits, image=args.image), parallelism_from(args, limits))
+        grading = grading_from(args)
     err = stderr_console()
     with err.status(Text(f"collecting lab {lab.id} from the hub {args.hub}")):
         collection = collect(lab, hub=args.hub, out=args.out, deadline=deadline,

@@ -14,19 +14,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.commands.grading_options import (
-    add_ci_parameters_option,
-    add_image_option,
-    add_limit_options,
-    add_seed_option,
-    limits_from,
-    parallelism_from,
-    seed_from,
-)
+from harness.commands.grading_options import add_grading_options, grading_from, seed_from
 from harness.course import catalog
 from harness.errors import HarnessError
 from harness.grading.file_names import file_stem, unique_names
-from harness.grading.session import grade_notebooks, make_executor
+from harness.grading.session import grade_notebooks
 
 
 def register(subparsers: Any) -> None:
@@ -34,10 +26,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb", help="the notebooks to grade")
     parser.add_argument("--lab", required=True, help="the lab the notebooks answer (e.g. 00)")
     parser.add_argument("--variant", choices=("cpu", "cuda"), default="cpu", help="the image to grade in (default: cpu)")
-    add_ci_parameters_option(parser)
-    add_seed_option(parser)
-    add_image_option(parser)
-    add_limit_options(parser)
+    add_grading_options(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -53,10 +42,9 @@ def handle(args: argparse.Namespace) -> int:
         catalog.read_notebook(path)  # a missing, non-notebook or invalid file stops here, with its name
     if len(set(map(Path.resolve, args.submissions))) != len(args.submissions):
         raise HarnessError("the same notebook is given twice")
-    limits = limits_from(args)
-    executor = make_executor(args.variant, limits, image=args.image)
+    executor, parallel = grading_from(args)
     taken: set[str] = set()
     notebooks = [(path, name, f"{file_stem(name, taken)}.ipynb")
                  for path, name in zip(args.submissions, display_names(args.submissions), strict=True)]
-    return grade_notebooks(lab, notebooks, executor=executor, variant=args.variant, parallel=parallelism_from(args, limits),
+    return grade_notebooks(lab, notebooks, executor=executor, variant=args.variant, parallel=parallel,
                            reports=args.reports, ci_parameters=args.ci_parameters, details=args.details, seed=seed_from(args))

@@ -13,8 +13,9 @@ from harness.config import REPORTS_DIR
 from harness.grading.export import EXCEL_CHOICES
 from harness.grading.jobs import SEED_LIMIT, new_seed
 from harness.grading.lms import MOODLE_IDS
+from harness.grading.pool import Executor
 from harness.grading.results import Limits
-from harness.grading.session import DEFAULT_LIMITS, checked_limits, parallelism
+from harness.grading.session import DEFAULT_LIMITS, checked_limits, make_executor, parallelism
 
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +77,20 @@ def seed_from(args: argparse.Namespace) -> int:
     """--seed, or a new seed for this run."""
     seed: int | None = getattr(args, "seed", None)
     return new_seed() if seed is None else seed
+
+
+def add_grading_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a class run (`harness grade`, `harness collect`): parameters, seed, image and limits."""
+    add_ci_parameters_option(parser)
+    add_seed_option(parser)
+    add_image_option(parser)
+    add_limit_options(parser)
+
+
+def grading_from(args: argparse.Namespace) -> tuple[Executor, int]:
+    """The executor (variant, image, limits) and how many notebooks are graded at once."""
+    limits = limits_from(args)
+    return make_executor(args.variant, limits, image=args.image), parallelism_from(args, limits)
 
 
 def add_lms_options(parser: argparse.ArgumentParser) -> None:

@@ -101,7 +101,8 @@ def _evaluation(case: Case, answer: Any) -> dict[str, Any]:
     return {"perdidas": -np.log(softmax(logits)[np.arange(len(labels)), labels]), "aciertos": logits.argmax(1) == labels}
 
 
-def _deliverable(case: Case, answer: Any) -> dict[str, Any]:
+def deliverable(case: Case, answer: Any) -> dict[str, Any]:
+    """The accuracy of the student's LeNet on the test set, which the judge rebuilds (labs 02 and 03)."""
     layers = lenet_layers(answer) if isinstance(answer, Mapping) else None
     if layers is None:
         return {}
@@ -119,7 +120,7 @@ EXPECTATIONS: dict[str, Callable[[Case, Any], dict[str, Any]]] = {
     "convolucion": _convolution,
     "agrupar": lambda case, answer: {"maximo": pool2d(case.inputs["x"], int(case.inputs["tamano"])),
                                      "media": pool2d(case.inputs["x"], int(case.inputs["tamano"]), kind="avg")},
-    "lenet": _lenet, "entrenar_una_epoca": _epoch, "evaluar": _evaluation, "entregable": _deliverable,
+    "lenet": _lenet, "entrenar_una_epoca": _epoch, "evaluar": _evaluation, "entregable": deliverable,
 }
 
 

@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from answer_key.lab02 import test_set
-from answer_key.reference import accuracy, cross_entropy, lenet_forward, mlp_forward, train_epochs
+from answer_key.lab02 import deliverable
+from answer_key.reference import accuracy, cross_entropy, mlp_forward, train_epochs
 from in_image.exercises.framework import Case
 from in_image.exercises.layers import Array, layers_from
-from practica.lab02_checks import lenet_layers
 
 BYTES_PER_PARAMETER_ADAM = 16  # fp32 weight, gradient and Adam's two moments
 BYTES_PER_ACTIVATION = 4  # fp32
@@ -202,25 +201,13 @@ def top_operators(events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return {"operador": max(own, key=lambda name: own[name]), "mayor_total": max(total, key=lambda name: total[name])}
 
 
-def _profiled_workload(inputs: Mapping[str, Any]) -> Callable[[], object]:
-    """The step the probe hands to operador_principal (practica.lab03's), built the same way."""
-    import torch  # noqa: PLC0415 (only the kernel's data profiles: the judge reads the student's trace)
-    import torch.nn.functional as F  # noqa: PLC0415
-
-    generator = torch.Generator().manual_seed(0)
-    n = int(inputs["tamano"])
-    if inputs["operacion"] == "matmul":
-        a, b = torch.randn(n, n, generator=generator), torch.randn(n, n, generator=generator)
-        return lambda: torch.matmul(a, b).relu_().sum()
-    x, w = torch.randn(8, 16, n, n, generator=generator), torch.randn(32, 16, 3, 3, generator=generator)
-    return lambda: F.relu(F.conv2d(x, w, padding=1)).mean()
-
-
 def _profiled_top_operators(inputs: Mapping[str, Any]) -> dict[str, str]:
     """The operators with the most self and total CPU time in three steps of the case's workload, profiled here."""
     from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
 
-    step = _profiled_workload(inputs)
+    from practica.lab03 import paso_perfilado  # noqa: PLC0415 (torch: only the kernel's data profiles)
+
+    step = paso_perfilado(inputs)
     step()  # warm-up: the first call's one-off costs are not the operator's
     with profile(activities=[ProfilerActivity.CPU]) as profiled:
         for _ in range(3):
@@ -255,20 +242,10 @@ def _budget(case: Case, answer: Any) -> dict[str, Any]:
                         "lotes_enteros": steps * batch}}
 
 
-# ---- entregable ----------------------------------------------------------------------------------
-def _deliverable(case: Case, answer: Any) -> dict[str, Any]:
-    """The accuracy of the student's LeNet on lab 02's test set, which the judge rebuilds."""
-    layers = lenet_layers(answer) if isinstance(answer, Mapping) else None
-    if layers is None:
-        return {}
-    images, labels = test_set()
-    return {"conjunto": "prueba", "exactitud": accuracy(lenet_forward(images, *layers), labels)}
-
-
 EXPECTATIONS: dict[str, Callable[[Case, Any], dict[str, Any]]] = {
     "flops": _flops, "mfu": _mfu, "intensidad": _intensity, "roofline": _roofline, "paso_bf16": _bf16_step,
     "fp16": _fp16, "memoria": _memory, "aumento": _augmentation, "sin_cortes": _loss_and_accuracy,
-    "perfilador": _profiler, "presupuesto": _budget, "entregable": _deliverable,
+    "perfilador": _profiler, "presupuesto": _budget, "entregable": deliverable,
 }
 
 

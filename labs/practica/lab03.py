@@ -118,7 +118,8 @@ def _sin_cortes(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     return {**hechos, "cortes": int(explicacion.graph_break_count), "motivos": motivos[:5]}
 
 
-def _paso_perfilado(inputs: Mapping[str, Any]) -> Callable[[], object]:
+def paso_perfilado(inputs: Mapping[str, Any]) -> Callable[[], object]:
+    """The step a case of «perfilador» profiles (the judge's answer key profiles the same one)."""
     generador = torch.Generator().manual_seed(0)
     n = int(inputs["tamano"])
     if inputs["operacion"] == "matmul":
@@ -151,7 +152,7 @@ def _perfilador(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     funcion = ns.function("operador_principal")
     with tempfile.TemporaryDirectory(prefix="traza-") as carpeta:
         ruta = os.path.join(carpeta, "traza.json")
-        operador = attempt(funcion, _paso_perfilado(inputs), ruta)
+        operador = attempt(funcion, paso_perfilado(inputs), ruta)
         return {"operador": operador, **_leer_traza(ruta)}
 
 

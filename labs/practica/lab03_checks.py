@@ -95,27 +95,26 @@ def _compare_mfu(c: CaseChecks, case: Case, answer: Any) -> None:
 def _compare_intensidad(c: CaseChecks, case: Case, answer: Any) -> None:
     n, size = int(case.inputs["n"]), int(case.inputs["bytes"])
     m, k, cols = (int(v) for v in case.inputs["mkn"])
-    add, matmul = answer.get("suma"), answer.get("matmul")
-    wanted_add, wanted_matmul = float(c.expected["suma"]), float(c.expected["matmul"])
-    add_mistakes, matmul_mistakes = c.expected["errores_suma"], c.expected["errores_matmul"]
-    value = _number(add)
-    hint = ""
-    if value is not None and _near(value, add_mistakes["sin_escribir"]):
-        hint = ": también se escribe c (3 valores por elemento: a, b y c)"
-    elif value is not None and _near(value, add_mistakes["en_valores"]):
-        hint = ": cuenta los bytes, no los valores (cada valor ocupa bytes_por_elemento)"
-    c.check("suma", _near(value, wanted_add, rtol=1e-9),
-            add.message if isinstance(add, Raised) else f"intensidad_suma({n}, {size}) debe ser {_es(wanted_add)} FLOP/byte, no "
-            f"{describe(add) if value is None else _es(value)}{hint}")
-    value = _number(matmul)
-    hint = ""
-    if value is not None and _near(value, matmul_mistakes["mac"]):
-        hint = ": cada multiplicación-suma son 2 FLOPs (2·m·k·n)"
-    elif value is not None and _near(value, matmul_mistakes["sin_escribir"]):
-        hint = ": también se escribe el resultado (m·n valores)"
-    c.check("matmul", _near(value, wanted_matmul, rtol=1e-9),
-            matmul.message if isinstance(matmul, Raised) else f"intensidad_matmul({m}, {k}, {cols}, {size}) debe ser "
-            f"{_es(wanted_matmul)} FLOP/byte, no {describe(matmul) if value is None else _es(value)}{hint}")
+    _check_intensity(c, "suma", answer.get("suma"), float(c.expected["suma"]), call=f"intensidad_suma({n}, {size})",
+                     hints=((c.expected["errores_suma"]["sin_escribir"], "también se escribe c (3 valores por elemento: "
+                             "a, b y c)"),
+                            (c.expected["errores_suma"]["en_valores"], "cuenta los bytes, no los valores (cada valor "
+                             "ocupa bytes_por_elemento)")))
+    _check_intensity(c, "matmul", answer.get("matmul"), float(c.expected["matmul"]),
+                     call=f"intensidad_matmul({m}, {k}, {cols}, {size})",
+                     hints=((c.expected["errores_matmul"]["mac"], "cada multiplicación-suma son 2 FLOPs (2·m·k·n)"),
+                            (c.expected["errores_matmul"]["sin_escribir"], "también se escribe el resultado (m·n "
+                             "valores)")))
+
+
+def _check_intensity(c: CaseChecks, criterion: str, answer: Any, wanted: float, *, call: str,
+                     hints: tuple[tuple[float, str], ...]) -> None:
+    """One intensity against its expected value; a known mistake's value adds its hint to the message."""
+    value = _number(answer)
+    hint = next((f": {text}" for mistake, text in hints if value is not None and _near(value, mistake)), "")
+    c.check(criterion, _near(value, wanted, rtol=1e-9),
+            answer.message if isinstance(answer, Raised) else f"{call} debe ser {_es(wanted)} FLOP/byte, no "
+            f"{describe(answer) if value is None else _es(value)}{hint}")
 
 
 # ---- roofline ------------------------------------------------------------------------------------
