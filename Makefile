@@ -151,10 +151,10 @@ sif: venv ## the lab image as an Apptainer image sif/dl-lab_VARIANT-VERSION.sif,
 ## Quality
 .PHONY: lint
 # ruff reads the whole tree (notebooks included, with their own rules in pyproject.toml); mypy --strict reads
-# the host's and the image's Python (docker/jupyter's config files use names traitlets injects: c, get_config).
+# the host's, the image's and the hub's Python (the Jupyter config files use names traitlets injects: c, get_config).
 lint: venv-test ## ruff over the whole tree and mypy --strict
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy harness in_image docker/scripts labs/practica labs/answer_key
+	$(VENV)/bin/mypy harness in_image docker/scripts labs/practica labs/answer_key deploy/jupyterhub/dl_lab_hub
 
 # Two pytest workers (one test file each at a time): a serial run leaves the CPUs idle about 40 % of
 # the time while containers start and servers answer. TEST_WORKERS=0 runs serially.

@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import time
+from typing import Any
 
 import bcrypt
 from jupyterhub.auth import Authenticator
@@ -107,8 +108,8 @@ class AdminSetPasswordAuthenticator(Authenticator):
         right = await asyncio.to_thread(bcrypt.checkpw, password.encode("utf8"), stored.hash)
         return stored.hash if right else None
 
-    async def authenticate(self, handler, data):
-        name = self.normalize_username(data["username"])
+    async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
+        name: str = self.normalize_username(data["username"])
         hashed = await self.check(name, data["password"])
         if hashed is None:
             return None
@@ -118,17 +119,17 @@ class AdminSetPasswordAuthenticator(Authenticator):
             return None
         return name
 
-    def delete_user(self, user):
+    def delete_user(self, user: Any) -> None:
         self.store.delete(user.name)
 
-    def get_handlers(self, app):
+    def get_handlers(self, app: Any) -> list[tuple[str, type]]:
         return [(r"/login", ThrottledLoginHandler), (r"/auth/change-password", ChangePasswordHandler)]
 
 
 class ThrottledLoginHandler(LoginHandler):
     must_change = ""
 
-    async def post(self):
+    async def post(self) -> None:
         authenticator = self.authenticator
         name = authenticator.normalize_username(self.get_argument("username", "", strip=True))
         address = self.request.remote_ip
@@ -159,7 +160,7 @@ class ThrottledLoginHandler(LoginHandler):
 class ChangePasswordHandler(BaseHandler):
     """Current password, new password twice. Also the way in after logging in with an initial password."""
 
-    def form(self, *, message: str = "", alert: str = "danger", status: int = 200):
+    def form(self, *, message: str = "", alert: str = "danger", status: int = 200) -> Any:
         user = self.current_user
         name = user.name if user else self.get_argument("username", "", strip=True)
         self.set_status(status)
@@ -169,7 +170,7 @@ class ChangePasswordHandler(BaseHandler):
                                     next=self.get_argument("next", ""),
                                     min_length=self.authenticator.min_password_length)
 
-    async def get(self):
+    async def get(self) -> None:
         self.finish(await self.form())
 
     def problem(self, current: str, new: str, again: str) -> str:
@@ -181,7 +182,7 @@ class ChangePasswordHandler(BaseHandler):
             return "La contraseña nueva debe ser distinta de la actual."
         return ""
 
-    async def post(self):
+    async def post(self) -> None:
         authenticator = self.authenticator
         user = self.current_user
         name = user.name if user else authenticator.normalize_username(self.get_argument("username", "", strip=True))
@@ -219,7 +220,8 @@ class ChangePasswordHandler(BaseHandler):
 def hash_all(passwords: dict[str, str]) -> dict[str, bytes]:
     """bcrypt hashes, several at once (bcrypt releases the GIL): a class of 100 in seconds, not minutes."""
     def hashed(password: str) -> bytes:
-        return bcrypt.hashpw(password.encode("utf8"), bcrypt.gensalt())
+        hashed_password: bytes = bcrypt.hashpw(password.encode("utf8"), bcrypt.gensalt())
+        return hashed_password
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return dict(zip(passwords, pool.map(hashed, passwords.values()), strict=True))

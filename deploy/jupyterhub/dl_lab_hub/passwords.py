@@ -98,5 +98,5 @@ class PasswordStore:
         if not dbm.whichdb(dbm_path):
             return []
         with dbm.open(dbm_path, "r") as old:
-            hashes = {key.decode("utf8"): bytes(old[key]) for key in old.keys()}  # noqa: SIM118 (gdbm cannot iterate)
+            hashes = {(key.decode("utf8") if isinstance(key, bytes) else key): bytes(old[key]) for key in old.keys()}  # noqa: SIM118 (gdbm cannot iterate)
         return self.set_hashes(hashes, replace=False, must_change=False)

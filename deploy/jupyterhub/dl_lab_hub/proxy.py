@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import sys
+from typing import Any
 
 from configurable_http_proxy import cli, configproxy, handlers
 
@@ -19,14 +20,14 @@ _target_for_req = configproxy.PythonProxy.target_for_req
 _get_target_url = handlers.ProxyHandler.get_target_url
 
 
-def target_for_req(self, host, path):
+def target_for_req(self: Any, host: str | None, path: str) -> Any:
     host = host or _REQUEST_HOST.get()
     if host:  # the handler's path has no leading "/": "/<host>" + "user/..." would be one segment
         path = "/" + path.lstrip("/")
     return _target_for_req(self, host, path)
 
 
-async def get_target_url(self, path):
+async def get_target_url(self: Any, path: str) -> Any:
     if not self.proxy.host_routing:
         return await _get_target_url(self, path)
     token = _REQUEST_HOST.set(self.request.host_name.lower())

@@ -30,6 +30,7 @@ import json
 import random
 import re
 import time
+from typing import Any
 
 import docker.errors
 import docker.types
@@ -71,6 +72,12 @@ def spanish_gb(size: int) -> str:
 
 
 class DLLabSpawner(DockerSpawner):
+    # DockerSpawner's traits this class rebuilds at each start (annotations only: the traits stay the parent's)
+    user_options: dict[str, Any]
+    extra_host_config: dict[str, Any]
+    environment: dict[str, Any]
+    extra_create_kwargs: dict[str, Any]
+
     gpu_ids = List(Unicode(), config=True, help="GPU ids or MIG device UUIDs to hand out; empty: no GPUs")
     gpus_per_student = Integer(1, config=True, help="devices each GPU server gets")
     gpu_group = Unicode("", config=True, help="the group whose members may start GPU servers; empty: everyone")
@@ -116,7 +123,7 @@ class DLLabSpawner(DockerSpawner):
             return True
         return self.gpu_group in {group.name for group in self.user.groups}
 
-    def choose_profile(self, user_options: dict) -> str:
+    def choose_profile(self, user_options: dict[str, Any]) -> str:
         """'gpu' or 'cpu' from user_options ('gpu 1', as saved from the last start, reads as 'gpu').
 
         Whoever may not have a GPU gets a CPU server, also when they ask for a GPU (or their saved
@@ -135,7 +142,7 @@ class DLLabSpawner(DockerSpawner):
     def profile_label(self) -> str:
         return f"gpu {','.join(self.assigned_gpus)}" if self.assigned_gpus else "cpu"
 
-    def gpu_host_config(self) -> dict:
+    def gpu_host_config(self) -> dict[str, Any]:
         if not self.assigned_gpus:
             return {}
         request = docker.types.DeviceRequest(driver="nvidia", device_ids=list(self.assigned_gpus),
@@ -263,8 +270,8 @@ class DLLabSpawner(DockerSpawner):
                                     f"({100 * used // limit} %). Al llegar al límite tu servidor se detendrá.")
         return None
 
-    async def poll(self):
-        status = await super().poll()
+    async def poll(self) -> int | None:
+        status: int | None = await super().poll()
         if status is not None or not self.work_watch_size:
             return status
         if time.monotonic() - self._disk_checked_at < self.disk_check_interval:
@@ -277,7 +284,7 @@ class DLLabSpawner(DockerSpawner):
             return None
 
     # ---- lifecycle ----------------------------------------------------------------------------------
-    async def start(self):
+    async def start(self) -> Any:
         profile = self.choose_profile(self.user_options or {})
         self.assigned_gpus = self.gpu_pool.assign(self.server_key) if profile == "gpu" else ()
         if self.assigned_gpus:
@@ -309,7 +316,7 @@ class DLLabSpawner(DockerSpawner):
             self.release_gpus()
             raise
 
-    async def create_object(self):
+    async def create_object(self) -> Any:
         created = await super().create_object()
         if self.assigned_gpus:
             info = await self.docker("inspect_container", created["Id"])
@@ -319,7 +326,7 @@ class DLLabSpawner(DockerSpawner):
             self.log.info("GPU server %s as the engine recorded it: %s", self.object_name, json.dumps(record))
         return created
 
-    async def stop(self, now=False):
+    async def stop(self, now: bool = False) -> None:
         try:
             await super().stop(now=now)
         finally:
@@ -331,15 +338,15 @@ class DLLabSpawner(DockerSpawner):
         if released:
             self.log.info("GPU assignment: %s released %s", self.user.name, ",".join(released))
 
-    def get_state(self):
-        state = super().get_state()
+    def get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().get_state()
         if self.assigned_gpus:
             state["gpus"] = list(self.assigned_gpus)
         if self.student_network:
             state["network"] = self.student_network
         return state
 
-    def load_state(self, state):
+    def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
         self.assigned_gpus = tuple(state.get("gpus", ()))
         self.student_network = state.get("network", "")
@@ -348,7 +355,7 @@ class DLLabSpawner(DockerSpawner):
         if self.assigned_gpus:
             self.gpu_pool.adopt(self.server_key, self.assigned_gpus)
 
-    def clear_state(self):
+    def clear_state(self) -> None:
         super().clear_state()
         self.assigned_gpus = ()
         self.student_network = ""
@@ -368,10 +375,10 @@ def profile_form(spawner: DLLabSpawner) -> str:
     )
 
 
-def profile_from_form(formdata: dict) -> dict:
+def profile_from_form(formdata: dict[str, list[str]]) -> dict[str, str]:
     return {"profile": formdata.get("profile", [""])[0]}
 
 
-def check_profile(spawner: DLLabSpawner, user_options: dict) -> None:
+def check_profile(spawner: DLLabSpawner, user_options: dict[str, Any]) -> None:
     """Spawner.apply_user_options: an unknown profile is refused (400) before anything starts."""
     spawner.choose_profile(user_options)
