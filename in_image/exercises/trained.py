@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from in_image.exercises.framework import CaseChecks, close, describe
+from in_image.exercises.layers import ExpectedRun, Layers, same_layers
 from in_image.exercises.wire import ArrayData
 
 OUTPUT_RTOL, OUTPUT_ATOL = 1e-3, 1e-4
@@ -40,3 +41,12 @@ def known_mistake(out: ArrayData, expected: Mapping[str, Any], *, mistakes: Sequ
         if close(out, expected["salidas"][variant], rtol=OUTPUT_RTOL, atol=OUTPUT_ATOL):
             return text
     return otherwise
+
+
+def optimizer_mistake(trained: Layers | None, runs: Mapping[str, ExpectedRun]) -> str | None:
+    """The message of an epoch loop that forgets zero_grad or step, when the trained weights are that loop's."""
+    if same_layers(trained, runs["sin_zero_grad"].layers):
+        return "los gradientes se acumulan entre lotes: llama a optimizador.zero_grad() en cada lote"
+    if same_layers(trained, runs["sin_step"].layers):
+        return "los pesos no cambian: llama a perdida.backward() y después a optimizador.step() en cada lote"
+    return None

@@ -15,7 +15,7 @@ import numpy as np
 
 from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe
 from in_image.exercises.layers import Array, ExpectedRun, Layers, expected_runs, layers_from, random_layers, same_layers
-from in_image.exercises.trained import check_accuracy, known_mistake, output_matches
+from in_image.exercises.trained import check_accuracy, known_mistake, optimizer_mistake, output_matches
 from in_image.exercises.wire import ArrayData, Raised
 
 LAB = "02"
@@ -290,10 +290,9 @@ def _loss_message(values: list[float] | None, runs: Mapping[str, ExpectedRun]) -
 
 
 def _update_message(trained: Layers | None, runs: Mapping[str, ExpectedRun]) -> str:
-    if same_layers(trained, runs["sin_zero_grad"].layers):
-        return "los gradientes se acumulan entre lotes: llama a optimizador.zero_grad() en cada lote"
-    if same_layers(trained, runs["sin_step"].layers):
-        return "los pesos no cambian: llama a perdida.backward() y después a optimizador.step() en cada lote"
+    mistake = optimizer_mistake(trained, runs)
+    if mistake:
+        return mistake
     if same_layers(trained, runs["softmax"].layers):
         return SOFTMAX_MESSAGE
     return "los pesos tras la época no son los de un entrenamiento correcto (logits, pérdida, zero_grad, backward, step)"

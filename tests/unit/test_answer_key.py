@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -23,12 +22,8 @@ import pytest
 
 from harness.config import REPO_ROOT
 from harness.course import catalog
-from in_image.exercises import wire
-from in_image.exercises.answering import run_cases
-from in_image.exercises.framework import PASSED, Verdict, outcome_from
-from in_image.judge.engine import guarded_verdict
-from in_image.judge.lab_tests import load_lab_tests
-from practica.comprobacion import evaluar, public_cases
+from in_image.exercises.framework import PASSED, Verdict
+from tests.answers.in_process import comprobar, judge
 from tests.answers.notebooks import submission
 from tests.answers.reach_forgery import ECHOED
 from tests.answers.wrong_answers import LAB00, LAB01, NOT_CHARGED_TWICE, Answer, verdict_of
@@ -63,29 +58,12 @@ def solved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
     return namespaces
 
 
-def _probes(lab: str) -> Any:
-    import importlib  # noqa: PLC0415
-
-    return importlib.import_module(f"practica.lab{lab}").PROBES
-
-
 def _judge(lab: str, exercise_id: str, namespace: dict[str, Any]) -> Verdict:
-    tests = load_lab_tests(lab, catalog.find_lab(lab).hidden_tests.read_text())
-    exercise = next(e for e in tests.exercises if e.id == exercise_id)
-    cases = tests.cases[exercise_id]
-    inputs = [wire.decode(wire.encode(dict(case.inputs))) for case in cases]
-    documents = run_cases(_probes(lab)[exercise_id], namespace, inputs)
-    outcomes = [outcome_from(json.loads(json.dumps(d))) for d in documents]
-    return guarded_verdict(exercise, tests.public[exercise_id], tests.hidden[exercise_id], outcomes, elapsed=0.0,
-                           untrusted=False)
+    return judge(lab, exercise_id, namespace)
 
 
 def _comprobar(lab: str, exercise_id: str, namespace: dict[str, Any]) -> Verdict:
-    import importlib  # noqa: PLC0415
-
-    exercise = next(e for e in importlib.import_module(f"practica.lab{lab}_checks").EXERCISES if e.id == exercise_id)
-    assert exercise.expect is None, "the kernel's exercises carry no answer key"
-    return evaluar(exercise, _probes(lab)[exercise_id], namespace, cases=public_cases(lab, exercise))
+    return comprobar(lab, exercise_id, namespace)
 
 
 EXERCISES = [(lab, e.id) for lab in LABS for e in __import__(f"practica.lab{lab}_checks", fromlist=["EXERCISES"]).EXERCISES

@@ -4,12 +4,10 @@ tests/answers/wrong_answers_lab02.py gets its verdict and message in-process, an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -22,12 +20,11 @@ from harness.course import catalog, versions
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
 from harness.grading.results import Limits
-from in_image.exercises import tags, wire
-from in_image.exercises.answering import run_cases
-from in_image.exercises.framework import NOT_ATTEMPTED, Verdict, outcome_from, verdict
-from in_image.judge.lab_tests import load_lab_tests
+from in_image.exercises import tags
+from in_image.exercises.framework import NOT_ATTEMPTED, Verdict
 from practica.comprobacion import evaluar, public_cases
 from practica.lab02 import PROBES
+from tests.answers.in_process import comprobar, judge, notebook_namespace
 from tests.answers.notebooks import submission, write
 from tests.answers.wrong_answers import verdict_of
 from tests.answers.wrong_answers_lab02 import FINAL, LAB02, Answer
@@ -39,14 +36,7 @@ SOURCE = catalog.read_notebook(LAB.source)
 
 def _notebook_namespace(monkeypatch: pytest.MonkeyPatch, *markers: str) -> dict[str, Any]:
     """The namespace after the imports and the code cells that contain each marker (solutions kept)."""
-    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)
-    instructor = versions.make_version(SOURCE, student=False, origin=str(LAB.source))
-    namespace: dict[str, Any] = {}
-    for marker in ("from practica.lab02 import comprobar", "EPOCAS = ", *markers):
-        cell = next(c for c in instructor.cells if c.cell_type == "code" and marker in c.source)
-        exec(compile(cell.source, f"<{marker}>", "exec"), namespace)
-    plt.close("all")
-    return namespace
+    return notebook_namespace("02", monkeypatch, "from practica.lab02 import comprobar", "EPOCAS = ", *markers)
 
 
 SOLUTIONS = ("def tamano_salida", "def crear_convolucion", "def agrupar", "class LeNet(nn.Module)", "def entrenar_una_epoca",
@@ -54,14 +44,7 @@ SOLUTIONS = ("def tamano_salida", "def crear_convolucion", "def agrupar", "class
 
 
 def _judge(exercise_id: str, namespace: dict[str, Any]) -> Verdict:
-    """The verdict the judge gives: the public and hidden cases, through the wire, the probe and the criteria."""
-    tests = load_lab_tests("02", LAB.hidden_tests.read_text())
-    exercise = next(e for e in tests.exercises if e.id == exercise_id)
-    cases = tests.cases[exercise_id]
-    inputs = [wire.decode(wire.encode(dict(case.inputs))) for case in cases]
-    # the answers travel as JSON, as from the kernel to the judge
-    outcomes = [outcome_from(json.loads(json.dumps(d))) for d in run_cases(PROBES[exercise_id], namespace, inputs)]
-    return verdict(exercise, cases, outcomes)
+    return judge("02", exercise_id, namespace)
 
 
 # ---- the references ------------------------------------------------------------------------------
@@ -151,9 +134,7 @@ def test_comprobar_agrees_with_the_judge_from_the_kernels_data(monkeypatch: pyte
     """comprobar compares with the precomputed expected outputs (practica/data), never with the answer key."""
     namespace = _notebook_namespace(monkeypatch, *SOLUTIONS)
     exec(compile(answer.code, f"<{answer.name}>", "exec"), namespace)
-    exercise = next(e for e in _exercises() if e.id == answer.exercise)
-    assert exercise.expect is None, "the kernel's exercises carry no answer key"
-    result = evaluar(exercise, PROBES[exercise.id], namespace, cases=public_cases("02", exercise))
+    result = comprobar("02", answer.exercise, namespace)
     judged = _judge(answer.exercise, namespace)
     assert result.status == judged.status or (judged.status in ("partial", "failed") and result.status == "passed"), (
         f"{answer.name}: comprobar says {result.status} ({result.message}), the judge {judged.status}")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -27,12 +26,10 @@ from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
 from harness.grading.results import Limits
 from in_image.exercises import tags, wire
-from in_image.exercises.answering import run_cases
 from in_image.exercises.framework import NOT_ATTEMPTED, PASSED, Verdict, find, outcome_from, verdict
-from in_image.judge.lab_tests import load_lab_tests
 from practica import lab03_checks
-from practica.comprobacion import evaluar, public_cases
-from practica.lab03 import PROBES
+from practica.comprobacion import public_cases
+from tests.answers.in_process import comprobar, judge, notebook_namespace
 from tests.answers.notebooks import submission, write
 from tests.answers.wrong_answers import verdict_of
 from tests.answers.wrong_answers_lab03 import FINAL, LAB03, Answer
@@ -47,31 +44,15 @@ SOLUTIONS = ("class LeNet(nn.Module)", "def flops_lenet", "def mfu", "def intens
 
 def _notebook_namespace(monkeypatch: pytest.MonkeyPatch, *markers: str) -> dict[str, Any]:
     """The namespace after the imports, the parameters and the code cells that contain each marker (solutions kept)."""
-    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)
-    instructor = versions.make_version(SOURCE, student=False, origin=str(LAB.source))
-    namespace: dict[str, Any] = {}
-    for marker in ("from practica.lab03 import comprobar", "SEMILLA = 0", *markers):
-        cell = next(c for c in instructor.cells if c.cell_type == "code" and marker in c.source)
-        exec(compile(cell.source, f"<{marker}>", "exec"), namespace)
-    plt.close("all")
-    return namespace
+    return notebook_namespace("03", monkeypatch, "from practica.lab03 import comprobar", "SEMILLA = 0", *markers)
 
 
 def _comprobar(exercise_id: str, namespace: dict[str, Any]) -> Verdict:
-    """What comprobar says: the public cases, their expected outputs from the kernel's data (no answer key)."""
-    exercise = find(lab03_checks.EXERCISES, exercise_id)
-    assert exercise.expect is None, "the kernel's exercises carry no answer key"
-    return evaluar(exercise, PROBES[exercise_id], namespace, cases=public_cases("03", exercise))
+    return comprobar("03", exercise_id, namespace)
 
 
 def _judge(exercise_id: str, namespace: dict[str, Any]) -> Verdict:
-    """The verdict the judge gives: the public and hidden cases, through the wire, the probe and the criteria."""
-    tests = load_lab_tests("03", LAB.hidden_tests.read_text())
-    exercise = next(e for e in tests.exercises if e.id == exercise_id)
-    cases = tests.cases[exercise_id]
-    inputs = [wire.decode(wire.encode(dict(case.inputs))) for case in cases]
-    outcomes = [outcome_from(json.loads(json.dumps(d))) for d in run_cases(PROBES[exercise_id], namespace, inputs)]
-    return verdict(exercise, cases, outcomes)
+    return judge("03", exercise_id, namespace)
 
 
 @pytest.fixture(scope="module")
