@@ -27,6 +27,7 @@ DISTRIBUTION = "dl-lab-practica"
 KERNEL_MODULES = (
     "in_image/__init__.py",
     "in_image/packages.py",
+    "in_image/published_figures.py",
     "in_image/exercises/__init__.py",
     "in_image/exercises/answering.py",
     "in_image/exercises/evidence.py",

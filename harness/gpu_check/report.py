@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from harness.errors import HarnessError
 from harness.gpu_check.steps import NO_GPU, OK
 from in_image.junit import JUnitCase, write_junit
 
+log = logging.getLogger(__name__)
 SCHEMA = "dl-lab.gpu-check/1"
 
 
@@ -72,6 +74,19 @@ def write_reports(report: dict[str, Any], reports: Path) -> list[Path]:
                        message=s["message"], details=s["log"]) for s in report["steps"]]
     write_junit(paths[2], "dl-lab gpu-check", cases)
     return paths
+
+
+def merge_recorded_tables(folder: Path, published: Path) -> dict[str, Any]:
+    """The labs' GPU tables recorded in folder (labNN.json each) as one file to publish; {} when none was recorded."""
+    tables: dict[str, Any] = {}
+    for path in sorted(folder.glob("lab*.json")) if folder.is_dir() else []:
+        try:
+            tables.update(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as error:
+            log.warning("a recorded GPU table cannot be read (%s): %s", path, error)
+    if tables:
+        published.write_text(json.dumps(tables, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return tables
 
 
 def pack(reports: Path, archive: Path) -> Path:

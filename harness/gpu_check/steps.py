@@ -17,8 +17,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from harness.config import REPO_ROOT
+from in_image.published_figures import RECORD_FOLDER_ENV
 
 OK, FAILED, CANNOT_RUN, NO_GPU = 0, 1, 2, 3
+RECORDED_TABLES = "gpu-tables"  # the labs' GPU tables, one labNN.json per lab, under the reports
 
 MEANING = {OK: "every step passed on the GPU", FAILED: "a step failed or did not finish",
            CANNOT_RUN: "the harness could not run", NO_GPU: "no GPU: nothing was run"}
@@ -63,7 +65,8 @@ def plan(reports: Path, *, gemm_seconds: float) -> list[Step]:
         Step("bench", "harness bench", [*harness, "bench", "--variant", "local", "--reports", folder("bench")], 420),
         Step("compile", "torch.compile vs eager", [python, "-m", "in_image.compile_check", "--device", "cuda",
                                                    "--reports", folder("compile")], 300),
-        Step("labs", "harness run (every lab)", [*harness, "run", "--variant", "local", "--reports", folder("labs")], 420),
+        Step("labs", "harness run (every lab)", [*harness, "run", "--variant", "local", "--reports", folder("labs")], 420,
+             {RECORD_FOLDER_ENV: folder(RECORDED_TABLES)}),
         Step("bench-pytest", "pytest-benchmark suite",
              [python, "-m", "pytest", "tests/bench", "--benchmark-only", f"--benchmark-json={bench_json}",
               "--confcutdir=tests/bench", "-p", "no:cacheprovider", "-q",

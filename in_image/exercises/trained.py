@@ -25,7 +25,8 @@ def check_accuracy(c: CaseChecks, answer: Mapping[str, Any], *, bar: float, hint
         c.check("exactitud", False, f"no se pudo medir la exactitud de «modelo» en validación: {describe(hits)}")
         return
     where = "prueba" if on_test else "validación"
-    c.check("exactitud", hits >= bar, f"la exactitud en {where} es {hits:.1%} y debe llegar al {bar:.0%} ({hint})")
+    percent = f"{100 * hits:.1f}".replace(".", ",")  # Spanish: 93,2 %
+    c.check("exactitud", hits >= bar, f"la exactitud en {where} es {percent} % y debe llegar al {100 * bar:.0f} % ({hint})")
 
 
 def output_matches(out: ArrayData, expected: Mapping[str, Any], *, variant: str) -> bool:

@@ -16,14 +16,21 @@ muestra como lo que son: nunca inventa una cifra.
 
 from __future__ import annotations
 
+import datetime
+import json
 import math
+import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
+
+from in_image.published_figures import PUBLISHED_FILE_NAME, RECORD_FOLDER_ENV
 
 __all__ = [
     "BLOQUE_MINIMO_S",
@@ -39,6 +46,10 @@ __all__ = [
     "etiqueta_precision",
     "hay_gpu",
     "medir",
+    "numero",
+    "porcentaje",
+    "publicadas_desde",
+    "registrar",
     "repeticiones_por_bloque",
     "tabla",
     "tabla_publicada",
@@ -55,6 +66,11 @@ def hay_gpu() -> bool:
 def numero(valor: float, decimales: int = 3) -> str:
     """Un número con coma decimal, como se escribe en español: 1,234."""
     return f"{valor:.{decimales}f}".replace(".", ",")
+
+
+def porcentaje(fraccion: float, decimales: int = 1) -> str:
+    """Una fracción como porcentaje, como se escribe en español: 0.932 → «93,2 %»."""
+    return f"{numero(100 * fraccion, decimales)} %"
 
 
 # ---- el contexto de cada cifra -------------------------------------------------------------------
@@ -240,9 +256,40 @@ class MedidasPublicadas:
     filas: tuple[tuple[str, float, float], ...]  # (etiqueta, ms en la CPU, ms en la GPU)
 
 
-# Por laboratorio ("00", "01", ...). Vacío mientras el curso no haya medido en una GPU: docs/measurements.md dice
-# cómo se miden; nunca se escribe aquí una cifra que no se haya medido.
-MEDIDAS_PUBLICADAS: dict[str, MedidasPublicadas] = {}
+def publicadas_desde(datos: Mapping[str, Any]) -> dict[str, MedidasPublicadas]:
+    """Las tablas publicadas de un JSON {laboratorio: {gpu, fecha, cpu, filas: [[etiqueta, ms CPU, ms GPU], ...]}}."""
+    publicadas = {}
+    for laboratorio, tabla_medida in datos.items():
+        filas = tuple((str(etiqueta), float(cpu_ms), float(gpu_ms)) for etiqueta, cpu_ms, gpu_ms in tabla_medida["filas"])
+        publicadas[str(laboratorio)] = MedidasPublicadas(str(tabla_medida["gpu"]), str(tabla_medida["fecha"]),
+                                                         str(tabla_medida["cpu"]), filas)
+    return publicadas
+
+
+def _cargar_publicadas(ruta: Path) -> dict[str, MedidasPublicadas]:
+    if not ruta.is_file():
+        return {}
+    return publicadas_desde(json.loads(ruta.read_text(encoding="utf-8")))
+
+
+# Por laboratorio ("00", "01", ...): las tablas que `make gpu-check` midió en una GPU y el curso publicó (el
+# archivo medidas_gpu.json junto a este módulo). Vacío mientras no haya ninguna: nunca se escribe una cifra a mano.
+MEDIDAS_PUBLICADAS: dict[str, MedidasPublicadas] = _cargar_publicadas(Path(__file__).with_name(PUBLISHED_FILE_NAME))
+
+
+def registrar(medidas: Sequence[Medida], *, laboratorio: str, carpeta: Path) -> Path | None:
+    """Guarda la tabla medida en la GPU como carpeta/labNN.json (lo que `make gpu-check` publica); sin GPU, nada."""
+    filas = [[m.etiqueta, m.cpu_s * 1e3, m.gpu_s * 1e3] for m in medidas if m.gpu_s is not None]
+    gpu = next((m.gpu.dispositivo for m in medidas if m.gpu), None)
+    cpu = next((m.cpu.dispositivo for m in medidas if m.cpu), nombre_dispositivo("cpu"))
+    if not filas or gpu is None:
+        return None
+    carpeta.mkdir(parents=True, exist_ok=True)
+    ruta = carpeta / f"lab{laboratorio}.json"
+    ruta.write_text(json.dumps({laboratorio: {"gpu": gpu.removeprefix("GPU "), "fecha": datetime.date.today().isoformat(),
+                                              "cpu": cpu, "filas": filas}}, ensure_ascii=False, indent=1),
+                    encoding="utf-8")
+    return ruta
 
 
 def tabla_publicada(laboratorio: str | None) -> str:
@@ -269,3 +316,5 @@ def tabla(medidas: Sequence[Medida], *, laboratorio: str | None = None) -> None:
         print(medida)
     if not hay_gpu():
         print(tabla_publicada(laboratorio))
+    elif laboratorio and os.environ.get(RECORD_FOLDER_ENV):
+        registrar(medidas, laboratorio=laboratorio, carpeta=Path(os.environ[RECORD_FOLDER_ENV]))

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import statistics
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
+from harness.course import catalog
+from harness.gpu_check.report import merge_recorded_tables
+from harness.gpu_check.steps import RECORDED_TABLES
+from in_image.published_figures import PUBLISHED_FILE_NAME
 from practica import gpu
 
 
@@ -124,3 +131,45 @@ def test_the_median_of_a_noisy_series_is_robust() -> None:
     values = [1.0, 1.1, 0.9, 1.0, 50.0]
     q1, median, q3 = gpu.cuartiles(values)
     assert median == statistics.median(values) == 1.0 and q3 - q1 < 1.0
+
+
+def _tiempo(segundos: float, dispositivo: str) -> gpu.Tiempo:
+    return gpu.Tiempo(segundos, segundos * 0.9, segundos * 1.1, 7, 3, dispositivo, "fp32")
+
+
+def test_a_table_measured_on_a_gpu_is_recorded_merged_and_shown_where_there_is_none(tmp_path: Path) -> None:
+    """gpu-check's path: each lab's GPU table to labNN.json, merged into the file the course publishes, which
+    practica.gpu reads back and shows (named with its GPU and date) on machines without a GPU."""
+    folder = tmp_path / RECORDED_TABLES
+    filas = [gpu.Medida(f"lote {n}", 0.004 * n, 0.0005 * n, _tiempo(0.004 * n, "CPU x86_64 con 2 hilos de PyTorch"),
+                        _tiempo(0.0005 * n, "GPU NVIDIA H200")) for n in (1, 2)]
+    assert gpu.registrar(filas, laboratorio="01", carpeta=folder) == folder / "lab01.json"
+    assert gpu.registrar([gpu.Medida("solo CPU", 0.004, None, _tiempo(0.004, "CPU"))], laboratorio="02",
+                         carpeta=folder) is None, "a table without GPU times is not recorded"
+    (folder / "lab00.json").write_text("{not json", encoding="utf-8")  # a broken file is skipped, not fatal
+    published = tmp_path / PUBLISHED_FILE_NAME
+    merged = merge_recorded_tables(folder, published)
+    assert set(merged) == {"01"} and published.is_file()
+    tables = gpu.publicadas_desde(json.loads(published.read_text(encoding="utf-8")))
+    assert tables["01"].gpu == "NVIDIA H200" and tables["01"].cpu.startswith("CPU x86_64")
+    assert [round(cpu_ms, 3) for _, cpu_ms, _ in tables["01"].filas] == [4.0, 8.0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gpu, "MEDIDAS_PUBLICADAS", tables)
+        text = gpu.tabla_publicada("01")
+    assert f"medidas en una NVIDIA H200 el {tables['01'].fecha}" in text and "×8,0" in text
+    assert merge_recorded_tables(tmp_path / "nothing", tmp_path / "none.json") == {}
+    assert not (tmp_path / "none.json").exists()
+
+
+@pytest.mark.parametrize("lab", sorted(catalog.all_labs()))
+def test_every_table_of_a_lab_names_its_lab_so_its_published_figures_can_show(lab: str) -> None:
+    source = catalog.read_notebook(catalog.find_lab(lab).source)
+    for cell in source.cells:
+        if cell.cell_type != "code" or "gpu.tabla(" not in cell.source:
+            continue
+        calls = [node for node in ast.walk(ast.parse(cell.source)) if isinstance(node, ast.Call)
+                 and isinstance(node.func, ast.Attribute) and node.func.attr == "tabla"]
+        for call in calls:
+            named = {k.arg: k.value for k in call.keywords}
+            assert isinstance(named.get("laboratorio"), ast.Constant) and named["laboratorio"].value == lab, (  # type: ignore[attr-defined]
+                f"lab {lab}: gpu.tabla(...) must say laboratorio={lab!r}: {ast.unparse(call)}")

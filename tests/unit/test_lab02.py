@@ -22,6 +22,7 @@ from harness.grading.local import LocalExecutor
 from harness.grading.results import Limits
 from in_image.exercises import tags
 from in_image.exercises.framework import NOT_ATTEMPTED, Verdict
+from practica import lab02_checks
 from practica.comprobacion import evaluar, public_cases
 from practica.lab02 import PROBES
 from tests.answers.in_process import comprobar, judge, notebook_namespace
@@ -159,8 +160,10 @@ def test_the_student_version_is_pending_everywhere(tmp_path: Path) -> None:
 @pytest.mark.parametrize("trained_after_saving", [False, True])
 def test_the_deliverable_must_be_the_best_checkpoint_saved(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                            trained_after_saving: bool) -> None:
-    """The graded weights are compared with the checkpoint file at ruta_mejor: weights changed after saving it fail."""
+    """The graded weights are compared with the checkpoint file at ruta_mejor: weights changed after saving it fail.
+    (Accuracy taken as reached: the checkpoint counts only for a model that reaches the bar, and this one is untrained.)"""
     namespace = _notebook_namespace(monkeypatch, *SOLUTIONS)
+    monkeypatch.setattr(lab02_checks, "check_accuracy", lambda c, answer, **options: c.check("exactitud", True, ""))
     exec(compile("modelo = LeNet()\noptimizador = torch.optim.Adam(modelo.parameters())\n"
                  f"ruta_mejor = {str(tmp_path / 'lenet_mejor.pt')!r}\n"
                  "guardar_punto_control(modelo, optimizador, 3, ruta_mejor)\n", "<entrenamiento>", "exec"), namespace)
@@ -191,3 +194,15 @@ def test_a_trivial_notebook_scores_nothing(monkeypatch: pytest.MonkeyPatch) -> N
         if result.score:
             earned[exercise] = [c.name for c in result.criteria if c.passed]
     assert not earned, earned
+
+
+def test_the_checkpoint_of_an_untrained_model_earns_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An untrained LeNet saved as its own best checkpoint: the weights match the file, but neither criterion passes."""
+    namespace = _notebook_namespace(monkeypatch, *SOLUTIONS)
+    exec(compile("modelo = LeNet()\noptimizador = torch.optim.Adam(modelo.parameters())\n"
+                 f"ruta_mejor = {str(tmp_path / 'lenet_mejor.pt')!r}\n"
+                 "guardar_punto_control(modelo, optimizador, 1, ruta_mejor)\n", "<sin entrenar>", "exec"), namespace)
+    result = comprobar("02", FINAL, namespace)
+    assert result.score == 0, result.message
+    best = next(c for c in result.criteria if c.name == "mejor_epoca")
+    assert not best.passed and "llega a la exactitud pedida" in best.message, best.message
