@@ -38,13 +38,29 @@ def display_names(paths: list[Path]) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     lab = catalog.find_lab(args.lab)
-    for path in args.submissions:
-        catalog.read_notebook(path)  # a missing, non-notebook or invalid file stops here, with its name
+    missing = [str(path) for path in args.submissions if not path.is_file()]
+    if missing:
+        raise HarnessError(f"no such notebook: {', '.join(missing)} (check the paths or the shell pattern)")
     if len(set(map(Path.resolve, args.submissions))) != len(args.submissions):
         raise HarnessError("the same notebook is given twice")
     executor, parallel = grading_from(args)
     taken: set[str] = set()
-    notebooks = [(path, name, f"{file_stem(name, taken)}.ipynb")
-                 for path, name in zip(args.submissions, display_names(args.submissions), strict=True)]
+    notebooks, unreadable = [], []
+    for path, name in zip(args.submissions, display_names(args.submissions), strict=True):
+        problem = notebook_problem(path)
+        if problem:  # that student's notebook is `error` with the reason; the class is graded
+            unreadable.append((path, name, problem))
+        else:
+            notebooks.append((path, name, f"{file_stem(name, taken)}.ipynb"))
     return grade_notebooks(lab, notebooks, executor=executor, variant=args.variant, parallel=parallel,
-                           reports=args.reports, ci_parameters=args.ci_parameters, details=args.details, seed=seed_from(args))
+                           reports=args.reports, ci_parameters=args.ci_parameters, details=args.details, seed=seed_from(args),
+                           unreadable=unreadable)
+
+
+def notebook_problem(path: Path) -> str:
+    """Why the file is not a notebook that can be graded (one line), or "" when it is one."""
+    try:
+        catalog.read_notebook(path)
+    except HarnessError as error:
+        return str(error).splitlines()[0][:300]
+    return ""

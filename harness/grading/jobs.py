@@ -35,9 +35,12 @@ class GradingJob:
     seed: int | None = None  # the grading run's seed of the hidden cases (None: the hidden tests file's own)
 
     def exercises(self) -> list[dict[str, Any]]:
-        """The lab's exercises as report rows (id, title, max_score, checks_total), before any grading."""
-        return [{"id": d.id, "title": d.title, "max_score": d.points, "checks_total": d.checks}
-                for d in declared_in(self.lab.checks)]
+        return exercise_rows(self.lab)
+
+
+def exercise_rows(lab: Lab) -> list[dict[str, Any]]:
+    """The lab's exercises as report rows (id, title, max_score, checks_total), before any grading."""
+    return [{"id": d.id, "title": d.title, "max_score": d.points, "checks_total": d.checks} for d in declared_in(lab.checks)]
 
 
 def job_files(job: GradingJob, *, nonce: str, limits: Limits, container: bool, workdir: str,

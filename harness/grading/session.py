@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,11 @@ from harness.course import catalog, versions
 from harness.course.catalog import Lab
 from harness.engine.waiting import sigterm_as_interrupt
 from harness.errors import HarnessError
-from harness.grading.jobs import GradingJob, new_seed
+from harness.grading.jobs import GradingJob, exercise_rows, new_seed
 from harness.grading.local import LocalExecutor
 from harness.grading.pool import Executor, grade_all
 from harness.grading.reports import print_details, print_similarity, print_summary, printable, write_grading_reports
-from harness.grading.results import Limits, SubmissionResult
+from harness.grading.results import Limits, SubmissionResult, failed_submission
 from harness.grading.similarity import class_similarity
 
 DEFAULT_LIMITS = Limits()
@@ -59,9 +60,10 @@ def make_executor(variant: str, limits: Limits, *, image: str | None = None) -> 
 
 
 def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: str, stem: str, parallel: int,
-            reports: Path, details: bool, similarity: dict[str, Any] | None = None) -> int:
+            reports: Path, details: bool, similarity: dict[str, Any] | None = None,
+            rejected: Sequence[SubmissionResult] = ()) -> int:
     """Grade the jobs with progress on stderr, print the tables, write the reports (with the class
-    similarity section, when given); the exit code."""
+    similarity section, when given, and the results of the files that could not be graded); the exit code."""
     err = Console(stderr=True)
     out = Console()
     err.print(Text.assemble((kind, "bold"), f": {len(jobs)} notebook(s) on {executor.description}, {parallel} at a time"))
@@ -76,7 +78,10 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
                                        f"{result.score:g}/{result.max_score:g} in {result.time_s:.1f} s")
             progress.console.print(line)
 
-        results = grade_all(jobs, executor, parallel=parallel, on_done=done)
+        results = grade_all(jobs, executor, parallel=parallel, on_done=done) if jobs else []
+    results = [*results, *rejected]
+    for result in rejected:
+        err.print(Text(f"✗ {printable(result.name, limit=120)}: {result.message}", style="red"))
     image = None if variant == "local" else getattr(executor, "image", None)
     seed = jobs[0].seed if jobs else None
     json_path, junit_path = write_grading_reports(results, directory=reports, stem=stem, kind=kind, variant=variant,
@@ -92,10 +97,12 @@ def execute(jobs: list[GradingJob], *, executor: Executor, kind: str, variant: s
 
 
 def grade_notebooks(lab: Lab, notebooks: list[tuple[Path, str, str]], *, executor: Executor, variant: str, parallel: int,
-                    reports: Path, ci_parameters: bool, details: bool, seed: int | None = None) -> int:
+                    reports: Path, ci_parameters: bool, details: bool, seed: int | None = None,
+                    unreadable: Sequence[tuple[Path, str, str]] = ()) -> int:
     """Grade each (notebook, display name, file name of its executed copy in REPORTS/grade-LAB/) into
     REPORTS/grade-LAB.json, with the students' own parameters unless ci_parameters, the hidden cases drawn
-    from seed (a new one when None); the exit code."""
+    from seed (a new one when None); each (path, display name, reason) of `unreadable` is reported as that
+    student's `error`. The exit code."""
     seed = new_seed() if seed is None else seed
     executed = reports / f"grade-{lab.id}"
     parameters = dict(lab.ci_parameters) if ci_parameters else {}
@@ -103,8 +110,11 @@ def grade_notebooks(lab: Lab, notebooks: list[tuple[Path, str, str]], *, executo
                        seed=seed)
             for path, name, file in notebooks]
     similarity = class_similarity([(path, name) for path, name, _ in notebooks], template=template_cells(lab))
+    rejected = [failed_submission(lab=lab.id, notebook=path, name=name, exercises=exercise_rows(lab), status="error",
+                                  message=f"el archivo no es un cuaderno que se pueda calificar: {reason}", time_s=0.0)
+                for path, name, reason in unreadable]
     return execute(jobs, executor=executor, kind="grade", variant=variant, stem=f"grade-{lab.id}",
-                   parallel=parallel, reports=reports, details=details, similarity=similarity)
+                   parallel=parallel, reports=reports, details=details, similarity=similarity, rejected=rejected)
 
 
 def template_cells(lab: Lab) -> list[str]:

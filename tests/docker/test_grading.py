@@ -109,14 +109,26 @@ def test_run_cpu_solutions_score_full_marks(cpu_image: str, tmp_path: Path) -> N
 
 
 def test_grade_student_version_fails_every_exercise_with_its_placeholder(cpu_image: str, tmp_path: Path) -> None:
+    """The student version: every exercise not attempted. Beside it, files that are no notebook (not JSON, not
+    UTF-8, text) are each their student's `error` with a one-line reason, and the class is still graded."""
     out = tmp_path / "labs"
     versions.generate(out=out)
-    code = main(["grade", str(out / "student" / "00-introduccion.ipynb"), "--lab", "00", "--reports", str(tmp_path)])
+    entregas = tmp_path / "entregas"
+    entregas.mkdir()
+    shutil.copy(out / "student" / "00-introduccion.ipynb", entregas / "ana.ipynb")
+    (entregas / "berta.ipynb").write_text('{"cells": [')
+    (entregas / "carla.ipynb").write_bytes(b"\xff\xfe\x00 no es UTF-8")
+    (entregas / "dani.txt").write_text("hola")
+    code = main(["grade", *sorted(map(str, entregas.iterdir())), "--lab", "00", "--reports", str(tmp_path)])
     assert code == 1, "an unsolved notebook fails"
-    exercises = report(tmp_path / "grade-00.json")["submissions"][0]["exercises"]
-    for exercise in exercises:
+    students = {s["name"]: s for s in report(tmp_path / "grade-00.json")["submissions"]}
+    assert set(students) == {"ana", "berta", "carla", "dani"}
+    for exercise in students["ana"]["exercises"]:
         assert exercise["status"] == "not_attempted", exercise
         assert exercise["message"] == tags.PLACEHOLDER.format(id=exercise["id"]), exercise
+    for name in ("berta", "carla", "dani"):
+        assert students[name]["status"] == "error" and students[name]["score"] == 0, students[name]
+        assert "no es un cuaderno" in students[name]["message"] and "\n" not in students[name]["message"], students[name]
 
 
 @pytest.mark.slow
