@@ -87,7 +87,7 @@ def _run_one(probe: Probe, notebook: Notebook, inputs: Mapping[str, Any]) -> Any
         return {"kind": "raised", "message": f"el resultado no se puede leer ({type(error).__name__}: {error})"[:400]}
 
 
-def answer(lab: str, exercise: str, request_file: str) -> None:
+def answer(lab: str, exercise: str, request_file: str, *, originals: Mapping[str, Any] | None = None) -> None:
     """The judge's request: run the cases in the file `request_file` (wire JSON, written for this request
     only, so that no input is in the request cell's source) and publish the answers."""
     with open(request_file, encoding="utf-8") as file:
@@ -98,7 +98,7 @@ def answer(lab: str, exercise: str, request_file: str) -> None:
     _publish({"exercise": exercise, "answers": documents})
 
 
-def environment() -> None:
+def environment(*, originals: Mapping[str, Any] | None = None) -> None:
     """Publish the kernel's facts: Python, torch, torchvision and the device the notebook computes on."""
     import platform  # noqa: PLC0415 (only this call needs it)
 
@@ -111,11 +111,12 @@ def environment() -> None:
     _publish({"environment": {key: str(value)[:200] for key, value in facts.items()}})  # the judge's limit per fact
 
 
-def evidence(lab: str) -> None:
-    """Publish the signs of interference with checking (in_image.exercises.evidence), for the instructor."""
+def evidence(lab: str, *, originals: Mapping[str, Any] | None = None) -> None:
+    """Publish the signs of interference with checking (in_image.exercises.evidence), for the instructor: in the
+    checking modules the notebook imported (`originals`, set aside while this request runs) and everywhere else."""
     from in_image.exercises.evidence import signs  # noqa: PLC0415 (only the judge asks for them)
 
-    _publish({"evidence": signs(_shell().user_ns, lab=lab)})
+    _publish({"evidence": signs(_shell().user_ns, lab=lab, modules=originals)})
 
 
 def _shell() -> Any:

@@ -13,11 +13,12 @@ import functools
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.linalg", "numpy", "practica", "in_image.exercises.answering",
-                   "in_image.exercises.framework", "in_image.exercises.wire", "in_image.exercises.isolation")
+                   "in_image.exercises.framework", "in_image.exercises.wire", "in_image.exercises.isolation",
+                   "in_image.exercises.evidence", "in_image.exercises.tracing", "importlib", "importlib.util", "sys")
 
 
 def _library_prefixes() -> tuple[str, ...]:
@@ -52,19 +53,24 @@ def _hooks(shell: Any, prefixes: tuple[str, ...]) -> list[str]:
     return found
 
 
-def signs(namespace: dict[str, Any], *, lab: str) -> list[str]:
-    """Spanish descriptions of what the notebook changed that checking relies on."""
+def signs(namespace: dict[str, Any], *, lab: str, modules: Mapping[str, Any] | None = None) -> list[str]:
+    """Spanish descriptions of what the notebook changed that checking relies on; `modules`: the checking modules
+    the notebook imported (default: sys.modules)."""
+    modules = sys.modules if modules is None else {**sys.modules, **modules}
     prefixes = _library_prefixes()
     found: list[str] = []
     shell = getattr(builtins, "get_ipython", lambda: None)()
     if shell is not None:
         found += _hooks(shell, prefixes)
-    helpers = sys.modules.get(f"practica.lab{lab}")
+    helpers = modules.get(f"practica.lab{lab}")
     if "comprobar" in namespace and helpers is not None and namespace["comprobar"] is not getattr(helpers, "comprobar", None):
         found.append("«comprobar» redefinida")
+    probes = getattr(helpers, "PROBES", None)
+    if isinstance(probes, Mapping):
+        found += _replaced(f"practica.lab{lab}.PROBES", [(str(k), v) for k, v in probes.items()], prefixes)
     found += _replaced("builtins", vars(builtins).items(), prefixes)
     for module_name in WATCHED_MODULES:
-        module = sys.modules.get(module_name)
+        module = modules.get(module_name)
         if module is not None:
             found += _replaced(module_name, vars(module).items(), prefixes)
     torch = sys.modules.get("torch")

@@ -32,10 +32,59 @@ class NoAnswer(Exception):
     """The kernel gave no single, readable answer (its message says why, in Spanish)."""
 
 
+# The request runs the checking package as it is on disk, never the modules the notebook imported (and could
+# have altered): the first-party modules are set aside, imported afresh from the package roots with Python's
+# own finders, used for this request, then put back, so the notebook's later cells see what they saw.
+_REQUEST_TEMPLATE = """\
+def __dl_lab_request__():
+    import sys
+    from importlib.machinery import BuiltinImporter, FrozenImporter, PathFinder
+    roots, first_party = {roots!r}, {first_party!r}
+    originals = {{name: module for name, module in sys.modules.items() if name.partition(".")[0] in first_party}}
+    path, finders, cache = list(sys.path), list(sys.meta_path), dict(sys.path_importer_cache)
+    for name in originals:
+        del sys.modules[name]
+    sys.path[:0] = roots
+    sys.meta_path[:] = [BuiltinImporter, FrozenImporter, PathFinder]
+    for root in roots:
+        sys.path_importer_cache.pop(root, None)
+    try:
+        {call}originals=originals)
+    finally:
+        for name in [name for name in sys.modules if name.partition(".")[0] in first_party]:
+            del sys.modules[name]
+        sys.modules.update(originals)
+        sys.path[:], sys.meta_path[:] = path, finders
+        sys.path_importer_cache.clear()
+        sys.path_importer_cache.update(cache)
+try:
+    __dl_lab_request__()
+finally:
+    del __dl_lab_request__
+"""
+FIRST_PARTY = ("in_image", "practica")
+
+
+def package_roots() -> list[str]:
+    """The folders that hold the checking packages (in_image, practica), as this process imports them."""
+    import in_image  # noqa: PLC0415
+    import practica  # noqa: PLC0415
+
+    roots = [str(Path(module.__file__ or "").resolve().parent.parent) for module in (practica, in_image)]
+    return list(dict.fromkeys(roots))
+
+
+def request_call(function: str) -> str:
+    """How the request's call of answering.<function> starts (its arguments follow)."""
+    return f"__import__({MODULE!r}, fromlist=['{function}']).{function}("
+
+
 def request_code(function: str, *arguments: str) -> str:
-    """One line calling answering.<function>(arguments), leaving nothing in the notebook's namespace."""
-    args = ", ".join(repr(argument) for argument in arguments)
-    return f"__import__({MODULE!r}, fromlist=['{function}']).{function}({args})"
+    """A cell calling answering.<function>(arguments) of freshly imported checking packages, leaving nothing in the
+    notebook's namespace and its modules as they were."""
+    args = "".join(f"{argument!r}, " for argument in arguments)
+    return _REQUEST_TEMPLATE.format(roots=package_roots(), first_party=FIRST_PARTY,
+                                    call=request_call(function) + args)
 
 
 def ask(client: CappedClient, notebook: NotebookNode, code: str, *, timeout_s: float) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from harness.course import catalog
 from in_image.exercises.declared import declared_in
 from in_image.exercises.wire import ANSWERS_MIME
-from in_image.judge.questions import request_code
+from in_image.judge.questions import request_call
 
-REQUEST = request_code("answer").removesuffix(")")  # how the judge's request for the answers starts
+REQUEST = request_call("answer")  # how the judge's request for the answers starts
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Forgery:
     cells: tuple[str, ...]
     solved: bool = False  # False: on the student version (honest part 0); True: on the solutions (full marks)
     evidence: str = ""
+    replace: tuple[tuple[str, str], ...] = ()  # (exercise, source) of exercise cells replaced (e.g. emptied)
 
     @property
     def honest_score(self) -> float:
@@ -197,28 +198,39 @@ print(resultados)
 '''
 
 # ---- the kernel as untrusted input --------------------------------------------------------------
+# The judge's requests run the checking package as it is on disk, so replacing answering's functions in the
+# notebook changes nothing: these attacks intercept the request's call itself, with an input transformer that
+# sends it to the notebook's `_answer` / `_entorno` (which may call the real one, `_responder`).
+INTERCEPT = f'''
+def _intercepta(lineas):
+    return [linea.replace({request_call("answer")!r}, "_answer(").replace({request_call("environment")!r}, "_entorno(")
+            for linea in lineas]
+get_ipython().input_transformers_post.append(_intercepta)
+def _responder(*argumentos):
+    return __import__("in_image.exercises.answering", fromlist=["answer"]).answer(*argumentos)
+def _answer(*argumentos, **opciones):
+    return _responder(*argumentos)
+def _entorno(**opciones):
+    return __import__("in_image.exercises.answering", fromlist=["environment"]).environment()
+'''
+
 # The kernel's facts, forged to overwrite the judge's own result fields (timeline, evidence, device).
-RESULT_OVERWRITE = f'''
-import in_image.exercises.answering as _respuestas
+RESULT_OVERWRITE = INTERCEPT + f'''
 from IPython.display import publish_display_data
-def _entorno():
+def _entorno(**opciones):
     publish_display_data({{{ANSWERS_MIME!r}: {{"environment": {{
         "device": "cuda (NVIDIA H100 80GB HBM3)", "timeline": "xx", "evidence": "", "cell_errors": "xx"}}}}}})
-_respuestas.environment = _entorno
 '''
 
 # While the judge asks, one 25 MB update of an earlier output (it would make the executed notebook too big to keep).
-DISPLAY_FLOOD = '''
+DISPLAY_FLOOD = INTERCEPT + '''
 _pantalla = display("inicio", display_id=True)
-import in_image.exercises.answering as _respuestas
-_responder = _respuestas.answer
 _inundado = []
-def _answer(lab, ejercicio, peticion):
+def _answer(lab, ejercicio, peticion, **opciones):
     if not _inundado:
         _inundado.append(1)
         _pantalla.update("x" * 25_000_000)
     return _responder(lab, ejercicio, peticion)
-_respuestas.answer = _answer
 '''
 
 # Switches on only under grading (the judge's IPYTHONDIR): solves pinv while its cell still holds the placeholder,
@@ -234,15 +246,13 @@ if "dl-lab-judge" in os.environ.get("IPYTHONDIR", ""):
 # kernel can write there), an earlier output, the request's own output, a pre_run_cell hook, and pinv's error
 # messages. Used with PINV_ECHOES_ITS_INPUT (pinv's function: right on the public cases, and on the hidden ones
 # raising with its input in the message).
-HIDDEN_LEAK = '''
+HIDDEN_LEAK = INTERCEPT + '''
 import json
 _pantalla = display("inicio", display_id=True)
 get_ipython().events.register("pre_run_cell", lambda info: _pantalla.update(info.raw_cell))
-import in_image.exercises.answering as _respuestas
 from in_image.exercises import wire as _wire
-_responder = _respuestas.answer
 _peticiones = {}
-def _answer(lab, ejercicio, peticion):
+def _answer(lab, ejercicio, peticion, **opciones):
     _peticiones[ejercicio] = _peticiones.get(ejercicio, 0) + 1  # the second request of an exercise: its hidden cases
     texto = open(peticion).read()
     with open(LEAK_PATH, "a") as fichero:
@@ -251,7 +261,6 @@ def _answer(lab, ejercicio, peticion):
     _pantalla.update(valores)
     print(valores)
     return _responder(lab, ejercicio, peticion)
-_respuestas.answer = _answer
 '''
 PINV_ECHOES_ITS_INPUT = '''
 import numpy as np
@@ -268,17 +277,14 @@ def hidden_leak_cell(leak_path: str) -> str:
 
 
 # Answers pinv with a map whose key decodes to a tuple holding a list (unhashable); every other exercise honestly.
-UNHASHABLE_KEY = f'''
-import in_image.exercises.answering as _respuestas
+UNHASHABLE_KEY = INTERCEPT + f'''
 from IPython.display import publish_display_data
-_responder = _respuestas.answer
-def _answer(lab, ejercicio, peticion):
+def _answer(lab, ejercicio, peticion, **opciones):
     if ejercicio != "pinv":
         return _responder(lab, ejercicio, peticion)
     casos = json.loads(open(peticion).read())
     publish_display_data({{{ANSWERS_MIME!r}: {{"exercise": "pinv", "answers": [
         {{"kind": "answer", "value": {{"__map__": [[{{"__tuple__": [[1]]}}, 1]]}}}}] * len(casos)}}}})
-_respuestas.answer = _answer
 import json
 '''
 
@@ -292,10 +298,9 @@ if os.path.exists("guardado.txt"):
     _texto = repr(_wire.decode(json.loads(open("guardado.txt").read())))
     print(_texto)
     raise ValueError(_texto[:250])
-import in_image.exercises.answering as _respuestas
-_responder = _respuestas.answer
+''' + INTERCEPT + '''
 _vistas = []
-def _answer(lab, ejercicio, peticion):
+def _answer(lab, ejercicio, peticion, **opciones):
     if ejercicio == "pinv":
         _vistas.append(1)
         if len(_vistas) > 1:
@@ -303,7 +308,19 @@ def _answer(lab, ejercicio, peticion):
                 fichero.write(open(peticion).read())
             os._exit(1)
     return _responder(lab, ejercicio, peticion)
-_respuestas.answer = _answer
+'''
+
+
+# With the exercises' cells emptied (no placeholder left), the checking package's probes replaced by ones that
+# answer from a memorised table, and the kernel's own evidence silenced. The judge runs the package as it is on
+# disk, so the replaced probes are never asked; the evidence names them.
+PROBES_REPLACED = '''
+import practica.lab00 as _laboratorio, torch
+import in_image.exercises.evidence as _evidencia
+_NOMBRES = {"suma": "AddBackward0", "producto": "MulBackward0", "raiz": "SqrtBackward0", "media": "MeanBackward0",
+            "potencia": "PowBackward0", "hoja": None, "sin_gradiente": None}
+_laboratorio.PROBES["grad_fn"] = lambda cuaderno, entradas: [_NOMBRES[n] for n in entradas["operaciones"]]
+_evidencia.signs = lambda namespace, lab, **opciones: []
 '''
 
 
@@ -325,8 +342,10 @@ FORGERIES: tuple[Forgery, ...] = (
     Forgery("frame-inspection", (FRAME_INSPECTION,)),
     Forgery("startup-file-then-crash", (STARTUP_THEN_CRASH,)),
     Forgery("signals-to-parent-solved", (SIGNALS,), solved=True),
-    Forgery("overwrites-result-fields-solved", (RESULT_OVERWRITE,), solved=True, evidence="answering.environment"),
-    Forgery("display-update-flood-solved", (DISPLAY_FLOOD,), solved=True, evidence="answering.answer"),
+    Forgery("overwrites-result-fields-solved", (RESULT_OVERWRITE,), solved=True, evidence="input_transformers_post"),
+    Forgery("display-update-flood-solved", (DISPLAY_FLOOD,), solved=True, evidence="input_transformers_post"),
     Forgery("only-under-grading", (ONLY_UNDER_GRADING,)),
+    Forgery("probes-replaced", (PROBES_REPLACED,), evidence="practica.lab00.PROBES.grad_fn",
+            replace=(("grad_fn", "pass\n"),)),
 )
 

@@ -31,7 +31,8 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def graded(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("forgeries")
-    paths = [write(submission("00", solved=f.solved, insert=f.cells), folder / f"{f.name}.ipynb") for f in FORGERIES]
+    paths = [write(submission("00", solved=f.solved, insert=f.cells, replace=dict(f.replace)), folder / f"{f.name}.ipynb")
+             for f in FORGERIES]
     code = main(["grade", *map(str, paths), "--lab", "00", "--jobs", "2", "--cell-timeout", "20", "--exercise-timeout", "20",
                  "--reports", str(folder / "reports")])
     assert code in (0, 1), f"grading the forgeries failed to run (exit {code})"

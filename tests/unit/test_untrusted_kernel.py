@@ -79,7 +79,7 @@ def test_the_kernel_cannot_overwrite_the_judges_fields(class_run: tuple[Path, An
     assert row["status"] == "ok" and row["score"] == 15, "the forgery's honest part (the solutions) keeps its marks"
     assert isinstance(row["timeline"], list) and row["timeline"], "the judge's timeline stays the judge's"
     assert row["device"] is None, f"a forged environment is rejected whole, not taken: {row['device']}"
-    assert any("answering.environment" in sign for sign in row["evidence"]), row["evidence"]
+    assert any("input_transformers_post" in sign for sign in row["evidence"]), row["evidence"]
     assert any("rechazada" in sign and "environment" in sign for sign in row["evidence"]), row["evidence"]
 
 
