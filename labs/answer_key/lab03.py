@@ -217,12 +217,23 @@ def _profiled_top_operators(inputs: Mapping[str, Any]) -> dict[str, str]:
             "mayor_total": max(averages, key=lambda e: e.cpu_time_total).key}
 
 
+# Per workload of «perfilador»: the operators a trace of its steps must hold, and what the operator with the most
+# self time may be called (a substring: the matrix product's and the convolution's kernels, by backend).
+WORKLOAD_OPERATORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "matmul": (("aten::matmul", "aten::mm", "aten::relu_", "aten::sum"), ("mm",)),
+    "conv": (("aten::conv2d", "aten::relu", "aten::mean"), ("conv",)),
+}
+
+
 def _profiler(case: Case, answer: Any) -> dict[str, Any]:
-    """From the student's trace in the judge; for the kernel's data (no answer), from a trace of the case's workload."""
+    """The workload's operators; the top ones from the student's trace in the judge, and for the kernel's data (no
+    answer) from a trace of the case's workload."""
+    required, accepted = WORKLOAD_OPERATORS[str(case.inputs["operacion"])]
+    known = {"requeridos": list(required), "aceptables": list(accepted)}
     if answer is None:
-        return _profiled_top_operators(case.inputs)
+        return {**_profiled_top_operators(case.inputs), **known}
     events = answer.get("eventos") if isinstance(answer, Mapping) else None
-    return top_operators(events) if isinstance(events, list) and events else {}
+    return {**top_operators(events), **known} if isinstance(events, list) and events else known
 
 
 # ---- presupuesto ---------------------------------------------------------------------------------

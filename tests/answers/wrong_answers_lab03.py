@@ -231,6 +231,19 @@ LAB03: tuple[Answer, ...] = (
            profiler(pick="max(perfil.key_averages(), key=lambda e: e.cpu_time_total).key"), "partial",
            "el operador con más tiempo propio"),
     Answer("profiler-no-trace", "perfilador", profiler(export=""), "zero", "export_chrome_trace"),
+    # cheating: a made-up trace that names its own answer, without profiling the step
+    Answer("profiler-forged-trace", "perfilador", _function("operador_principal", """import json
+with open(ruta, "w") as fichero:
+    json.dump({"traceEvents": [{"ph": "X", "cat": "cpu_op", "name": "aten::inventado", "ts": 0, "dur": 1}]}, fichero)
+return 'aten::inventado'""", "paso, ruta"), "zero", "le faltan"),
+    # cheating: a trace with the step's operator names, made up so that a wrong operator has the most self time
+    Answer("profiler-forged-names", "perfilador", _function("operador_principal", """import json
+nombres = ["aten::matmul", "aten::mm", "aten::relu_", "aten::sum", "aten::conv2d", "aten::relu", "aten::mean"]
+eventos = [{"ph": "X", "cat": "cpu_op", "name": n, "ts": 10 * i, "dur": 1} for i, n in enumerate(nombres)]
+eventos.append({"ph": "X", "cat": "cpu_op", "name": "aten::sum", "ts": 1000, "dur": 500})
+with open(ruta, "w") as fichero:
+    json.dump({"traceEvents": eventos}, fichero)
+return 'aten::sum'""", "paso, ruta"), "partial", "el operador con más tiempo propio de CPU"),
     Answer("profiler-table-sorted", "perfilador", profiler(
         pick="sorted(perfil.key_averages(), key=lambda e: -e.self_cpu_time_total)[0].key"), "full"),
     # presupuesto
