@@ -43,7 +43,7 @@ KINDS: dict[str, str] = {
     "kernel": "accede al kernel de Jupyter o a su mensajería",
     "display": "actualiza salidas ya mostradas",
     "magia": "comandos mágicos o de shell no permitidos",
-    "dinamico": "código dinámico (exec, eval, compile, __import__, timeit, runpy, pdb, code)",
+    "dinamico": "código dinámico (exec, eval, compile, __import__, timeit, runpy…)",
     "codificado": "descodifica datos ocultos (base64, hex, zlib, codecs, marshal, pickle)",
     "texto_largo": "textos, bytes o listas literales muy largos (datos pegados)",
     "introspeccion": "introspección de marcos, globales o builtins",
@@ -220,6 +220,7 @@ class _Scanner(ast.NodeVisitor):
         self.depth = 0
         self.cell_literals = 0  # characters of string and bytes literals in the current cell
         self.notebook_literals = 0
+        self.cell_long_literal = False  # a literal of the current cell was reported on its own
 
     def add(self, kind: str, detail: str) -> None:
         self.findings.append(Finding(kind, _short(detail), self.cell))
@@ -247,12 +248,13 @@ class _Scanner(ast.NodeVisitor):
     def start_cell(self, index: int) -> None:
         self.cell = index
         self.cell_literals = 0
+        self.cell_long_literal = False
 
     def end_cell(self) -> None:
         """Many shorter literals in one cell, or in the whole notebook, are pasted data too."""
         before = self.notebook_literals
         self.notebook_literals += self.cell_literals
-        if self.cell_literals > CELL_LITERAL_CHARS:
+        if self.cell_literals > CELL_LITERAL_CHARS and not self.cell_long_literal:
             self.add("texto_largo", f"literales de {self.cell_literals} caracteres en una celda")
         elif before <= NOTEBOOK_LITERAL_CHARS < self.notebook_literals:
             self.add("texto_largo", f"literales de más de {NOTEBOOK_LITERAL_CHARS} caracteres en el cuaderno")
@@ -367,6 +369,7 @@ class _Scanner(ast.NodeVisitor):
             size = len(node.value)
             self.cell_literals += size
             if size > LONG_LITERAL:
+                self.cell_long_literal = True
                 self.add("texto_largo", f"{'bytes' if isinstance(node.value, bytes) else 'texto'} literal de {size} "
                                         f"{'bytes' if isinstance(node.value, bytes) else 'caracteres'}")
         if isinstance(node.value, str) and (found := ENVIRONMENT_TEXT.search(node.value[:10_000])):
