@@ -23,6 +23,7 @@ import io
 import json
 import keyword
 import logging
+import math
 import re
 import tokenize
 from collections import defaultdict
@@ -38,7 +39,21 @@ MAX_NOTEBOOK_BYTES = 20_000_000
 MIN_TOKENS = 12
 MAX_GROUPS = 200
 MAX_PREVIEW = 80
-IDENTICAL, NORMALISED = "identical", "normalised"
+IDENTICAL, NORMALISED, NEAR = "identical", "normalised", "near"
+CELL, NOTEBOOK, STRING = "cell", "notebook", "string"  # what a match is about: one cell, a notebook's own code, a literal
+LONG_STRING = 2_000  # a string literal longer than this is kept as its digest, not normalised away
+NEAR_JACCARD = 0.8  # near match: the sets of significant lines overlap this much (|A ∩ B| / |A ∪ B|)
+MIN_NEAR_LINES = 5  # ... and each has at least this many distinct significant lines
+MIN_LINE_TOKENS = 4  # a line with fewer tokens (pass, return x, else:) is not significant
+_LONG_MARK = "__long_literal_"
+_BODY = "{" + str(LONG_STRING) + ",}"
+_LONG_LITERAL = re.compile(
+    r"[rRbBuUfF]{0,2}(?:"
+    + r"'''(?:(?!''')[^\\]|\\.)" + _BODY + r"'''"
+    + r'|"""(?:(?!""")[^\\]|\\.)' + _BODY + r'"""'
+    + r"|'(?:[^'\\\n]|\\.)" + _BODY + r"'"
+    + r'|"(?:[^"\\\n]|\\.)' + _BODY + r'")', re.DOTALL)
+_CANONICAL_NAME = re.compile(r"\bv\d+\b")
 _KEPT_NAMES = frozenset(dir(builtins)) | {"self", "cls", "get_ipython"}
 _TOKENS = re.compile(r"\w+|[^\s\w]")
 _MAGIC = re.compile(r"^(\s*)([%!]{1,2})(\S*).*$", re.MULTILINE)
@@ -53,11 +68,12 @@ class NotebookCells:
 @dataclass(frozen=True)
 class SharedCell:
     preview: str
-    match: str  # IDENTICAL or NORMALISED
-    where: dict[str, int]  # notebook name -> cell index
+    match: str  # IDENTICAL, NORMALISED or NEAR
+    where: dict[str, int]  # notebook name -> cell index (for a notebook's own code: its first own cell)
+    scope: str = CELL  # CELL, NOTEBOOK (all of a notebook's own code) or STRING (a long literal)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"preview": self.preview, "match": self.match,
+        return {"preview": self.preview, "match": self.match, "scope": self.scope,
                 "cells": [{"notebook": name, "cell": index} for name, index in self.where.items()]}
 
 
@@ -71,10 +87,20 @@ class SimilarityGroup:
 
 
 # ---- reading ------------------------------------------------------------------------------------------
+def _long_literal(match: re.Match[str]) -> str:
+    digest = hashlib.blake2b(match.group(0).encode(errors="replace"), digest_size=8).hexdigest()
+    return f"'{_LONG_MARK}{digest}_{len(match.group(0))}'"
+
+
+def hash_long_literals(text: str) -> str:
+    """Each string literal longer than LONG_STRING replaced by a short one holding its digest and length."""
+    return _LONG_LITERAL.sub(_long_literal, text) if len(text) > LONG_STRING else text
+
+
 def _source(cell: Any) -> str:
     source = cell.get("source", "") if isinstance(cell, dict) else ""
     text = "".join(map(str, source)) if isinstance(source, list) else str(source)
-    return text[:MAX_CELL_CHARS]
+    return hash_long_literals(text[: MAX_NOTEBOOK_BYTES // 4])[:MAX_CELL_CHARS]
 
 
 def code_cells(notebook: Any) -> list[tuple[int, str]]:
@@ -147,7 +173,7 @@ class _Canonical(ast.NodeTransformer):
         return self.generic_visit(node)
 
     def visit_Constant(self, node: ast.Constant) -> ast.Constant:
-        if isinstance(node.value, str | bytes):
+        if isinstance(node.value, bytes) or (isinstance(node.value, str) and not node.value.startswith(_LONG_MARK)):
             node.value = "S"
         return node
 
@@ -174,7 +200,7 @@ def _tokens_fallback(source: str) -> list[str]:
             if token.type == tokenize.NAME and not keyword.iskeyword(token.string) and token.string not in _KEPT_NAMES:
                 text = names.setdefault(token.string, f"v{len(names)}")
             elif token.type == tokenize.STRING:
-                text = "S"
+                text = token.string if _LONG_MARK in token.string else "S"
             elif token.type in (tokenize.OP, tokenize.NUMBER, tokenize.NAME):
                 text = token.string
             else:
@@ -209,12 +235,45 @@ def _preview(source: str) -> str:
 
 
 # ---- comparing ----------------------------------------------------------------------------------------
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(errors="replace"), digest_size=16).hexdigest()
+
+
+def _line_features(lines: Iterable[str]) -> frozenset[str]:
+    """The significant lines (MIN_LINE_TOKENS tokens or more), each with its names renamed in order within the
+    line, so that a line added above (which shifts the cell's canonical names) leaves the others alike."""
+    return frozenset(_line_canonical(line) for line in lines if len(_TOKENS.findall(line)) >= MIN_LINE_TOKENS)
+
+
+def _line_canonical(line: str) -> str:
+    names: dict[str, str] = {}
+    return _CANONICAL_NAME.sub(lambda m: names.setdefault(m.group(0), f"n{len(names)}"), line)
+
+
+def _long_literals(lines: Iterable[str]) -> list[str]:
+    return [m for line in lines for m in re.findall(_LONG_MARK + r"\w+", line)]
+
+
+@dataclass(frozen=True)
+class _Own:
+    """A cell's own code: its normalised lines that are not the lab's."""
+
+    lines: tuple[str, ...]
+    comparable: bool  # MIN_TOKENS tokens or more, or a long literal
+
+
 @dataclass
 class _Seen:
     preview: str
-    plain: str
+    scope: str
+    features: frozenset[str]
     where: dict[str, int] = field(default_factory=dict)
     plains: set[str] = field(default_factory=set)
+    short_cells: bool = False  # (a notebook's own code) some of its cells are too short to be compared alone
+
+    def record(self, notebook: str, index: int, plain: str) -> None:
+        self.where.setdefault(notebook, index)
+        self.plains.add(plain)
 
 
 class _Template:
@@ -224,40 +283,139 @@ class _Template:
         sources = list(cells)
         self.plain = {_plain(s) for s in sources}
         self.lines = {line for s in sources for line in normalised_lines(s)}
-        self.cache: dict[str, str | None] = {}
+        self.features = _line_features(self.lines)
+        self.cache: dict[str, _Own | None] = {}
 
-    def own_key(self, source: str) -> str | None:
-        """A digest of the cell's own normalised code, or None when it is the template's or too short."""
+    def own(self, source: str) -> _Own | None:
+        """The cell's own code, or None when it is the template's or has no line of its own."""
         if source in self.cache:
             return self.cache[source]
-        key = None
+        own = None
         if _plain(source) not in self.plain:
-            own = [line for line in normalised_lines(source) if line not in self.lines]
-            text = "\n".join(own)
-            if len(_TOKENS.findall(text)) >= MIN_TOKENS:
-                key = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-        self.cache[source] = key
+            lines = tuple(line for line in normalised_lines(source) if line not in self.lines)
+            if lines:
+                text = "\n".join(lines)
+                own = _Own(lines, len(_TOKENS.findall(text)) >= MIN_TOKENS or _LONG_MARK in text)
+        self.cache[source] = own
+        return own
+
+    def features_of(self, lines: Iterable[str]) -> frozenset[str]:
+        return _line_features(lines) - self.features
+
+
+class _Comparison:
+    """Every cell, every notebook's own code and every long literal, keyed by their exact digests."""
+
+    def __init__(self, template: Iterable[str]) -> None:
+        self.lab = _Template(template)
+        self.cells: dict[str, _Seen] = {}
+        self.notebooks: dict[str, _Seen] = {}
+        self.strings: dict[str, _Seen] = {}
+
+    def add(self, notebook: NotebookCells) -> None:
+        lines: list[str] = []
+        plains: list[str] = []
+        first: tuple[int, str] | None = None
+        own_cells = 0
+        short_cells = False
+        for index, source in notebook.cells:
+            own = self.lab.own(source)
+            if own is None:
+                continue
+            own_cells += 1
+            short_cells = short_cells or not own.comparable
+            first = first or (index, source)
+            lines.extend(own.lines)
+            plains.append(_plain(source))
+            if own.comparable:
+                self._seen(self.cells, "\n".join(own.lines), CELL, own.lines, source).record(notebook.name, index,
+                                                                                            _plain(source))
+            for literal in _long_literals(own.lines):
+                self._seen(self.strings, literal, STRING, (), source).record(notebook.name, index, literal)
+        text = "\n".join(lines)
+        if first and own_cells >= 2 and (len(_TOKENS.findall(text)) >= MIN_TOKENS or _LONG_MARK in text):
+            entry = self._seen(self.notebooks, text, NOTEBOOK, lines, first[1])
+            entry.record(notebook.name, first[0], "\n".join(plains))
+            entry.short_cells = entry.short_cells or short_cells
+
+    def _seen(self, table: dict[str, _Seen], text: str, scope: str, lines: Iterable[str], source: str) -> _Seen:
+        key = _digest(text)
+        if key not in table:
+            features = self.lab.features_of(lines) if scope != STRING else frozenset()
+            table[key] = _Seen(preview=_preview(source), scope=scope, features=features)
+        return table[key]
+
+    def shared(self) -> list[SharedCell]:
+        """The exact matches (cells, notebooks' own code, long literals) and the near ones."""
+        found: list[SharedCell] = []
+        for table in (self.cells, self.notebooks, self.strings):
+            for entry in table.values():
+                if len(entry.where) >= 2 and (entry.scope != NOTEBOOK or entry.short_cells):
+                    match = IDENTICAL if len(entry.plains) == 1 else NORMALISED
+                    found.append(SharedCell(entry.preview, match, dict(sorted(entry.where.items())), entry.scope))
+        cells = {tuple(c.where.items()) for c in found if c.scope == CELL}
+        found = [c for c in found if c.scope != STRING or tuple(c.where.items()) not in cells]  # said once
+        return found + _near(self.cells) + _near(self.notebooks)
+
+
+def _near(table: dict[str, _Seen]) -> list[SharedCell]:
+    """Entries whose significant lines overlap by NEAR_JACCARD or more, chained, as NEAR matches: only those
+    that bring together notebooks the exact matches do not."""
+    features = {key: entry.features for key, entry in table.items() if len(entry.features) >= MIN_NEAR_LINES}
+    shared = []
+    for cluster in _near_clusters(features):
+        where: dict[str, int] = {}
+        for key in cluster:
+            for name, index in table[key].where.items():
+                where.setdefault(name, index)
+        if len(where) > max(len(table[key].where) for key in cluster):
+            first = table[cluster[0]]
+            shared.append(SharedCell(first.preview, NEAR, dict(sorted(where.items())), first.scope))
+    return shared
+
+
+def _near_clusters(features: dict[str, frozenset[str]]) -> list[list[str]]:
+    """Keys linked by a Jaccard similarity of NEAR_JACCARD or more, chained (union-find). Candidates come from
+    prefix filtering: with the features of each set in one global order (rarest first), two sets that similar
+    share a feature among the first |s| - ceil(t |s|) + 1 of each."""
+    frequency: dict[str, int] = defaultdict(int)
+    for values in features.values():
+        for feature in values:
+            frequency[feature] += 1
+    parent = {key: key for key in features}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
         return key
+
+    index: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(features, key=lambda k: (len(features[k]), k)):
+        mine = features[key]
+        prefix = sorted(mine, key=lambda f: (frequency[f], f))[: len(mine) - math.ceil(NEAR_JACCARD * len(mine)) + 1]
+        for other in {o for feature in prefix for o in index[feature]}:
+            theirs = features[other]  # never larger than mine: keys come by size
+            common = len(mine & theirs)
+            if len(theirs) >= NEAR_JACCARD * len(mine) and common >= NEAR_JACCARD * (len(mine) + len(theirs) - common):
+                parent[root(other)] = root(key)
+        for feature in prefix:
+            index[feature].append(key)
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(features):
+        clusters[root(key)].append(key)
+    return [keys for keys in clusters.values() if len(keys) >= 2]
 
 
 def similarity_groups(notebooks: Sequence[NotebookCells], *, template: Iterable[str]) -> list[SimilarityGroup]:
-    """Groups of notebooks sharing non-template cells, the largest first (at most MAX_GROUPS)."""
-    lab = _Template(template)
-    seen: dict[str, _Seen] = {}
+    """Groups of notebooks sharing non-template code (cells, their whole own code or long literals, exactly or
+    nearly), the largest first (at most MAX_GROUPS)."""
+    comparison = _Comparison(template)
     for notebook in notebooks:
-        for index, source in notebook.cells:
-            key = lab.own_key(source)
-            if key is None:
-                continue
-            entry = seen.setdefault(key, _Seen(preview=_preview(source), plain=_plain(source)))
-            entry.where.setdefault(notebook.name, index)
-            entry.plains.add(_plain(source))
+        comparison.add(notebook)
     by_notebooks: dict[tuple[str, ...], list[SharedCell]] = defaultdict(list)
-    for entry in seen.values():
-        if len(entry.where) < 2:
-            continue
-        match = IDENTICAL if len(entry.plains) == 1 else NORMALISED
-        by_notebooks[tuple(sorted(entry.where))].append(SharedCell(entry.preview, match, dict(sorted(entry.where.items()))))
+    for shared in comparison.shared():
+        by_notebooks[tuple(shared.where)].append(shared)
     groups = [SimilarityGroup(names, cells) for names, cells in by_notebooks.items()]
     groups.sort(key=lambda g: (-len(g.notebooks), -len(g.cells), g.notebooks))
     return groups[:MAX_GROUPS]
@@ -265,7 +423,7 @@ def similarity_groups(notebooks: Sequence[NotebookCells], *, template: Iterable[
 
 def similarity_section(groups: list[SimilarityGroup]) -> dict[str, Any]:
     """The report's `similarity` section."""
-    return {"min_tokens": MIN_TOKENS, "groups": [g.as_dict() for g in groups]}
+    return {"min_tokens": MIN_TOKENS, "near_jaccard": NEAR_JACCARD, "groups": [g.as_dict() for g in groups]}
 
 
 def class_similarity(submissions: Sequence[tuple[Path, str]], *, template: Iterable[str]) -> dict[str, Any]:
