@@ -433,7 +433,7 @@ def class_similarity(submissions: Sequence[tuple[Path, str]], *, template: Itera
 
 
 # ---- the CSV of `harness export` ----------------------------------------------------------------------
-SIMILARITY_COLUMNS = ("group", "notebooks", "students", "match", "cells", "preview")
+SIMILARITY_COLUMNS = ("group", "notebooks", "students", "match", "cells", "preview", "scope")
 
 
 def similarity_rows(section: Any) -> list[list[str | int]]:
@@ -449,5 +449,5 @@ def similarity_rows(section: Any) -> list[list[str | int]]:
                 continue
             places = "; ".join(f"{c.get('notebook')}: {c.get('cell')}" for c in cell.get("cells") or [] if isinstance(c, dict))
             rows.append([number, len(names), ", ".join(names), str(cell.get("match", "")), places,
-                         str(cell.get("preview", ""))])
+                         str(cell.get("preview", "")), str(cell.get("scope", CELL))])
     return rows

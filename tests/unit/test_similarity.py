@@ -149,7 +149,9 @@ def test_rows_of_similarity_csv() -> None:
             {"preview": "import numpy as np", "match": "identical",
              "cells": [{"notebook": "ana", "cell": 3}, {"notebook": "bea", "cell": 5}]}]},
         "roto", {"notebooks": "x"}]}
-    assert similarity_rows(section) == [[1, 2, "ana, bea", "identical", "ana: 3; bea: 5", "import numpy as np"]]
+    assert similarity_rows(section) == [[1, 2, "ana, bea", "identical", "ana: 3; bea: 5", "import numpy as np", "cell"]]
+    section["groups"][0]["cells"][0].update(match="near", scope="notebook")  # type: ignore[index]
+    assert similarity_rows(section)[0][3:] == ["near", "ana: 3; bea: 5", "import numpy as np", "notebook"]
     assert similarity_rows(None) == similarity_rows({"groups": 3}) == []
 
 
@@ -170,9 +172,9 @@ def test_export_writes_similarity_and_evidence_for_the_instructor_only(tmp_path:
     out = tmp_path / "out"
     assert main(["export", "00", "--report", str(tmp_path / "grade-00.json"), "--out", str(out), "--excel", "plain"]) == 0
     similarity = list(csv.reader(io.StringIO((out / "similarity.csv").read_text(encoding="utf-8-sig"))))
-    assert similarity == [["group", "notebooks", "students", "match", "cells", "preview"],
+    assert similarity == [["group", "notebooks", "students", "match", "cells", "preview", "scope"],
                           ["1", "2", f"{names[0]}, {names[1]}", "normalised", f"{names[0]}: 2; {names[1]}: 4",
-                           "'=cmd|' /C calc'!A0"]], "one row per shared cell; a formula-like preview made safe"
+                           "'=cmd|' /C calc'!A0", "cell"]], "one row per shared cell; a formula-like preview made safe"
     evidence = list(csv.reader(io.StringIO((out / "evidence.csv").read_text(encoding="utf-8-sig"))))
     student = report["submissions"][0]["name"]
     student = student if student[:1] not in "=+-@" else "'" + student
