@@ -6,7 +6,14 @@ and `!` lines reduced to their command. The lines the lab's own student notebook
 template, after the same normalisation) are left out of each cell; what is left is the student's own
 code, and a cell whose own code is shorter than MIN_TOKENS tokens is not compared (one-line answers
 converge honestly). Cells whose own code normalises to the same text are shared: "identical" when
-their text matched before normalisation too (whitespace aside), "normalised" otherwise.
+their text matched before normalisation too (whitespace aside), "normalised" otherwise. String literals
+longer than LONG_STRING are not normalised away but replaced by their digest (before the cell's cap), so
+a pasted blob is compared exactly.
+
+Beyond single cells (scope "cell"): each notebook's whole own code (its cells' own lines in order, short
+cells included: scope "notebook") and each long literal (scope "string") are compared too; and cells
+and notebooks whose significant lines overlap by NEAR_JACCARD or more (names renamed within each line,
+so an added line does not shift them) are "near" matches, found by prefix filtering (no all-pairs loop).
 
 Notebooks that share the same cells form a group; the report lists each group with its cells, where
 each sits in each notebook and a short preview. Pure host code: notebooks are read as JSON (any

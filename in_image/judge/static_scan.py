@@ -5,9 +5,12 @@ transformer, a pure text transformation: nothing is executed) and walks the synt
 notebook needs only to interfere with checking: IPython hooks and input transformers, assignments to
 attributes of imported modules (aliases followed across cells, `setattr`/`getattr` with constant
 names), imports of the course's internals, threads and background tasks, trace and profile
-functions, ctypes, the kernel object and its messaging, display updates, dynamic code, frame
-introspection, risky modules, and magics or shell commands other than %pip, %time, %timeit and
-%matplotlib (the code of %time and %timeit is scanned too). The lab's own cells scan clean.
+functions, ctypes, the kernel object and its messaging, display updates, dynamic code (exec and the
+like, and code run from a string by timeit, pdb, code or runpy), decoding of encoded data (base64, hex,
+zlib, codecs, marshal, pickle), long literals (pasted data), frame introspection and the notebook's own
+`__main__`, risky modules, and magics or shell commands other than %pip, %time, %timeit and %matplotlib
+(the code of %time and %timeit, and literal code given to timeit, is scanned too). The lab's own cells
+scan clean.
 
 Findings are grouped per kind, each with a short Spanish line for the instructor and the indices
 of the cells it appears in (the notebook's cell indices, as in `cell_errors`). They are evidence
