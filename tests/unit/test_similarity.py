@@ -341,6 +341,8 @@ def test_a_long_literal_is_compared_by_its_digest(tmp_path: Path, template01: li
     assert section["groups"][0]["cells"][0]["cells"] == [{"notebook": "ana", "cell": 2}, {"notebook": "bea", "cell": 3}]
     assert normalised_lines(hash_long_literals(f"x = {weights!r}")) != normalised_lines(hash_long_literals(f"x = {other!r}"))
     assert normalised_lines(hash_long_literals("x = 'corto'")) == normalised_lines("y = 'otro'")
+    quotes_in_comments = "# ''' no es un texto\n" + "z = 1\n" * 500 + "# '''\n"
+    assert hash_long_literals(quotes_in_comments) == quotes_in_comments, "code between quotes in comments stays code"
 
 
 def test_the_section_follows_the_schema(tmp_path: Path, template01: list[str]) -> None:
