@@ -102,7 +102,8 @@ ENVIRONMENT_TEXT = re.compile(r"IPYTHONDIR|dl-lab|profile_default|startup|site-p
 PATH_PREFIXES: dict[str, str] = {"os.exec": "magia", "os.spawn": "magia", "runpy.": "dinamico"}
 # timeit's functions run their `stmt` and `setup` when these are strings: a literal is scanned as code, a function
 # (a lambda, a name the notebook defines with def, functools.partial) is fine, anything else is code in a string.
-TIMEIT_RUNNERS = frozenset({"timeit.timeit", "timeit.repeat", "timeit.Timer"})
+TIMEIT_RUNNERS = frozenset({"timeit.timeit", "timeit.repeat", "timeit.Timer", "torch.utils.benchmark.Timer",
+                            "torch.utils.benchmark.utils.timer.Timer"})
 CALLABLE_FACTORIES = frozenset({"functools.partial"})
 # str/bytes methods whose codec undoes an encoding: .decode("unicode_escape"), codecs' "rot13", ...
 HIDING_CODECS = re.compile(r"^(unicode[_-]?escape|raw[_-]?unicode[_-]?escape|rot[_-]?13|base[_-]?64|hex|zlib|bz2|uu|"

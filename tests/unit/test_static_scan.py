@@ -36,6 +36,8 @@ HIDDEN_CODE: list[tuple[str, tuple[str, ...], str, str]] = [
     ("timeit.repeat setup", ("import timeit\ntimeit.repeat('pass', setup=codigo, number=1)",), "dinamico",
      "timeit.repeat(codigo)"),
     ("Timer", ("from timeit import Timer\nTimer(codigo).timeit(1)",), "dinamico", "timeit.Timer(codigo)"),
+    ("torch's Timer", ("import torch.utils.benchmark as banco\nbanco.Timer(stmt=codigo).timeit(1)",), "dinamico",
+     "torch.utils.benchmark.Timer(codigo)"),
     ("a name rebound from a function to a string", ("def paso(): pass", "paso = 'import ctypes'", "import timeit",
                                                    "timeit.timeit(paso)"), "dinamico", "timeit.timeit(paso)"),
     ("literal timeit code is read", ("import timeit\ntimeit.timeit('import ctypes', number=1)",), "ctypes", "ctypes"),
@@ -188,6 +190,8 @@ CLEAN = [
     "from timeit import Timer, default_timer\nfrom functools import partial\nTimer(partial(sum, [1, 2])).repeat(3, 10)",
     "import timeit\ntimeit.timeit('sum(range(10))', setup='import math', number=100)",
     "f = lambda: 3\nimport timeit\ntimeit.timeit(f)",
+    "import torch\nfrom torch.utils import benchmark\nx = torch.rand(8, 8)\n"
+    "print(benchmark.Timer(stmt='x @ x', globals={'x': x}).timeit(10))",
     "%timeit -n 2 -r 1 sum({1, 2})\n%time d = {'a': 1}",
     # text encodings, files and ordinary literals
     "texto = 'año'.encode('utf-8').decode('utf-8')\nimport json\ndatos = json.loads('{\"a\": 1}')",
