@@ -297,11 +297,13 @@ def _groups(section: dict[str, object]) -> list[tuple[list[str], list[tuple[str,
 
 
 def test_identical_notebooks_of_short_cells_are_grouped(tmp_path: Path, template01: list[str]) -> None:
-    """Five cells of fewer than 12 tokens each: no cell is compared alone, the notebooks' own code is."""
-    section = class_similarity(_lab01(tmp_path, {"ana": SHORT_CELLS, "bea": SHORT_CELLS, "carla": OWN_WORK[:2]}),
+    """Five cells of fewer than 12 tokens each: no cell is compared alone, the notebooks' own code is (exactly, and
+    near when a cell of its own is added)."""
+    section = class_similarity(_lab01(tmp_path, {"ana": SHORT_CELLS, "bea": SHORT_CELLS, "carla": OWN_WORK[:2],
+                                                 "dora": [*SHORT_CELLS[:3], "x = 1", *SHORT_CELLS[3:]]}),
                                template=template01)
-    assert _groups(section) == [(["ana", "bea"], [(IDENTICAL, NOTEBOOK)])], section
-    [cell] = section["groups"][0]["cells"]
+    assert _groups(section) == [(["ana", "bea", "dora"], [(NEAR, NOTEBOOK)]), (["ana", "bea"], [(IDENTICAL, NOTEBOOK)])]
+    [cell] = section["groups"][1]["cells"]
     assert cell["preview"] == "import base64, timeit" and {c["cell"] for c in cell["cells"]} == {2}
 
 
