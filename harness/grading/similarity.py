@@ -274,13 +274,11 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(errors="replace"), digest_size=16).hexdigest()
 
 
-def _line_features(lines: Iterable[str]) -> frozenset[str]:
-    """The significant lines (MIN_LINE_TOKENS tokens or more), each with its names renamed in order within the
-    line, so that a line added above (which shifts the cell's canonical names) leaves the others alike."""
-    return frozenset(_line_canonical(line) for line in lines if len(_TOKENS.findall(line)) >= MIN_LINE_TOKENS)
-
-
-def _line_canonical(line: str) -> str:
+def _line_feature(line: str) -> str | None:
+    """A significant line (MIN_LINE_TOKENS tokens or more) with its names renamed in order within the line, so
+    that a line added above (which shifts the cell's canonical names) leaves the others alike; None otherwise."""
+    if len(_TOKENS.findall(line)) < MIN_LINE_TOKENS:
+        return None
     names: dict[str, str] = {}
     return _CANONICAL_NAME.sub(lambda m: names.setdefault(m.group(0), f"n{len(names)}"), line)
 
@@ -294,6 +292,7 @@ class _Own:
     """A cell's own code: its normalised lines that are not the lab's."""
 
     lines: tuple[str, ...]
+    tokens: int
     comparable: bool  # MIN_TOKENS tokens or more, or a long literal
 
 
@@ -301,7 +300,7 @@ class _Own:
 class _Seen:
     preview: str
     scope: str
-    features: frozenset[str]
+    lines: tuple[str, ...]
     where: dict[str, int] = field(default_factory=dict)
     plains: set[str] = field(default_factory=set)
     short_cells: bool = False  # (a notebook's own code) some of its cells are too short to be compared alone
@@ -318,8 +317,9 @@ class _Template:
         sources = list(cells)
         self.plain = {_plain(s) for s in sources}
         self.lines = {line for s in sources for line in normalised_lines(s)}
-        self.features = _line_features(self.lines)
+        self.features = {f for f in map(_line_feature, self.lines) if f}
         self.cache: dict[str, _Own | None] = {}
+        self.line_features: dict[str, str | None] = {}
 
     def own(self, source: str) -> _Own | None:
         """The cell's own code, or None when it is the template's or has no line of its own."""
@@ -330,12 +330,21 @@ class _Template:
             lines = tuple(line for line in normalised_lines(source) if line not in self.lines)
             if lines:
                 text = "\n".join(lines)
-                own = _Own(lines, len(_TOKENS.findall(text)) >= MIN_TOKENS or _LONG_MARK in text)
+                tokens = len(_TOKENS.findall(text))
+                own = _Own(lines, tokens, tokens >= MIN_TOKENS or _LONG_MARK in text)
         self.cache[source] = own
         return own
 
     def features_of(self, lines: Iterable[str]) -> frozenset[str]:
-        return _line_features(lines) - self.features
+        """The significant lines of some own code that are not the lab's."""
+        found = set()
+        for line in lines:
+            if line not in self.line_features:
+                self.line_features[line] = _line_feature(line)
+            feature = self.line_features[line]
+            if feature and feature not in self.features:
+                found.add(feature)
+        return frozenset(found)
 
 
 class _Comparison:
@@ -351,33 +360,31 @@ class _Comparison:
         lines: list[str] = []
         plains: list[str] = []
         first: tuple[int, str] | None = None
-        own_cells = 0
-        short_cells = False
+        own_cells, tokens, short_cells, long_literal = 0, 0, False, False
         for index, source in notebook.cells:
             own = self.lab.own(source)
             if own is None:
                 continue
-            own_cells += 1
+            own_cells, tokens = own_cells + 1, tokens + own.tokens
             short_cells = short_cells or not own.comparable
             first = first or (index, source)
             lines.extend(own.lines)
             plains.append(_plain(source))
             if own.comparable:
                 self._seen(self.cells, "\n".join(own.lines), CELL, own.lines, source).record(notebook.name, index,
-                                                                                            _plain(source))
+                                                                                            plains[-1])
             for literal in _long_literals(own.lines):
+                long_literal = True
                 self._seen(self.strings, literal, STRING, (), source).record(notebook.name, index, literal)
-        text = "\n".join(lines)
-        if first and own_cells >= 2 and (len(_TOKENS.findall(text)) >= MIN_TOKENS or _LONG_MARK in text):
-            entry = self._seen(self.notebooks, text, NOTEBOOK, lines, first[1])
+        if first and own_cells >= 2 and (tokens >= MIN_TOKENS or long_literal):
+            entry = self._seen(self.notebooks, "\n".join(lines), NOTEBOOK, lines, first[1])
             entry.record(notebook.name, first[0], "\n".join(plains))
             entry.short_cells = entry.short_cells or short_cells
 
     def _seen(self, table: dict[str, _Seen], text: str, scope: str, lines: Iterable[str], source: str) -> _Seen:
         key = _digest(text)
         if key not in table:
-            features = self.lab.features_of(lines) if scope != STRING else frozenset()
-            table[key] = _Seen(preview=_preview(source), scope=scope, features=features)
+            table[key] = _Seen(preview=_preview(source), scope=scope, lines=tuple(lines))
         return table[key]
 
     def shared(self) -> list[SharedCell]:
@@ -390,13 +397,14 @@ class _Comparison:
                     found.append(SharedCell(entry.preview, match, dict(sorted(entry.where.items())), entry.scope))
         cells = {tuple(c.where.items()) for c in found if c.scope == CELL}
         found = [c for c in found if c.scope != STRING or tuple(c.where.items()) not in cells]  # said once
-        return found + _near(self.cells) + _near(self.notebooks)
+        return found + _near(self.cells, self.lab) + _near(self.notebooks, self.lab)
 
 
-def _near(table: dict[str, _Seen]) -> list[SharedCell]:
+def _near(table: dict[str, _Seen], lab: _Template) -> list[SharedCell]:
     """Entries whose significant lines overlap by NEAR_JACCARD or more, chained, as NEAR matches: only those
     that bring together notebooks the exact matches do not."""
-    features = {key: entry.features for key, entry in table.items() if len(entry.features) >= MIN_NEAR_LINES}
+    features = {key: lab.features_of(entry.lines) for key, entry in table.items()}
+    features = {key: values for key, values in features.items() if len(values) >= MIN_NEAR_LINES}
     shared = []
     for cluster in _near_clusters(features):
         where: dict[str, int] = {}
