@@ -264,19 +264,11 @@ class _Scanner(ast.NodeVisitor):
             self.add("texto_largo", f"literales de más de {NOTEBOOK_LITERAL_CHARS} caracteres en el cuaderno")
 
     def _rebind(self, statement: ast.stmt) -> None:
-        """A top-level `name = value` that is no longer a module or shell forgets the name (and that it was a
-        function, unless the value is a lambda)."""
-        if not isinstance(statement, ast.Assign):
-            return
-        for target in statement.targets:
-            if not isinstance(target, ast.Name):
-                continue
-            if self.resolve(statement.value) is None:
-                self.names.pop(target.id, None)
-            if isinstance(statement.value, ast.Lambda):
-                self.functions.add(target.id)
-            else:
-                self.functions.discard(target.id)
+        """A top-level `name = value` that is no longer a module or shell forgets the name."""
+        if isinstance(statement, ast.Assign) and self.resolve(statement.value) is None:
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    self.names.pop(target.id, None)
 
     # ---- what an expression is ----------------------------------------------------------------------
     def resolve(self, node: ast.expr) -> str | None:
@@ -410,7 +402,13 @@ class _Scanner(ast.NodeVisitor):
         self.functions.add(node.name)
         self.generic_visit(node)
 
+    def visit_arg(self, node: ast.arg) -> None:
+        self.functions.discard(node.arg)  # a parameter may hold anything
+        self.generic_visit(node)
+
     def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Store | ast.Del):  # bound to something else (=, for, with, :=, +=, del...)
+            self.functions.discard(node.id)
         if node.id in ("__builtins__", "update_display", "DisplayHandle", "publish_display_data"):
             self.add("introspeccion" if node.id == "__builtins__" else "display", node.id)
 
@@ -525,6 +523,8 @@ class _Scanner(ast.NodeVisitor):
             if value and isinstance(target, ast.Name):
                 self.names[target.id] = value
         self.generic_visit(node)
+        if isinstance(node.value, ast.Lambda):
+            self.functions.update(t.id for t in node.targets if isinstance(t, ast.Name))
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._target(node.target)
