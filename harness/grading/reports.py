@@ -148,7 +148,7 @@ def print_similarity(console: Console, section: dict[str, Any], *, limit: int = 
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for number, group in enumerate(groups[:limit], start=1):
         cells = group["cells"]
-        matches = sorted({c["match"] for c in cells})
+        matches = sorted({c["match"] + ("" if c.get("scope", "cell") == "cell" else f" ({c['scope']})") for c in cells})
         table.add_row(str(number), Text(printable(", ".join(group["notebooks"]), limit=100)), str(len(cells)),
                       "/".join(matches), Text(printable(cells[0]["preview"] if cells else "", limit=60)))
     console.print(table)

@@ -5,9 +5,12 @@ transformer, a pure text transformation: nothing is executed) and walks the synt
 notebook needs only to interfere with checking: IPython hooks and input transformers, assignments to
 attributes of imported modules (aliases followed across cells, `setattr`/`getattr` with constant
 names), imports of the course's internals, threads and background tasks, trace and profile
-functions, ctypes, the kernel object and its messaging, display updates, dynamic code, frame
-introspection, risky modules, and magics or shell commands other than %pip, %time, %timeit and
-%matplotlib (the code of %time and %timeit is scanned too). The lab's own cells scan clean.
+functions, ctypes, the kernel object and its messaging, display updates, dynamic code (exec and the
+like, and code run from a string by timeit, pdb, code or runpy), decoding of encoded data (base64, hex,
+zlib, codecs, marshal, pickle), long literals (pasted data), frame introspection and the notebook's own
+`__main__`, risky modules, and magics or shell commands other than %pip, %time, %timeit and %matplotlib
+(the code of %time and %timeit, and literal code given to timeit, is scanned too). The lab's own cells
+scan clean.
 
 Findings are grouped per kind, each with a short Spanish line for the instructor and the indices
 of the cells it appears in (the notebook's cell indices, as in `cell_errors`). They are evidence
@@ -43,7 +46,9 @@ KINDS: dict[str, str] = {
     "kernel": "accede al kernel de Jupyter o a su mensajería",
     "display": "actualiza salidas ya mostradas",
     "magia": "comandos mágicos o de shell no permitidos",
-    "dinamico": "código dinámico (exec, eval, compile, __import__)",
+    "dinamico": "código dinámico (exec, eval, compile, __import__, timeit, runpy…)",
+    "codificado": "descodifica datos ocultos (base64, hex, zlib, codecs, marshal, pickle)",
+    "texto_largo": "textos, bytes o listas literales muy largos (datos pegados)",
     "introspeccion": "introspección de marcos, globales o builtins",
     "modulo_arriesgado": "módulos de riesgo",
     "entorno": "busca señales del calificador o escribe ficheros de arranque",
@@ -74,11 +79,39 @@ PATHS: dict[str, str] = {  # an exact resolved path (or a path and anything belo
     "IPython.display.publish_display_data": "display", "IPython.core.display_functions.update_display": "display",
     "IPython.core.display_functions.DisplayHandle": "display",
     "os._exit": "kernel", "os.abort": "kernel",
+    # runners of code held in a string (timeit's own functions are judged by their arguments: _timed_code)
+    "timeit.main": "dinamico", "pdb.run": "dinamico", "pdb.runeval": "dinamico", "pdb.runctx": "dinamico",
+    "pdb.Pdb": "dinamico", "pdb.main": "dinamico", "bdb.Bdb": "dinamico", "code.InteractiveInterpreter": "dinamico",
+    "code.InteractiveConsole": "dinamico", "code.interact": "dinamico", "code.compile_command": "dinamico",
+    "codeop.compile_command": "dinamico", "codeop.Compile": "dinamico", "codeop.CommandCompiler": "dinamico",
+    "builtins.exec": "dinamico", "builtins.eval": "dinamico", "builtins.compile": "dinamico",
+    # decoders of data kept encoded in the notebook
+    **dict.fromkeys((
+        "base64.b64decode", "base64.standard_b64decode", "base64.urlsafe_b64decode", "base64.b32decode",
+        "base64.b32hexdecode", "base64.b16decode", "base64.a85decode", "base64.b85decode", "base64.decodebytes",
+        "base64.decode", "binascii.a2b_base64", "binascii.a2b_hex", "binascii.unhexlify", "binascii.a2b_uu",
+        "binascii.a2b_qp", "codecs.decode", "codecs.encode", "codecs.getdecoder", "codecs.lookup", "codecs.iterdecode",
+        "zlib.decompress", "zlib.decompressobj", "gzip.decompress", "bz2.decompress", "lzma.decompress",
+        "marshal.loads", "marshal.load", "pickle.loads", "pickle.load", "pickle.Unpickler", "_pickle.loads",
+        "_pickle.load", "dill.loads", "cloudpickle.loads", "quopri.decodestring", "uu.decode",
+    ), "codificado"),
 }
 # Text a notebook needs only to tell grading from a lab session, or to plant code run at start-up.
 ENVIRONMENT_TEXT = re.compile(r"IPYTHONDIR|dl-lab|profile_default|startup|site-packages|\.pth\b|sitecustomize|"
                               r"usercustomize|JPY_|JUPYTER_|PYTHONSTARTUP|/proc/")
-PATH_PREFIXES: dict[str, str] = {"os.exec": "magia", "os.spawn": "magia"}
+PATH_PREFIXES: dict[str, str] = {"os.exec": "magia", "os.spawn": "magia", "runpy.": "dinamico"}
+# timeit's functions run their `stmt` and `setup` when these are strings: a literal is scanned as code, a function
+# (a lambda, a name the notebook defines with def, functools.partial) is fine, anything else is code in a string.
+TIMEIT_RUNNERS = frozenset({"timeit.timeit", "timeit.repeat", "timeit.Timer", "torch.utils.benchmark.Timer",
+                            "torch.utils.benchmark.utils.timer.Timer"})
+CALLABLE_FACTORIES = frozenset({"functools.partial"})
+# str/bytes methods whose codec undoes an encoding: .decode("unicode_escape"), codecs' "rot13", ...
+HIDING_CODECS = re.compile(r"^(unicode[_-]?escape|raw[_-]?unicode[_-]?escape|rot[_-]?13|base[_-]?64|hex|zlib|bz2|uu|"
+                           r"quopri|string[_-]?escape|punycode)(_codec)?$", re.IGNORECASE)
+LONG_LITERAL = 2_000  # a string or bytes literal longer than this is reported, with its length
+LONG_SEQUENCE = 1_000  # a list, tuple, set or dict display with more elements is reported
+CELL_LITERAL_CHARS = 5_000  # the lab's cells hold at most ~600 characters of literals each
+NOTEBOOK_LITERAL_CHARS = 20_000  # and ~3000 in a whole notebook
 MODULE_KINDS: dict[str, str] = {  # an imported module (or anything below it) -> its kind
     "in_image": "interno", "judge": "interno", "labs": "interno",
     "threading": "hilo", "_thread": "hilo", "multiprocessing": "hilo", "concurrent": "hilo", "asyncio": "hilo",
@@ -95,6 +128,7 @@ MODULE_KINDS: dict[str, str] = {  # an imported module (or anything below it) ->
     "copyreg": "modulo_arriesgado", "pkgutil": "modulo_arriesgado", "zipimport": "modulo_arriesgado",
     "runpy": "modulo_arriesgado", "mmap": "modulo_arriesgado", "shelve": "modulo_arriesgado",
     "imp": "modulo_arriesgado", "weakref": "modulo_arriesgado",
+    "__main__": "introspeccion",
 }
 # What the lab's own cells import: allowed although their parents are watched (in_image.measure.peaks: the devices' peak
 # figures, a data table lab 03 reads).
@@ -104,6 +138,7 @@ ALLOWED_IMPORTS = re.compile(r"^(in_image\.measure\.peaks(\.\w+)?|practica(\.gpu
 PROJECT_ROOTS = frozenset({"practica"})
 ALLOWED_MAGICS = frozenset({"pip", "matplotlib", "pinfo", "pinfo2", "psearch"})
 TIMED_MAGICS = frozenset({"time", "timeit"})
+EXPANDED_VARIABLE = re.compile(r"\$\{?[A-Za-z_]|\{\s*[A-Za-z_][\w.\[\]'\"()]*\s*\}")  # IPython fills these in
 TIMED_OPTIONS = re.compile(r"^\s*(?:(?:-[nrp]\s*\d+|-[tcqo])(?:\s+|$))*")  # %timeit -n 3 -r 1 code: the options
 DYNAMIC_CALLS = frozenset({"exec", "eval", "compile", "__import__", "execfile"})
 INTROSPECTION_CALLS = frozenset({"globals", "vars", "locals"})
@@ -183,9 +218,13 @@ class _Scanner(ast.NodeVisitor):
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
+        self.functions: set[str] = set()  # names the notebook binds to a def, a class or a lambda
         self.findings: list[Finding] = []
         self.cell = 0
         self.depth = 0
+        self.cell_literals = 0  # characters of string and bytes literals in the current cell
+        self.notebook_literals = 0
+        self.cell_long_literal = False  # a literal of the current cell was reported on its own
 
     def add(self, kind: str, detail: str) -> None:
         self.findings.append(Finding(kind, _short(detail), self.cell))
@@ -209,6 +248,20 @@ class _Scanner(ast.NodeVisitor):
                 self._rebind(statement)
         except RecursionError:
             self.add("sin_analizar", "anidamiento demasiado profundo")
+
+    def start_cell(self, index: int) -> None:
+        self.cell = index
+        self.cell_literals = 0
+        self.cell_long_literal = False
+
+    def end_cell(self) -> None:
+        """Many shorter literals in one cell, or in the whole notebook, are pasted data too."""
+        before = self.notebook_literals
+        self.notebook_literals += self.cell_literals
+        if self.cell_literals > CELL_LITERAL_CHARS and not self.cell_long_literal:
+            self.add("texto_largo", f"literales de {self.cell_literals} caracteres en una celda")
+        elif before <= NOTEBOOK_LITERAL_CHARS < self.notebook_literals:
+            self.add("texto_largo", f"literales de más de {NOTEBOOK_LITERAL_CHARS} caracteres en el cuaderno")
 
     def _rebind(self, statement: ast.stmt) -> None:
         """A top-level `name = value` that is no longer a module or shell forgets the name."""
@@ -308,17 +361,61 @@ class _Scanner(ast.NodeVisitor):
             self.add(kind, path)
 
     def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str | bytes):
+            size = len(node.value)
+            self.cell_literals += size
+            if size > LONG_LITERAL:
+                self.cell_long_literal = True
+                self.add("texto_largo", f"{'bytes' if isinstance(node.value, bytes) else 'texto'} literal de {size} "
+                                        f"{'bytes' if isinstance(node.value, bytes) else 'caracteres'}")
         if isinstance(node.value, str) and (found := ENVIRONMENT_TEXT.search(node.value[:10_000])):
             self.add("entorno", repr(found.group(0)))
+
+    def _display(self, node: ast.List | ast.Tuple | ast.Set | ast.Dict, size: int) -> None:
+        if size > LONG_SEQUENCE:
+            self.add("texto_largo", f"{type(node).__name__.lower()} literal de {size} elementos")
+        self.generic_visit(node)
+
+    def visit_List(self, node: ast.List) -> None:
+        self._display(node, len(node.elts))
+
+    def visit_Tuple(self, node: ast.Tuple) -> None:
+        self._display(node, len(node.elts))
+
+    def visit_Set(self, node: ast.Set) -> None:
+        self._display(node, len(node.elts))
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        self._display(node, len(node.keys))
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         if node.name in ("__torch_function__", "__torch_dispatch__", "__array_function__", "__array_ufunc__"):
             self.add("modulo_modificado", f"redefine {node.name}")
+        self.functions.add(node.name)
+        self.generic_visit(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self.functions.add(node.name)
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.functions.add(node.name)
+        self.generic_visit(node)
+
+    def visit_arg(self, node: ast.arg) -> None:
+        self.functions.discard(node.arg)  # a parameter may hold anything
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Store | ast.Del):  # bound to something else (=, for, with, :=, +=, del...)
+            self.functions.discard(node.id)
         if node.id in ("__builtins__", "update_display", "DisplayHandle", "publish_display_data"):
             self.add("introspeccion" if node.id == "__builtins__" else "display", node.id)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if self.resolve(node) == "__main__":
+            self.add("introspeccion", "sys.modules['__main__']")
+        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         function = node.func
@@ -333,7 +430,41 @@ class _Scanner(ast.NodeVisitor):
             self.add("display", "display(…, display_id=…)")
         if isinstance(function, ast.Attribute):
             self._method_call(function, node)
+            self._decoding_method(function, node)
+        if (path := self.resolve(function)) in TIMEIT_RUNNERS:
+            self._timed_code(str(path), node)
         self.generic_visit(node)
+
+    def _decoding_method(self, function: ast.Attribute, node: ast.Call) -> None:
+        """bytes.fromhex(…), bytearray.fromhex(…), and .decode/.encode with a codec that hides text."""
+        if function.attr == "fromhex" and isinstance(function.value, ast.Name) and function.value.id in (
+                "bytes", "bytearray") and function.value.id not in self.names:
+            self.add("codificado", f"{function.value.id}.fromhex(…)")
+        elif function.attr in ("decode", "encode") and node.args:
+            codec = _constant(node.args[0])
+            if codec and HIDING_CODECS.match(codec):
+                self.add("codificado", f".{function.attr}({codec!r})")
+
+    def _timed_code(self, path: str, node: ast.Call) -> None:
+        """timeit.timeit/repeat/Timer: a literal stmt or setup is read as code; a function is fine; anything else
+        is code the scan cannot read (a string built or decoded at run time)."""
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        for position, name in enumerate(("stmt", "setup")):
+            argument = node.args[position] if len(node.args) > position else keywords.get(name)
+            if argument is None or self._is_function(argument):
+                continue
+            text = _constant(argument)
+            if text is not None:
+                self._scan_nested(text)
+            else:
+                self.add("dinamico", f"{path}({_dotted(argument)}): código en un texto")
+
+    def _is_function(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Lambda):
+            return True
+        if isinstance(node, ast.Name):
+            return node.id in self.functions
+        return isinstance(node, ast.Call) and self.resolve(node.func) in CALLABLE_FACTORIES
 
     def _reflection(self, name: str, node: ast.Call) -> None:
         base = self.resolve(node.args[0])
@@ -367,7 +498,9 @@ class _Scanner(ast.NodeVisitor):
             name, _, rest = texts[0].partition(" ")
             texts = [name, rest]
         name = texts[0].strip().lstrip("%")
-        if name in TIMED_MAGICS:
+        if name in TIMED_MAGICS and any(EXPANDED_VARIABLE.search(text) for text in texts[1:2]):
+            self.add("dinamico", f"%{name} con variables expandidas ($x, {{x}})")
+        elif name in TIMED_MAGICS:
             self._scan_nested("\n".join(TIMED_OPTIONS.sub("", text) for text in texts[1:]))
         elif name not in ALLOWED_MAGICS:
             self.add("magia", f"%{name}")
@@ -390,6 +523,8 @@ class _Scanner(ast.NodeVisitor):
             if value and isinstance(target, ast.Name):
                 self.names[target.id] = value
         self.generic_visit(node)
+        if isinstance(node.value, ast.Lambda):
+            self.functions.update(t.id for t in node.targets if isinstance(t, ast.Name))
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._target(node.target)
@@ -437,8 +572,9 @@ def scan_sources(sources: Iterable[tuple[int, str]]) -> list[Finding]:
     """Every finding in the (cell index, source) pairs, read in order (names bound in a cell stay bound)."""
     scanner = _Scanner()
     for index, source in sources:
-        scanner.cell = index
+        scanner.start_cell(index)
         scanner.scan_source(source)
+        scanner.end_cell()
     return scanner.findings
 
 

@@ -3,6 +3,8 @@ with its kind and cell, and honest code (the labs' own cells among it) left alon
 
 from __future__ import annotations
 
+import base64
+import random
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,68 @@ from harness.grading.results import Limits
 from in_image.judge.static_scan import KINDS, MAX_CELL_CHARS, from_report, grouped, scan_notebook, scan_sources
 from tests.answers.forgery import FORGERIES
 from tests.answers.notebooks import submission, write
+
+_PAYLOAD = base64.b64encode(b"import __main__\n__main__.modelo = None\n").decode()
+_WEIGHTS = base64.b64encode(random.Random(0).randbytes(123_414)).decode()  # a pasted fp16 state_dict: 164 552 chars
+
+# Code kept in a string or an encoded blob and run without exec/eval, and data pasted as literals.
+# (name, cells in order, the kind expected, a fragment of its detail): the finding is in the last cell.
+HIDDEN_CODE: list[tuple[str, tuple[str, ...], str, str]] = [
+    ("timeit of base64 in 5 cells", ("import base64, timeit", f"b = {_PAYLOAD!r}", "d = base64.b64decode(b)",
+                                     "s = d.decode()", "timeit.timeit(s, number=1)"), "dinamico", "timeit.timeit(s)"),
+    ("base64 decoded in 5 cells", ("import base64, timeit", f"b = {_PAYLOAD!r}", "d = base64.b64decode(b)"),
+     "codificado", "base64.b64decode"),
+    ("timeit of base64 in 3 cells", ("import base64, timeit", f"s = base64.b64decode({_PAYLOAD!r})",
+                                     "timeit.timeit(s, number=1)"), "dinamico", "código en un texto"),
+    ("timeit decoded in place", ("import base64 as b, timeit as t\nt.timeit(b.b64decode(x).decode(), number=1)",),
+     "dinamico", "timeit.timeit(b.b64decode"),
+    ("from timeit import timeit", ("from timeit import timeit as medir", "medir(stmt=codigo)"), "dinamico",
+     "timeit.timeit(codigo)"),
+    ("timeit.repeat setup", ("import timeit\ntimeit.repeat('pass', setup=codigo, number=1)",), "dinamico",
+     "timeit.repeat(codigo)"),
+    ("Timer", ("from timeit import Timer\nTimer(codigo).timeit(1)",), "dinamico", "timeit.Timer(codigo)"),
+    ("torch's Timer", ("import torch.utils.benchmark as banco\nbanco.Timer(stmt=codigo).timeit(1)",), "dinamico",
+     "torch.utils.benchmark.Timer(codigo)"),
+    ("a name rebound from a function to a string", ("def paso(): pass", "paso = 'import ctypes'", "import timeit",
+                                                   "timeit.timeit(paso)"), "dinamico", "timeit.timeit(paso)"),
+    ("a name annotated with a string", ("def paso(): pass", "paso: str = d.decode()", "import timeit",
+                                        "timeit.timeit(paso)"), "dinamico", "timeit.timeit(paso)"),
+    ("a loop variable", ("def s(): pass", "import timeit\nfor s in [d.decode()]:\n    timeit.timeit(s)"), "dinamico",
+     "timeit.timeit(s)"),
+    ("a parameter", ("import timeit\ndef correr(s):\n    return timeit.timeit(s, number=1)",), "dinamico",
+     "timeit.timeit(s)"),
+    ("literal timeit code is read", ("import timeit\ntimeit.timeit('import ctypes', number=1)",), "ctypes", "ctypes"),
+    ("timeit.main", ("import timeit\ntimeit.main(['-n', '1', codigo])",), "dinamico", "timeit.main"),
+    ("%timeit of a variable", ("%timeit -n 1 -r 1 $codigo",), "dinamico", "%timeit"),
+    ("%time of a braced variable", ("%time {codigo}",), "dinamico", "%time"),
+    ("pdb.run", ("import pdb\npdb.run(codigo)",), "dinamico", "pdb.run"),
+    ("Pdb", ("from pdb import Pdb\nPdb().run(codigo)",), "dinamico", "pdb.Pdb"),
+    ("InteractiveInterpreter", ("import code\ncode.InteractiveInterpreter().runsource(codigo)",), "dinamico",
+     "code.InteractiveInterpreter"),
+    ("InteractiveConsole", ("from code import InteractiveConsole as C",), "dinamico", "code.InteractiveConsole"),
+    ("runpy", ("import runpy\nrunpy.run_path('x.py')",), "dinamico", "runpy.run_path"),
+    ("run_module", ("from runpy import run_module",), "dinamico", "runpy.run_module"),
+    ("import __main__", ("import __main__\nprint(__main__)",), "introspeccion", "__main__"),
+    ("sys.modules __main__", ("import sys\nm = sys.modules['__main__']",), "introspeccion", "sys.modules['__main__']"),
+    ("from __main__", ("from __main__ import modelo",), "introspeccion", "__main__.modelo"),
+    ("from base64", ("from base64 import b64decode",), "codificado", "base64.b64decode"),
+    ("urlsafe base64", ("import base64\nx = base64.urlsafe_b64decode(t)",), "codificado", "urlsafe_b64decode"),
+    ("codecs", ("import codecs\nx = codecs.decode(t, 'rot13')",), "codificado", "codecs.decode"),
+    ("zlib", ("import zlib\nx = zlib.decompress(t)",), "codificado", "zlib.decompress"),
+    ("binascii", ("from binascii import unhexlify",), "codificado", "binascii.unhexlify"),
+    ("bytes.fromhex", ("x = bytes.fromhex('696d706f7274')",), "codificado", "bytes.fromhex"),
+    ("unicode_escape", ("x = b'\\\\x69'.decode('unicode_escape')",), "codificado", "unicode_escape"),
+    ("marshal", ("import marshal\nf = marshal.loads(t)",), "codificado", "marshal.loads"),
+    ("pickle", ("import pickle as p\nx = p.loads(t)",), "codificado", "pickle.loads"),
+    ("pasted checkpoint", (f"PESOS = {_WEIGHTS!r}",), "texto_largo", "texto literal de 164552 caracteres"),
+    ("pasted bytes", ("x = " + repr(bytes(3000)),), "texto_largo", "bytes literal de 3000 bytes"),
+    ("a blob split in one cell", ("partes = [" + ", ".join([repr("A" * 1500)] * 5) + "]",), "texto_largo",
+     "literales de 7500 caracteres en una celda"),
+    ("a blob split across cells", tuple(f"p{i} = {'A' * 1900!r}" for i in range(11)), "texto_largo",
+     "en el cuaderno"),
+    ("pasted list of weights", ("pesos = [" + ", ".join(["0.5"] * 5000) + "]",), "texto_largo",
+     "list literal de 5000 elementos"),
+]
 
 # (name, cells in order, the kind expected, a fragment of its detail)
 DISGUISES: list[tuple[str, tuple[str, ...], str, str]] = [
@@ -107,6 +171,7 @@ DISGUISES: list[tuple[str, tuple[str, ...], str, str]] = [
     ("deep nesting", ("x = " + "(" * 400 + "1" + ")" * 400,), "sin_analizar", "sintaxis"),
     ("deep tree", ("x = " + " + ".join(["1"] * 20_000),), "sin_analizar", "anidamiento"),
     ("huge cell", ("x = 1\n" * (MAX_CELL_CHARS // 6 + 1),), "sin_analizar", "caracteres"),
+    *[(f"hidden code: {name}", cells, kind, detail) for name, cells, kind, detail in HIDDEN_CODE],
 ]
 
 CLEAN = [
@@ -125,6 +190,19 @@ CLEAN = [
     "import time, inspect\nt0 = time.perf_counter()\nprint(inspect.signature(print))",
     "nn = 3\nnn.real",  # a name that is no module
     "# %load_ext en un comentario\ntexto = '!ls no es un comando'\nx = 5 % 2",
+    # timing a function, and literal code timed (read like a cell)
+    "import timeit\ndef paso():\n    return sum(range(100))\nprint(timeit.timeit(paso, number=10))",
+    "import timeit\nt = timeit.timeit(lambda: sum(range(10)), number=5)\nr = timeit.repeat(stmt=lambda: 1, repeat=3)",
+    "from timeit import Timer, default_timer\nfrom functools import partial\nTimer(partial(sum, [1, 2])).repeat(3, 10)",
+    "import timeit\ntimeit.timeit('sum(range(10))', setup='import math', number=100)",
+    "f = lambda: 3\nimport timeit\ntimeit.timeit(f)",
+    "import torch\nfrom torch.utils import benchmark\nx = torch.rand(8, 8)\n"
+    "print(benchmark.Timer(stmt='x @ x', globals={'x': x}).timeit(10))",
+    "%timeit -n 2 -r 1 sum({1, 2})\n%time d = {'a': 1}",
+    # text encodings, files and ordinary literals
+    "texto = 'año'.encode('utf-8').decode('utf-8')\nimport json\ndatos = json.loads('{\"a\": 1}')",
+    "import numpy as np\nx = np.frombuffer(bytes([1, 2, 3, 4]), dtype=np.uint8)\ny = list(range(5000))",
+    "doc = " + repr("Un texto largo pero honesto. " * 60) + "\npesos = [0.1, 0.2, 0.3] * 1000",
 ]
 
 
