@@ -36,6 +36,7 @@ from nbformat import NotebookNode
 from in_image.exercises import wire
 from in_image.exercises.framework import (
     ERROR,
+    FAILED,
     NOT_ATTEMPTED,
     PASSED,
     Case,
@@ -305,6 +306,17 @@ class Judge:
                 self._set(unanswered(exercise, status=ERROR, message=progress.message or "el ejercicio no se evaluó"))
             elif found["status"] != PASSED and exercise.id in progress.placeholders:
                 self._set(unanswered(exercise, status=NOT_ATTEMPTED, message=progress.placeholders[exercise.id]))
+        self._require_training()
+
+    def _require_training(self) -> None:
+        """An exercise that requires others (a trained model) earns nothing unless each of them earns points."""
+        verdicts = self.progress.verdicts
+        for exercise in self.tests.exercises:
+            unmet = [name for name in exercise.requires if not verdicts.get(name, {}).get("score", 0) > 0]
+            if unmet and verdicts[exercise.id]["score"] > 0:
+                names = ", ".join(f"«{name}»" for name in unmet)
+                self._set(unanswered(exercise, status=FAILED, message=f"cuenta cuando tu cuaderno resuelve, al menos en "
+                                     f"parte, {names}: el modelo entregado tiene que salir de tu propio entrenamiento"))
 
     def _mark(self, label: str) -> None:
         self.progress.timeline.append((label, round(time.monotonic() - self.started, 3)))

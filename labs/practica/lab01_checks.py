@@ -406,7 +406,7 @@ EXERCISES: tuple[Exercise, ...] = (
                                                                        "sin_gradiente", "dispositivo"), _compare_evaluar,
              (evaluation_case("una red 6→8→3 y 40 ejemplos", seed=3, rows=40, features=6, hidden=8, classes=3),)),
     Exercise("exactitud_prueba", "el modelo entrenado llega al 94 % en prueba", ("exactitud",), _compare_final,
-             (Case("«modelo» entrenado"),), points=2.0),
+             (Case("«modelo» entrenado"),), points=2.0, requires=("entrenar_una_epoca",)),
     Exercise("matriz_confusion", "la matriz de confusión", ("forma", "recuentos"), _compare_confusion, (
         confusion_case("6 ejemplos de 3 clases", [0, 1, 1, 0, 2, 1], [0, 1, 2, 1, 2, 0], 3),
         confusion_case("5 ejemplos de 4 clases, sin ningún 3", [0, 2, 2, 1, 0], [0, 2, 1, 1, 2], 4),

@@ -557,5 +557,5 @@ EXERCISES: tuple[Exercise, ...] = (
              ("guarda", "guarda_optimizador", "carga", "carga_optimizador", "map_location"), _compare_punto_control,
              (checkpoint_case("una red pequeña, su Adam y la época 7", seed=5, epoch=7, reference_epoch=12),)),
     Exercise("entregable", "la LeNet entrenada supera el 85 % en prueba", ("exactitud", "mejor_epoca"), _compare_entregable,
-             (Case("«modelo» entrenado"),), points=2.0),
+             (Case("«modelo» entrenado"),), points=2.0, requires=("entrenar_una_epoca",)),
 )

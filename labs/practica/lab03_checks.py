@@ -440,5 +440,5 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("presupuesto", "entrenar con un presupuesto de tiempo", ("pasos", "ejemplos"), _compare_presupuesto,
              (budget_case("50 ejemplos en lotes de 16, 1 s a 0,15 s por paso", rows=50, batch=16, budget=1.0, cost=0.15),)),
     Exercise("entregable", "la LeNet aumentada supera el 85 % en prueba dentro del presupuesto", ("exactitud",),
-             _compare_entregable, (Case("«modelo» entrenado"),), points=2.0),
+             _compare_entregable, (Case("«modelo» entrenado"),), points=2.0, requires=("presupuesto",)),
 )
