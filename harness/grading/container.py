@@ -38,7 +38,7 @@ from harness.engine.waiting import first_line
 from harness.errors import HarnessError
 from harness.grading.jobs import JOB_DIR, GradingJob, job_archive, job_files
 from harness.grading.pool import interpret, timed_out
-from harness.grading.results import Limits, SubmissionResult
+from harness.grading.results import Limits, SubmissionResult, with_host_facts
 
 COMPONENT = "grading"
 RESULT_LIMIT_BYTES = 20_000_000
@@ -48,6 +48,10 @@ REMOVE_TIMEOUT_S = 1
 def owner_label() -> str:
     """org.dl-lab.owner-pid: the process that started a grading container (tell concurrent runs apart)."""
     return facts().label("owner-pid")
+
+
+# The image's label with its torch release (docker/Dockerfile's LABEL), the torch a report names.
+TORCH_VERSION_LABEL = "org.dl-lab.torch-version"
 
 
 def owner_labels() -> dict[str, str]:
@@ -80,6 +84,7 @@ class ContainerExecutor:
             if gpu else None
         self.limits = limits
         self.description = f"{self.image}{' with GPUs' if gpu else ''}"
+        self.image_torch = self.client.images.get(self.image).labels.get(TORCH_VERSION_LABEL)
         self._active: dict[str, tuple[Container, Volume]] = {}
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
@@ -141,9 +146,10 @@ class ContainerExecutor:
             outcome.failure = "cancelada" if self._cancelled.is_set() else f"error del motor de contenedores: {first_line(error)}"
         finally:
             self._remove(container, volume)
-        return interpret(outcome.raw, job=job, nonce=nonce, started=started, created_at=outcome.created_at,
-                         failure=outcome.failure, failure_status=outcome.failure_status, executed=outcome.executed,
-                         executed_reason=outcome.executed_reason)
+        result = interpret(outcome.raw, job=job, nonce=nonce, started=started, created_at=outcome.created_at,
+                           failure=outcome.failure, failure_status=outcome.failure_status, executed=outcome.executed,
+                           executed_reason=outcome.executed_reason)
+        return with_host_facts(result, gpu=bool(self.device_requests), image_torch=self.image_torch)
 
     def _wait(self, container: Container, outcome: _Outcome) -> None:
         try:

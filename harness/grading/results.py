@@ -131,6 +131,23 @@ def from_judge(raw: dict[str, Any], *, lab: str, notebook: Path, name: str, time
     )
 
 
+EVIDENCE_LIMIT = 40  # schemas/grading-report.schema.json: a submission's evidence, at most
+
+
+def with_host_facts(result: SubmissionResult, *, gpu: bool, image_torch: str | None) -> SubmissionResult:
+    """The device and torch version as the host knows them (the container's GPUs, the image's label), not as the
+    kernel says: a kernel that claims otherwise is kept as evidence."""
+    claims = []
+    if not gpu and result.device not in (None, "cpu"):
+        claims.append(f"el kernel dijo que calculaba en {result.device}, en un contenedor sin GPU")
+        result.device = "cpu"
+    if image_torch and result.torch_version is not None and result.torch_version.split("+")[0] != image_torch:
+        claims.append(f"el kernel dijo torch {result.torch_version}; la imagen trae torch {image_torch}")
+        result.torch_version = image_torch
+    result.evidence = [*(claim[:200] for claim in claims), *result.evidence][:EVIDENCE_LIMIT]
+    return result
+
+
 def judged(raw: dict[str, Any], *, lab: str, notebook: Path, name: str, time_s: float, startup_s: float | None,
            declared: list[dict[str, Any]]) -> SubmissionResult:
     """from_judge, checked against the report's schema; a malformed result makes this notebook `error`."""

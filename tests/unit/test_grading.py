@@ -15,12 +15,14 @@ from rich.console import Console
 
 from harness.cli import main
 from harness.commands.grade import display_names
+from harness.config import REPO_ROOT
 from harness.course import catalog, versions
+from harness.grading.container import TORCH_VERSION_LABEL
 from harness.grading.file_names import file_stem
 from harness.grading.jobs import GradingJob
 from harness.grading.local import LocalExecutor
 from harness.grading.reports import junit_cases, print_details, print_summary, report_dict
-from harness.grading.results import Limits, SubmissionResult, from_judge
+from harness.grading.results import Limits, SubmissionResult, from_judge, with_host_facts
 from in_image.exercises import tags
 from in_image.junit import junit_xml
 from tests.answers.notebooks import submission, write
@@ -203,3 +205,28 @@ def test_a_trained_model_counts_only_when_the_training_exercise_earns_points(tmp
     assert final["score"] == 0 and final["status"] == "failed", final
     assert "«entrenar_una_epoca»" in final["message"] and "tu propio entrenamiento" in final["message"], final["message"]
     assert by_id["modelo"]["score"] == 1, "the other exercises keep their points"
+
+
+@pytest.mark.parametrize(("gpu", "device", "torch_version", "kept", "claims"), [
+    (False, "cpu", "2.13.0+cpu", ("cpu", "2.13.0+cpu"), []),
+    (False, "cuda (NVIDIA H100 80GB HBM3)", "2.13.0", ("cpu", "2.13.0"), ["sin GPU"]),
+    (False, "cpu", "9.9.9", ("cpu", "2.13.0"), ["torch 9.9.9"]),
+    (True, "cuda (NVIDIA H200)", "2.13.0+cu130", ("cuda (NVIDIA H200)", "2.13.0+cu130"), []),
+    (False, None, None, (None, None), []),
+])
+def test_the_report_names_the_device_and_torch_the_host_knows(gpu: bool, device: str | None, torch_version: str | None,
+                                                              kept: tuple[str | None, str | None],
+                                                              claims: list[str]) -> None:
+    result = SubmissionResult(lab="00", notebook="x.ipynb", name="x", status="ok", score=0.0, max_score=1.0,
+                              exercises=[], time_s=1.0, device=device, torch_version=torch_version,
+                              evidence=[f"señal {i}" for i in range(40)])
+    checked = with_host_facts(result, gpu=gpu, image_torch="2.13.0")
+    assert (checked.device, checked.torch_version) == kept
+    assert len(checked.evidence) == 40, "evidence stays within the report's limit"
+    host_claims = [e for e in checked.evidence if not e.startswith("señal")]
+    assert len(host_claims) == len(claims) and all(c in e for c, e in zip(claims, host_claims, strict=True)), host_claims
+    assert checked.evidence[:len(claims)] == host_claims, "the host's findings come first"
+
+
+def test_the_torch_label_the_report_reads_is_the_images() -> None:
+    assert f"{TORCH_VERSION_LABEL}=" in (REPO_ROOT / "docker" / "Dockerfile").read_text()
