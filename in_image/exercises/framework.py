@@ -101,7 +101,7 @@ class Exercise:
     cases: tuple[Case, ...]  # the public ones: comprobar's, and the judge's first
     points: float = 1.0
     expect: Expect | None = None  # set by the judge only (answer_key); the kernel reads case.expected
-    # Exercises that must earn points for this one to count (a trained model must come from the notebook's training)
+    # Exercises the notebook must attempt for this one to count (a trained model comes from the notebook's training)
     requires: tuple[str, ...] = ()
 
     def tested_by(self, case: Case) -> tuple[str, ...]:

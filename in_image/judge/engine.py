@@ -309,14 +309,16 @@ class Judge:
         self._require_training()
 
     def _require_training(self) -> None:
-        """An exercise that requires others (a trained model) earns nothing unless each of them earns points."""
+        """An exercise that requires others (a trained model) earns nothing while one of them is not attempted (its
+        function missing, or still the placeholder); a mistake in one of them costs points there only."""
         verdicts = self.progress.verdicts
         for exercise in self.tests.exercises:
-            unmet = [name for name in exercise.requires if not verdicts.get(name, {}).get("score", 0) > 0]
+            unmet = [name for name in exercise.requires
+                     if verdicts.get(name, {}).get("status", NOT_ATTEMPTED) == NOT_ATTEMPTED]
             if unmet and verdicts[exercise.id]["score"] > 0:
                 names = ", ".join(f"«{name}»" for name in unmet)
-                self._set(unanswered(exercise, status=FAILED, message=f"cuenta cuando tu cuaderno resuelve, al menos en "
-                                     f"parte, {names}: el modelo entregado tiene que salir de tu propio entrenamiento"))
+                self._set(unanswered(exercise, status=FAILED, message=f"cuenta cuando tu cuaderno hace su propio "
+                                     f"{names}: el modelo entregado tiene que salir de tu entrenamiento"))
 
     def _mark(self, label: str) -> None:
         self.progress.timeline.append((label, round(time.monotonic() - self.started, 3)))
