@@ -5,6 +5,9 @@ import os
 import subprocess
 from pathlib import Path
 
+import jupyter_server.base.handlers
+import jupyter_server.serverapp
+import jupyterlab_server.handlers
 from jupyter_core.paths import jupyter_path
 from jupyter_server.base.handlers import FileFindHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -58,16 +61,8 @@ class SandboxedFileFindHandler(FileFindHandler):
             self.set_header("Content-Security-Policy", self.content_security_policy + "; sandbox")
 
 
-def _sandbox_found_files() -> None:
-    import jupyter_server.base.handlers
-    import jupyter_server.serverapp
-    import jupyterlab_server.handlers
-
-    for module in (jupyter_server.base.handlers, jupyter_server.serverapp, jupyterlab_server.handlers):
-        module.FileFindHandler = SandboxedFileFindHandler  # type: ignore[attr-defined, misc]
-
-
-_sandbox_found_files()
+for _module in (jupyter_server.base.handlers, jupyter_server.serverapp, jupyterlab_server.handlers):
+    _module.FileFindHandler = SandboxedFileFindHandler  # type: ignore[attr-defined, misc]
 
 # Idle kernels keep their memory until they end: on a GPU shared by a class, a CUDA context and
 # every tensor of a student who went for lunch. DL_LAB_KERNEL_CULL_TIMEOUT (seconds; JupyterHub
