@@ -9,9 +9,9 @@ import jupyter_server.base.handlers
 import jupyter_server.serverapp
 import jupyterlab_server.handlers
 from jupyter_core.paths import jupyter_path
+from jupyter_server import DEFAULT_STATIC_FILES_PATH
 from jupyter_server.base.handlers import FileFindHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from jupyter_server.utils import DEFAULT_STATIC_FILES_PATH  # type: ignore[attr-defined]
 from jupyterlab.handlers.announcements import CheckForUpdateABC
 
 c = get_config()  # noqa: F821  (injected by Jupyter)
