@@ -9,7 +9,6 @@ import jupyter_server.base.handlers
 import jupyter_server.serverapp
 import jupyterlab_server.handlers
 from jupyter_core.paths import jupyter_path
-from jupyter_server import DEFAULT_STATIC_FILES_PATH
 from jupyter_server.base.handlers import FileFindHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyterlab.handlers.announcements import CheckForUpdateABC
@@ -34,8 +33,8 @@ c.ContentsManager.allow_hidden = False
 
 # Files the student can write are never served as pages of the server's origin (under JupyterHub without
 # subdomains, the hub's origin: a page there would act with the cookies of whoever opens the link). The
-# handlers that serve files without login (lab extensions and themes, /static/, /static/custom/) look only
-# in the image's folders, never in ~/.local/share/jupyter or ~/.jupyter; and anything they serve that is not
+# handlers that serve files without login (lab extensions and themes, /static/) look only in the image's
+# folders, never in ~/.local/share/jupyter; and anything they serve that is not
 # a script or a style sheet runs sandboxed (an opaque origin without cookies), as /files/ already does.
 _home = os.path.realpath(os.path.expanduser("~"))
 
@@ -47,7 +46,6 @@ def _image_paths(paths: list[str]) -> list[str]:
 
 c.LabApp.labextensions_path = _image_paths(jupyter_path("labextensions"))
 c.LabApp.extra_labextensions_path = []
-c.ServerApp.static_custom_path = [os.path.join(DEFAULT_STATIC_FILES_PATH, "custom")]
 _ACTIVE_FREE = ("javascript", "text/css", "font/", "image/png", "image/jpeg", "image/gif", "image/webp",
                 "application/wasm", "application/json")
 
