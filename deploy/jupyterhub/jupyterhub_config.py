@@ -176,6 +176,10 @@ else:
         "/tmp": f"size={TMP_SIZE},mode=1777,exec",
         "/home/jovyan/.cache": f"size={TMP_SIZE},mode=0700,uid=1000,gid=100,exec",
     }
+    # The rest of the home (~/.local, pip install --user, folders beside ~/work) stays on the host's disk: where
+    # the hub watches the work folder, it watches the writable layer too (its size as the engine measures it),
+    # against the same size.
+    c.DLLabSpawner.layer_watch_size = setting("DL_LAB_WORK_WATCH_SIZE")
 c.DLLabSpawner.extra_host_config = HOST_CONFIG
 # GPUs: each GPU server gets its own device(s), round-robin (dl_lab_hub.spawner).
 c.DLLabSpawner.gpu_ids = list(parse_devices(setting("DL_LAB_GPU_IDS")))

@@ -1,9 +1,9 @@
 """Limits of the one-server hub with real students' containers: disk, idle culling, broken permissions.
 
 One hub with a short cull timeout (75 s), a 300 MB work folder checked every 10 s (this engine's volumes have
-no quota: the hub watches them; a student who stops the check blocks no one else) and 100 MB for /tmp and
-~/.cache (or a limited writable layer where the storage driver can). Each test starts only the servers it
-needs.
+no quota: the hub watches them, and the writable layer too; a student who stops the check blocks no one else)
+and 100 MB for /tmp and ~/.cache (or a limited writable layer where the storage driver can). Each test starts
+only the servers it needs.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ NOTICE = "/tmp/dl-lab-disk-notice"
 def hub(docker_engine: docker.DockerClient, cpu_image: str) -> Iterator[Hub]:
     with hub_instance(docker_engine, "dl-lab-hublim", variant="cpu", gpu=False, cull_timeout_s=CULL_TIMEOUT_S,
                       work_size=f"{WORK_SIZE_MB}M", tmp_size="100m", disk_check_interval_s=10) as started:
-        started.create_users(["lleno", "temporal", "permisos", "ocupado", "quieto", "congela", "vecino"])
+        started.create_users(["lleno", "temporal", "permisos", "ocupado", "quieto", "congela", "vecino", "capa"])
         yield started
 
 
@@ -83,6 +83,30 @@ def test_the_hub_warns_then_stops_a_server_whose_work_folder_passes_its_limit(do
     time.sleep(30)  # a few checks: over the limit but not growing, it stays up
     assert hub.server_state("lleno"), "the restarted server was stopped although it did not grow"
     hub.stop_server("lleno")
+
+
+def test_the_home_outside_the_work_folder_is_watched_where_the_layer_has_no_limit(docker_engine: docker.DockerClient,
+                                                                                  hub: Hub) -> None:
+    container = running(docker_engine, hub, "capa")
+    if container.attrs["HostConfig"].get("StorageOpt"):
+        pytest.skip("the storage driver limits the writable layer here (--storage-opt size=): nothing to watch")
+    code, output = as_student(container, "mkdir -p ~/.local/relleno && dd if=/dev/zero of=$HOME/.local/relleno/a bs=1M "
+                                         "count=250")
+    assert code == 0, output
+
+    def warned() -> bool:
+        return "fuera de tu carpeta de trabajo" in as_student(container, f"cat {NOTICE} 2>/dev/null")[1]
+
+    wait_until(warned, timeout_s=90, interval_s=3, what="the warning at 80 % of the writable layer")
+    as_student(container, "dd if=/dev/zero of=$HOME/.local/relleno/b bs=1M count=100")
+    wait_until(lambda: not hub.server_state("capa"), timeout_s=120, interval_s=3,
+               what="the server whose writable layer passed the limit to be stopped")
+    assert "writable layer holds" in hub.log_text(), "the hub's log does not say why it stopped the server"
+    restarted = running(docker_engine, hub, "capa")
+    environment = restarted.attrs["Config"]["Env"]
+    assert any(item.startswith("DL_LAB_DISK_STOPPED=") and "fuera de tu carpeta" in item for item in environment), (
+        "the restarted server does not tell the student why it was stopped")
+    hub.stop_server("capa")
 
 
 def test_a_work_folder_with_broken_permissions_is_repaired_at_start(docker_engine: docker.DockerClient,

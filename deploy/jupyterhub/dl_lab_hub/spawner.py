@@ -18,7 +18,10 @@
   checked every `disk_check_interval` seconds (`du` in the container): at 80 % the student is warned
   (the message is printed under the next cell they run), at the limit the server is stopped, also
   with a message; nothing is ever deleted. A server started over the limit (to delete files) is
-  stopped again only if it keeps growing. The student's code can stop or slow the `du` (it runs as
+  stopped again only if it keeps growing. With `layer_watch_size` (where the storage driver cannot
+  limit the container's writable layer: the home outside ~/work), the layer's size as the engine
+  measures it is checked too: a warning at 80 %, a stop at the limit (the layer goes with the
+  container; ~/work stays). The student's code can stop or slow the `du` (it runs as
   them): so the check never blocks the hub. It has its own Docker client (with a socket timeout) and
   threads, never DockerSpawner's one Docker thread that every start and stop goes through; `du` is
   killed after DISK_CHECK_TIMEOUT_S; and after DISK_CHECK_TRIES checks in a row that could not measure
@@ -107,12 +110,15 @@ class DLLabSpawner(DockerSpawner):
     work_size = Unicode("", config=True, help="size limit of a new work volume (needs xfs pquota); empty: none")
     work_watch_size = Unicode("", config=True, help="the work folder's size at which the server is stopped, where "
                                                     "nothing else limits it; empty: no watch")
+    layer_watch_size = Unicode("", config=True, help="the writable layer's size at which the server is stopped, "
+                                                     "where the storage driver cannot limit it; empty: no watch")
     disk_check_interval = Integer(60, config=True, help="seconds between two checks of the work folder's size")
     _disk_checked_at = 0.0
     _disk_baseline = 0
     _disk_warned = False
     _disk_first_check = True
     _disk_failures = 0
+    _layer_warned = False
 
     assigned_gpus: tuple[str, ...] = ()
     student_network = ""
@@ -293,19 +299,55 @@ class DLLabSpawner(DockerSpawner):
                          self.user.name, DISK_CHECK_TRIES)
         return 1
 
+    def _layer_size_blocking(self) -> int | None:
+        size = self.disk_client().inspect_container(self.container_id, size=True).get("SizeRw")
+        return size if isinstance(size, int) else None
+
+    async def layer_usage(self) -> int | None:
+        """The bytes in the container's writable layer (the engine measures them: the student cannot stop it)."""
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(_DISK_EXECUTOR, self._layer_size_blocking),
+                                      DISK_SOCKET_TIMEOUT_S + 5)
+
     async def check_disk(self) -> int | None:
-        """None while the work folder is within its limit; 1 (the server stopped) once it grows past it."""
+        """None while the work folder (and, where nothing limits it, the writable layer) is within its limit;
+        1 (the server stopped) once it grows past it."""
         limit = size_in_bytes(self.work_watch_size)
         if not limit:
             return None
         try:
             used = await self.work_usage()
+            layer = await self.layer_usage() if self.layer_watch_size else 0
         except (docker.errors.APIError, requests.exceptions.RequestException, OSError) as error:
             self.log.warning("checking %s's disk use failed: %s", self.user.name, error)
             used = None
-        if used is None:
+        if used is None or layer is None:
             return await self.unmeasured()
         self._disk_failures = 0
+        return await self.check_layer(layer) or await self.check_work(used, limit)
+
+    async def check_layer(self, layer: int) -> int | None:
+        """The home outside ~/work (the writable layer), where the storage driver cannot limit it."""
+        limit = size_in_bytes(self.layer_watch_size)
+        if not limit:
+            return None
+        if layer >= limit:
+            _DISK_STOPPED[self.server_key] = (
+                "Tu servidor se detuvo porque lo que guardas fuera de tu carpeta de trabajo (~/.local, pip install "
+                f"--user, otras carpetas de tu home) llegó a {spanish_gb(layer)} de {spanish_gb(limit)}. Eso se pierde "
+                "al detenerse el servidor; tu carpeta de trabajo está intacta.")
+            await self.tell_student(_DISK_STOPPED[self.server_key])
+            self.log.warning("%s's writable layer holds %d bytes of %d: stopping the server", self.user.name, layer,
+                             limit)
+            return 1
+        if layer >= DISK_WARN_FRACTION * limit and not self._layer_warned:
+            self._layer_warned = True
+            await self.tell_student(f"Aviso: lo que guardas fuera de tu carpeta de trabajo ocupa {spanish_gb(layer)} de "
+                                    f"{spanish_gb(limit)}. Al llegar al límite tu servidor se detendrá y eso se perderá: "
+                                    "guarda lo que quieras conservar en tu carpeta de trabajo.")
+        return None
+
+    async def check_work(self, used: int, limit: int) -> int | None:
         first, self._disk_first_check = self._disk_first_check, False
         if used >= limit:
             if first:  # started over the limit: the student may delete, not grow
@@ -361,7 +403,7 @@ class DLLabSpawner(DockerSpawner):
             environment["DL_LAB_DISK_STOPPED"] = _DISK_STOPPED.pop(self.server_key)
         self.environment = environment
         self._disk_checked_at, self._disk_baseline, self._disk_warned, self._disk_first_check = 0.0, 0, False, True
-        self._disk_failures = 0
+        self._disk_failures, self._layer_warned = 0, False
         gpu_label = {self.gpus_label: ",".join(self.assigned_gpus)} if self.assigned_gpus else {}
         self.extra_create_kwargs = {**self.extra_create_kwargs, "labels": {**self.student_labels(), **gpu_label}}
         try:
