@@ -300,7 +300,11 @@ class DLLabSpawner(DockerSpawner):
         return 1
 
     def _layer_size_blocking(self) -> int | None:
-        size = self.disk_client().inspect_container(self.container_id, size=True).get("SizeRw")
+        client = self.disk_client()  # docker-py's inspect_container() cannot ask for the sizes: the API can
+        response = client.get(client.base_url + f"/containers/{self.container_id}/json", params={"size": 1},
+                              timeout=DISK_SOCKET_TIMEOUT_S)
+        response.raise_for_status()
+        size = response.json().get("SizeRw")
         return size if isinstance(size, int) else None
 
     async def layer_usage(self) -> int | None:
@@ -378,7 +382,11 @@ class DLLabSpawner(DockerSpawner):
         if time.monotonic() - self._disk_checked_at < self.disk_check_interval:
             return None
         self._disk_checked_at = time.monotonic()
-        return await self.check_disk()
+        try:
+            return await self.check_disk()
+        except Exception:  # a bug here must never fail a spawn (the hub polls while it spawns)
+            self.log.exception("the disk check of %s failed", self.user.name)
+            return None
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> Any:
