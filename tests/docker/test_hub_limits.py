@@ -165,6 +165,11 @@ def test_a_student_who_stops_the_disk_check_blocks_no_one_and_is_stopped(docker_
     assert "could not be measured" in hub.log_text(), "the hub's log does not say why it stopped the server"
     docker_engine.volumes.get(f"{hub.name}-user-congela-work")  # the work folder stays
 
+    def container_gone() -> bool:
+        return not docker_engine.containers.list(all=True, filters={"name": f"{hub.name}-user-congela"})
+
+    wait_until(container_gone, timeout_s=90, interval_s=3, what="the stopped server's container to be removed")
+
 
 async def start_silent_cell(server_url: str, token: str, code: str) -> None:
     """Start a kernel, send it a cell and leave without waiting: it runs on, printing nothing."""

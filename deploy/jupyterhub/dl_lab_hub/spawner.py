@@ -119,6 +119,7 @@ class DLLabSpawner(DockerSpawner):
     _disk_first_check = True
     _disk_failures = 0
     _layer_warned = False
+    _disk_stopping = False
 
     assigned_gpus: tuple[str, ...] = ()
     student_network = ""
@@ -379,11 +380,15 @@ class DLLabSpawner(DockerSpawner):
         status: int | None = await super().poll()
         if status is not None or not self.work_watch_size:
             return status
+        if self._disk_stopping:  # told the hub once; JupyterHub stops the server only while its poll says "running"
+            return None
         if time.monotonic() - self._disk_checked_at < self.disk_check_interval:
             return None
         self._disk_checked_at = time.monotonic()
         try:
-            return await self.check_disk()
+            stopped = await self.check_disk()
+            self._disk_stopping = stopped is not None
+            return stopped
         except Exception:  # a bug here must never fail a spawn (the hub polls while it spawns)
             self.log.exception("the disk check of %s failed", self.user.name)
             return None
@@ -411,7 +416,7 @@ class DLLabSpawner(DockerSpawner):
             environment["DL_LAB_DISK_STOPPED"] = _DISK_STOPPED.pop(self.server_key)
         self.environment = environment
         self._disk_checked_at, self._disk_baseline, self._disk_warned, self._disk_first_check = 0.0, 0, False, True
-        self._disk_failures, self._layer_warned = 0, False
+        self._disk_failures, self._layer_warned, self._disk_stopping = 0, False, False
         gpu_label = {self.gpus_label: ",".join(self.assigned_gpus)} if self.assigned_gpus else {}
         self.extra_create_kwargs = {**self.extra_create_kwargs, "labels": {**self.student_labels(), **gpu_label}}
         try:
