@@ -65,13 +65,15 @@ c.JupyterHub.hub_connect_url = "http://127.0.0.1:8081"
 c.Spawner.hub_connect_url = f"http://{HUB_HOST}:8000"
 c.JupyterHub.db_url = f"sqlite:///{DATA_DIR}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = f"{DATA_DIR}/jupyterhub_cookie_secret"
-# The pure-Python configurable-http-proxy (same command line and REST API as the Node.js one).
+# The pure-Python configurable-http-proxy (same command line and REST API as the Node.js one), run as
+# dl_lab_hub.proxy: it drops a client's X-Real-IP (the hub takes the client's address from what the proxy
+# appends to X-Forwarded-For) and, with subdomains, routes by host and keeps the hub off the students' hosts.
 # Its requests to the hub wait as long as a spawn may take: the spawn page's progress stream stays open until
 # the server is ready, and with the proxy's default of 20 s a slower start ended it with a 503, which left the
 # student on the spawn page for good.
 SPAWN_TIMEOUT_S = 300  # 10+ servers starting at once on a small server take a while: wait, but not forever
 PROXY_ARGS = [f"--proxy-timeout={(SPAWN_TIMEOUT_S + 30) * 1000}"]
-c.ConfigurableHTTPProxy.command = ["configurable-http-proxy", *PROXY_ARGS]
+c.ConfigurableHTTPProxy.command = [sys.executable, "-m", "dl_lab_hub.proxy", *PROXY_ARGS]
 c.ConfigurableHTTPProxy.pid_file = f"{DATA_DIR}/jupyterhub-proxy.pid"
 # A class logs in at 9:00: let every student spawn at once rather than queue.
 c.JupyterHub.concurrent_spawn_limit = 100
@@ -115,8 +117,8 @@ if SUBDOMAIN_HOST:
     c.JupyterHub.subdomain_host = SUBDOMAIN_HOST
     # __Host- cookies cannot be set (tossed) by a student's subdomain; they need https.
     c.JupyterHub.cookie_host_prefix_enabled = SUBDOMAIN_HOST.startswith("https://")
-    # The pure-Python proxy with host routing (dl_lab_hub.proxy).
-    c.ConfigurableHTTPProxy.command = [sys.executable, "-m", "dl_lab_hub.proxy", *PROXY_ARGS]
+    # dl_lab_hub.proxy routes by host, and sends a request for the hub on a student's host
+    # (ana.hub.example.org/hub/login) to the hub's own host: the hub's pages never load in a student's origin.
 INSTRUCTOR_SCOPES = ["admin-ui", "admin:users", "admin:servers", "admin:groups", "list:services", "read:services",
                      "read:hub", "read:roles", "read:metrics"]
 c.Authenticator.admin_users = set()  # the roles below say who is an admin
@@ -174,6 +176,10 @@ else:
         "/tmp": f"size={TMP_SIZE},mode=1777,exec",
         "/home/jovyan/.cache": f"size={TMP_SIZE},mode=0700,uid=1000,gid=100,exec",
     }
+    # The rest of the home (~/.local, pip install --user, folders beside ~/work) stays on the host's disk: where
+    # the hub watches the work folder, it watches the writable layer too (its size as the engine measures it),
+    # against the same size.
+    c.DLLabSpawner.layer_watch_size = setting("DL_LAB_WORK_WATCH_SIZE")
 c.DLLabSpawner.extra_host_config = HOST_CONFIG
 # GPUs: each GPU server gets its own device(s), round-robin (dl_lab_hub.spawner).
 c.DLLabSpawner.gpu_ids = list(parse_devices(setting("DL_LAB_GPU_IDS")))

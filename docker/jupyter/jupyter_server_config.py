@@ -5,6 +5,11 @@ import os
 import subprocess
 from pathlib import Path
 
+import jupyter_server.base.handlers
+import jupyter_server.serverapp
+import jupyterlab_server.handlers
+from jupyter_core.paths import jupyter_path
+from jupyter_server.base.handlers import FileFindHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyterlab.handlers.announcements import CheckForUpdateABC
 
@@ -25,6 +30,37 @@ c.ServerApp.root_dir = f"/home/{os.environ.get('NB_USER', 'jovyan')}"
 if "JUPYTERHUB_API_TOKEN" not in os.environ:
     c.ServerApp.default_url = "/lab/tree/work"
 c.ContentsManager.allow_hidden = False
+
+# Files the student can write are never served as pages of the server's origin (under JupyterHub without
+# subdomains, the hub's origin: a page there would act with the cookies of whoever opens the link). The
+# handlers that serve files without login (lab extensions and themes, /static/) look only in the image's
+# folders, never in ~/.local/share/jupyter; and anything they serve that is not
+# a script or a style sheet runs sandboxed (an opaque origin without cookies), as /files/ already does.
+_home = os.path.realpath(os.path.expanduser("~"))
+
+
+def _image_paths(paths: list[str]) -> list[str]:
+    return [path for path in paths
+            if os.path.realpath(path) != _home and not os.path.realpath(path).startswith(_home + os.sep)]
+
+
+c.LabApp.labextensions_path = _image_paths(jupyter_path("labextensions"))
+c.LabApp.extra_labextensions_path = []
+_ACTIVE_FREE = ("javascript", "text/css", "font/", "image/png", "image/jpeg", "image/gif", "image/webp",
+                "application/wasm", "application/json")
+
+
+class SandboxedFileFindHandler(FileFindHandler):
+    """FileFindHandler whose documents (HTML, SVG, XML, anything unknown) get `sandbox` in their CSP."""
+
+    def set_extra_headers(self, path: str) -> None:
+        super().set_extra_headers(path)
+        if not any(kind in (self.get_content_type() or "") for kind in _ACTIVE_FREE):
+            self.set_header("Content-Security-Policy", self.content_security_policy + "; sandbox")
+
+
+for _module in (jupyter_server.base.handlers, jupyter_server.serverapp, jupyterlab_server.handlers):
+    _module.FileFindHandler = SandboxedFileFindHandler  # type: ignore[attr-defined, misc]
 
 # Idle kernels keep their memory until they end: on a GPU shared by a class, a CUDA context and
 # every tensor of a student who went for lunch. DL_LAB_KERNEL_CULL_TIMEOUT (seconds; JupyterHub

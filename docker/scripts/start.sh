@@ -201,9 +201,17 @@ copy_course_notebooks() {
     return 0
   fi
   # -n: never overwrite; a student's edited notebook always wins over a newer image's copy.
+  # A link of that name (even a dangling one) is the student's file too: never written through. A file that
+  # cannot be copied is a warning: the server starts anyway.
   copied=$(cd "$LABS_DIR" && find . -type f | while read -r file; do
-    if [ ! -e "$work/$file" ]; then
-      mkdir -p "$work/$(dirname "$file")" && cp -n "$file" "$work/$file" && chmod u+w "$work/$file" && echo "$file"
+    if [ -e "$work/$file" ] || [ -L "$work/$file" ]; then
+      continue
+    fi
+    if mkdir -p "$work/$(dirname "$file")" 2>/dev/null && cp -n "$file" "$work/$file" 2>/dev/null \
+        && chmod u+w "$work/$file"; then
+      echo "$file"
+    else
+      warn "could not copy the course file $file to $work (a link or folder in the way?); it stays in $LABS_DIR"
     fi
   done | wc -l)
   [ "$copied" -eq 0 ] || log "copied $copied course file(s) from $LABS_DIR to $work"

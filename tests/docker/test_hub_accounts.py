@@ -2,9 +2,10 @@
 
 A batch with one bad name creates nothing; an initial password leads only to the change-password
 page; changing a password asks for the current one; a change made while the instructor resets
-thirty other passwords survives; failed logins are throttled per user and then per address (the
-last test: every client of this machine reaches the hub from one address); the admin's own
-password survives `hub up`.
+thirty other passwords survives; failed logins are throttled per account and address (another
+address still logs in; a reset starts afresh) and then per address, whatever address the client
+claims (the last test: every client of this machine reaches the hub from one address); the admin's
+own password survives `hub up`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 import requests
 
 from harness.errors import HarnessError
-from harness.hub.accounts import Accounts, create_accounts
+from harness.hub.accounts import Accounts, create_accounts, reset_passwords
 from harness.hub.client import Hub, change_password, login
 from harness.hub.credentials import admin_password_file
 from harness.hub.instance import start_hub
@@ -139,7 +140,36 @@ def test_the_admins_own_password_survives_hub_up(docker_engine: docker.DockerCli
         login(hub, admin, saved)
 
 
-def test_failed_logins_of_one_user_are_throttled(hub: Hub, class_accounts: Accounts) -> None:
+# A login from another address than this machine's: from inside the hub's container, through its proxy.
+LOGIN_FROM_THE_HUB = r"""
+import http.cookiejar, sys, urllib.error, urllib.parse, urllib.request
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+jar = http.cookiejar.CookieJar()
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), Stay)
+opener.open("http://127.0.0.1:8000/hub/login", timeout=30).read()
+xsrf = next(cookie.value for cookie in jar if cookie.name == "_xsrf")
+form = urllib.parse.urlencode({"username": sys.argv[1], "password": sys.argv[2], "_xsrf": xsrf}).encode()
+try:
+    answer = opener.open("http://127.0.0.1:8000/hub/login?next=/hub/home", data=form, timeout=30)
+    print(answer.status, answer.headers.get("Location", ""))
+except urllib.error.HTTPError as error:
+    print(error.code, error.headers.get("Location", ""))
+"""
+
+
+def login_from_another_address(hub: Hub, user: str, password: str) -> str:
+    """'STATUS LOCATION' of a login posted from the hub's container (address 127.0.0.1, not this machine's)."""
+    code, output = hub.container.exec_run(["python3", "-c", LOGIN_FROM_THE_HUB, user, password])
+    assert code == 0, output.decode(errors="replace")[-500:]
+    answer: str = output.decode(errors="replace").strip()
+    return answer
+
+
+def test_failed_logins_lock_out_only_that_address_and_a_reset_starts_afresh(hub: Hub, class_accounts: Accounts) -> None:
+    """Five wrong passwords for one account: that address waits, even with the right password; the same account
+    from another address logs in (nobody can lock the instructor out); a reset by the instructor starts afresh."""
     student = STUDENTS[35]
     session = requests.Session()
     session.get(f"{hub.url}/hub/login", timeout=30)
@@ -148,19 +178,28 @@ def test_failed_logins_of_one_user_are_throttled(hub: Hub, class_accounts: Accou
                                   "_xsrf": session.cookies.get("_xsrf", "")}) for guess in range(6)]
     assert [answer.status_code for answer in answers[:4]] == [403] * 4
     assert answers[-1].status_code == 429 and "Demasiados intentos fallidos" in answers[-1].text
-    with pytest.raises(HarnessError, match="throttled"):  # the right password waits too
+    with pytest.raises(HarnessError, match="throttled"):  # the right password waits too, from this address
         login(hub, student, class_accounts.passwords[student], new_password=NEW_PASSWORD)
+    elsewhere = login_from_another_address(hub, student, class_accounts.passwords[student])
+    assert elsewhere.startswith("302 ") and "change-password" in elsewhere, (
+        f"the account is locked for every address after failures from one: {elsewhere}")
     login(hub, STUDENTS[36], class_accounts.passwords[STUDENTS[36]], new_password=NEW_PASSWORD)  # others are not
+    reset = reset_passwords(hub, [student])
+    login(hub, student, reset.passwords[student], new_password=NEW_PASSWORD)  # the reset started the count afresh
 
 
 def test_failed_logins_from_one_address_are_throttled(hub: Hub, class_accounts: Accounts) -> None:
-    """Thirty wrong passwords for thirty names: the address waits, even for a right password (and a forged X-Forwarded-For)."""
+    """Thirty wrong passwords for thirty names: the address waits, even for a right password, whatever address the
+    client claims (X-Forwarded-For, X-Real-IP); the hub's log has the address its proxy saw, not the claimed ones."""
     session = requests.Session()
     session.get(f"{hub.url}/hub/login", timeout=30)
     for number in range(30):
         session.post(f"{hub.url}/hub/login", timeout=30, allow_redirects=False,
-                     headers={"X-Forwarded-For": f"10.9.8.{number}"},
+                     headers={"X-Forwarded-For": f"10.9.8.{number}", "X-Real-IP": f"10.9.7.{number}"},
                      data={"username": f"nadie{number}", "password": "x" * 12, "_xsrf": session.cookies.get("_xsrf", "")})
     student = STUDENTS[37]
     with pytest.raises(HarnessError, match="throttled"):
         login(hub, student, class_accounts.passwords[student], new_password=NEW_PASSWORD)
+    log = hub.log_text()
+    assert "POST /hub/login" in log, "the hub's log has no access line of the logins"
+    assert "10.9.7." not in log and "10.9.8." not in log, "the hub logged an address the client made up"

@@ -5,7 +5,9 @@ One hub without subdomains (the default): the first login goes through the chang
 into the lab, which opens on the notebooks with no dialog and says when an idle server is stopped;
 the instructor cannot open a student's server, so a page the student planted never runs with the
 instructor's cookies. One hub with subdomains on *.localhost (chromium resolves them to this
-machine): the student's lab has an origin of its own, and its code cannot read the hub's pages.
+machine): the student's lab has an origin of its own, and its code cannot read the hub's pages, not
+even on the student's own host (the proxy sends the hub's paths there to the hub's host). Pages a
+student leaves in their lab's own folders (lab extensions, themes, custom files) are never served.
 `make lab` opens on the notebooks with no dialog too.
 """
 
@@ -17,12 +19,13 @@ from pathlib import Path
 
 import docker
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from harness.config import REPORTS_DIR
 from harness.engine.containers import run_in
 from harness.hub.accounts import Accounts, create_accounts
-from harness.hub.client import Hub
+from harness.hub.client import Hub, login
 from harness.hub.credentials import admin_password_file
 from tests.utils.hub import hub_instance
 from tests.utils.lab_process import free_port, lab_process
@@ -162,6 +165,54 @@ def test_the_instructor_cannot_open_a_students_server(docker_engine: docker.Dock
         context.close()
 
 
+# Where a student's own files used to be served without login: lab extensions and themes, custom files.
+PLANTED_ELSEWHERE = {
+    "/home/jovyan/.local/share/jupyter/labextensions/ayuda/static/ayuda.html": "lab/extensions/ayuda/static/ayuda.html",
+    "/home/jovyan/.local/share/jupyter/labextensions/ayuda/themes/ayuda/index.html":
+        "lab/api/themes/ayuda/index.html",
+    "/home/jovyan/.jupyter/custom/ayuda.html": "static/custom/ayuda.html",
+}
+
+
+def test_a_page_in_a_students_own_jupyter_folders_is_never_served_on_the_hubs_origin(
+        docker_engine: docker.DockerClient, hub: Hub, accounts: Accounts, browser: Browser) -> None:
+    """beto (as himself, as any notebook cell can) leaves pages in his lab's own folders: nobody gets them, with or
+    without login; the image's own lab extensions are still served; what such a handler serves is sandboxed."""
+    hub.start_server("beto")
+    hub.wait_ready("beto", timeout_s=SPAWN_TIMEOUT_S)
+    container = docker_engine.containers.get(f"{hub.name}-user-beto")
+    page_text = PLANTED_PAGE.replace("HUB", repr(hub.url))
+    for planted in PLANTED_ELSEWHERE:
+        code, output = run_in(container, ["sh", "-c", 'mkdir -p "$(dirname "$2")" && printf "%s" "$1" > "$2"', "sh",
+                                          page_text, planted], timeout_s=30, user="jovyan")
+        assert code == 0, output
+    for path in PLANTED_ELSEWHERE.values():
+        anonymous = requests.get(hub.user_url("beto", path), timeout=30, allow_redirects=False)
+        assert anonymous.status_code != 200 or "planted" not in anonymous.text, (
+            f"beto's {path} is served without login: {anonymous.status_code} {anonymous.headers.get('Content-Type')}")
+    image_extension = requests.get(hub.user_url("beto", "lab/extensions/@jupyter-widgets/jupyterlab-manager/package.json"),
+                                   timeout=30)
+    assert image_extension.status_code == 200, f"the image's own lab extension is gone: {image_extension.status_code}"
+    # A document such a handler serves (a page of the image's own) runs sandboxed, like /files/.
+    document = requests.get(hub.user_url("beto", "static/lab/index.html"), timeout=30)
+    assert document.status_code == 200 and "sandbox" in document.headers.get("Content-Security-Policy", ""), (
+        f"a page of /static/ is served unsandboxed: {document.status_code} {document.headers}")
+    login(hub, "dora", create_accounts(hub, ["dora"]).passwords["dora"], new_password=NEW_PASSWORD)
+    for user, password in (("profesor", admin_password_file(hub.name).read_text().strip()), ("dora", NEW_PASSWORD)):
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            log_in(page, hub.url, user, password)
+            assert f'<span class="me-1">{user}</span>' in page.content(), f"{user} is not logged in"
+            for path in PLANTED_ELSEWHERE.values():
+                seen = planted_title(page, hub.user_url("beto", path))
+                assert not seen.split(" ", 1)[1].startswith(("READ:", "BLOCKED:")), (
+                    f"beto's page {path} ran in {user}'s browser on the hub's origin: {seen}")
+        finally:
+            context.close()
+
+
 @pytest.fixture(scope="module")
 def subdomain_hub(docker_engine: docker.DockerClient, cpu_image: str) -> Iterator[Hub]:
     with hub_instance(docker_engine, "dl-lab-hubsub", variant="cpu", gpu=False, port=free_port(),
@@ -205,5 +256,17 @@ def test_with_subdomains_a_students_code_has_an_origin_of_its_own(subdomain_hub:
         assert seen.startswith("BLOCKED:"), f"code in carla's lab read the hub's API with the instructor's cookies: {seen[:200]}"
         home = page.evaluate(HUB_READ.replace("/hub/api/user", "/hub/home"), hub_origin)
         assert home.startswith("BLOCKED:"), "code in carla's lab read the hub's home page (its form token)"
+        # The hub's pages on carla's own host (same origin as her code) are not the hub's: they send to its host.
+        for path in ("/hub/login", "/hub/home", "/hub/api/user"):
+            own_host = page.evaluate(HUB_READ.replace('hub + "/hub/api/user"', "hub"), path)
+            assert own_host.startswith("BLOCKED:"), f"code in carla's lab read {path} on her own host: {own_host[:200]}"
     finally:
         context.close()
+    for path in ("/hub/login", "/hub/home", "/hub/api/user"):
+        answer = requests.get(f"http://127.0.0.1:{port}{path}", headers={"Host": f"carla.localhost:{port}"}, timeout=30,
+                              allow_redirects=False)
+        assert answer.status_code == 302 and answer.headers["Location"] == f"{hub_origin}{path}", (
+            f"{path} on carla's host answered {answer.status_code} {answer.headers.get('Location')}")
+    answer = requests.get(f"http://127.0.0.1:{port}/hub/login", headers={"Host": f"localhost:{port}"}, timeout=30,
+                          allow_redirects=False)
+    assert answer.status_code == 200 and "password" in answer.text, "the hub's own host lost its login page"

@@ -1,8 +1,9 @@
 """Limits of the one-server hub with real students' containers: disk, idle culling, broken permissions.
 
-One hub with a short cull timeout (75 s), a 300 MB work folder checked every 10 s (this engine's
-volumes have no quota: the hub watches them) and 100 MB for /tmp and ~/.cache (or a limited
-writable layer where the storage driver can). Each test starts only the servers it needs.
+One hub with a short cull timeout (75 s), a 300 MB work folder checked every 10 s (this engine's volumes have
+no quota: the hub watches them, and the writable layer too; a student who stops the check blocks no one else)
+and 100 MB for /tmp and ~/.cache (or a limited writable layer where the storage driver can). Each test starts
+only the servers it needs.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ NOTICE = "/tmp/dl-lab-disk-notice"
 def hub(docker_engine: docker.DockerClient, cpu_image: str) -> Iterator[Hub]:
     with hub_instance(docker_engine, "dl-lab-hublim", variant="cpu", gpu=False, cull_timeout_s=CULL_TIMEOUT_S,
                       work_size=f"{WORK_SIZE_MB}M", tmp_size="100m", disk_check_interval_s=10) as started:
-        started.create_users(["lleno", "temporal", "permisos", "ocupado", "quieto"])
+        started.create_users(["lleno", "temporal", "permisos", "ocupado", "quieto", "congela", "vecino", "capa"])
         yield started
 
 
@@ -84,6 +85,30 @@ def test_the_hub_warns_then_stops_a_server_whose_work_folder_passes_its_limit(do
     hub.stop_server("lleno")
 
 
+def test_the_home_outside_the_work_folder_is_watched_where_the_layer_has_no_limit(docker_engine: docker.DockerClient,
+                                                                                  hub: Hub) -> None:
+    container = running(docker_engine, hub, "capa")
+    if container.attrs["HostConfig"].get("StorageOpt"):
+        pytest.skip("the storage driver limits the writable layer here (--storage-opt size=): nothing to watch")
+    code, output = as_student(container, "mkdir -p ~/.local/relleno && dd if=/dev/zero of=$HOME/.local/relleno/a bs=1M "
+                                         "count=250")
+    assert code == 0, output
+
+    def warned() -> bool:
+        return "fuera de tu carpeta de trabajo" in as_student(container, f"cat {NOTICE} 2>/dev/null")[1]
+
+    wait_until(warned, timeout_s=90, interval_s=3, what="the warning at 80 % of the writable layer")
+    as_student(container, "dd if=/dev/zero of=$HOME/.local/relleno/b bs=1M count=100")
+    wait_until(lambda: not hub.server_state("capa"), timeout_s=120, interval_s=3,
+               what="the server whose writable layer passed the limit to be stopped")
+    assert "writable layer holds" in hub.log_text(), "the hub's log does not say why it stopped the server"
+    restarted = running(docker_engine, hub, "capa")
+    environment = restarted.attrs["Config"]["Env"]
+    assert any(item.startswith("DL_LAB_DISK_STOPPED=") and "fuera de tu carpeta" in item for item in environment), (
+        "the restarted server does not tell the student why it was stopped")
+    hub.stop_server("capa")
+
+
 def test_a_work_folder_with_broken_permissions_is_repaired_at_start(docker_engine: docker.DockerClient,
                                                                    hub: Hub) -> None:
     container = running(docker_engine, hub, "permisos")
@@ -97,6 +122,53 @@ def test_a_work_folder_with_broken_permissions_is_repaired_at_start(docker_engin
     assert listing.status_code == 200, f"the contents API answered {listing.status_code} after chmod 000 ~/work"
     assert any(item["name"].endswith(".ipynb") for item in listing.json()["content"])
     hub.stop_server("permisos")
+
+
+# What a student's notebook can run in the background: stop every `du` (the hub's disk check) the moment it starts.
+FREEZE_DU = """
+import os, signal
+me = os.getpid()
+while True:
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != me:
+            try:
+                if open(f"/proc/{pid}/comm").read().strip() == "du":
+                    os.kill(int(pid), signal.SIGSTOP)
+            except OSError:
+                pass
+"""
+STOPPED_DU = 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = du ] && cut -d" " -f3 $p/stat; done; true'
+
+
+def test_a_student_who_stops_the_disk_check_blocks_no_one_and_is_stopped(docker_engine: docker.DockerClient,
+                                                                        hub: Hub) -> None:
+    """The student SIGSTOPs the hub's `du`: another student's server still starts and stops in normal time, and
+    after a few checks that could not measure the folder the student's server is stopped (its volume kept)."""
+    container = running(docker_engine, hub, "congela")
+    # Many small files: a `du` that lives long enough for the loop to catch it every time.
+    code, output = as_student(container, "mkdir -p ~/work/muchos && cd ~/work/muchos && seq 1 30000 | xargs touch",
+                              timeout_s=300)
+    assert code == 0, output
+    code, output = run_in(container, ["sh", "-c", 'printf "%s" "$1" > /tmp/congela.py && '
+                                      "(nohup python3 /tmp/congela.py >/dev/null 2>&1 &)", "sh", FREEZE_DU],
+                          timeout_s=30, user="jovyan")
+    assert code == 0, output
+    wait_until(lambda: "T" in as_student(container, STOPPED_DU)[1], timeout_s=120, interval_s=2,
+               what="the student to stop the hub's du")
+    started = time.monotonic()
+    running(docker_engine, hub, "vecino")
+    hub.stop_server("vecino")
+    took_s = time.monotonic() - started
+    assert took_s < 180, f"another student's start and stop took {took_s:.0f} s while the disk check was stopped"
+    wait_until(lambda: not hub.server_state("congela"), timeout_s=300, interval_s=5,
+               what="the server whose work folder cannot be measured to be stopped")
+    assert "could not be measured" in hub.log_text(), "the hub's log does not say why it stopped the server"
+    docker_engine.volumes.get(f"{hub.name}-user-congela-work")  # the work folder stays
+
+    def container_gone() -> bool:
+        return not docker_engine.containers.list(all=True, filters={"name": f"{hub.name}-user-congela"})
+
+    wait_until(container_gone, timeout_s=90, interval_s=3, what="the stopped server's container to be removed")
 
 
 async def start_silent_cell(server_url: str, token: str, code: str) -> None:

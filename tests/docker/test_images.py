@@ -152,6 +152,32 @@ def test_work_survives_removal_and_is_never_overwritten(
         assert first == "Mi respuesta", f"the student's edit was lost after a restart; first cell is {first!r}"
 
 
+def test_a_link_named_like_a_course_notebook_is_the_students_and_the_server_starts(
+    docker_engine: docker.DockerClient, cpu_image: str, tmp_path: Path
+) -> None:
+    """A dangling link (its target in /tmp, gone at the next start) and a link to a file outside the work
+    folder, named like course notebooks: both are the student's files, nothing is written through them, and
+    the server starts (a dangling link used to stop start.sh before Jupyter)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / LAB_NOTEBOOKS[0]).symlink_to("/tmp/copia-perdida.ipynb")
+    (work / LAB_NOTEBOOKS[1]).symlink_to("/home/jovyan/.bashrc")
+    os.chown(work, facts().nb_uid, facts().nb_gid)
+    for link in (work / LAB_NOTEBOOKS[0], work / LAB_NOTEBOOKS[1]):
+        os.lchown(link, facts().nb_uid, facts().nb_gid)
+    mount = {str(work): {"bind": "/home/jovyan/work", "mode": "rw"}}
+    with jupyter_server(docker_engine, cpu_image, volumes=mount) as server:
+        status, listing = server.request("/api/contents/work")
+        assert status == 200, f"the server started but cannot list the work folder: {status}"
+        code, bashrc = run_in(server.container, ["sh", "-c", "head -c 200 /home/jovyan/.bashrc"], timeout_s=30)
+    assert code == 0 and '"nbformat"' not in bashrc, "a course notebook was written through the student's link"
+    for name in LAB_NOTEBOOKS[:2]:
+        assert (work / name).is_symlink(), f"the student's link {name} was replaced"
+    assert not (work / LAB_NOTEBOOKS[0]).exists(), "something was written through the dangling link"
+    others = {item["name"] for item in listing["content"]} - set(LAB_NOTEBOOKS[:2])
+    assert any(name.endswith(".ipynb") for name in others), f"the other course notebooks were not copied: {others}"
+
+
 def test_healthcheck_reports_healthy(docker_engine: docker.DockerClient, cpu_image: str) -> None:
     image_check = docker_engine.images.get(cpu_image).attrs["Config"].get("Healthcheck") or {}
     assert image_check.get("Test", [""])[-1].endswith("docker-healthcheck.py"), f"no HEALTHCHECK in the image: {image_check}"

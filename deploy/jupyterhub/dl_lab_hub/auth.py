@@ -6,8 +6,11 @@
   hub's container): those are initial passwords. Logging in with one leads to the change-password
   page, not into the hub; the student is logged in once they chose their own.
 - Changing a password asks for the current one (/hub/auth/change-password).
-- Failed logins are throttled per user and per address (the proxy's view of the client: a client
-  cannot forge it with X-Forwarded-For, which JupyterHub reads from the right), with a Spanish message.
+- Failed logins are throttled per account and address together, and per address, with a Spanish
+  message: failures from one address never lock an account out of the others (nobody can lock the
+  instructor out), and a password reset starts the account's count afresh (the count belongs to the
+  password it guessed at). The address is the one the hub's proxy appended to X-Forwarded-For, the
+  rightmost entry: a client cannot forge it (the proxy also drops a client's X-Real-IP).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import hashlib
 import json
 import math
 import os
@@ -64,6 +68,13 @@ class LoginThrottle:
 THROTTLE = LoginThrottle()
 
 
+def client_address(handler: Any) -> str:
+    """The address the hub's proxy saw: the last X-Forwarded-For entry (the one it appended), never X-Real-IP."""
+    forwarded = handler.request.headers.get("X-Forwarded-For", "")
+    last = forwarded.split(",")[-1].strip()
+    return last or str(handler.request.remote_ip)
+
+
 def throttle_message(wait_s: float) -> str:
     minutes = max(1, math.ceil(wait_s / 60))
     return (f"Demasiados intentos fallidos. Espera {minutes} minuto{'s' if minutes > 1 else ''} antes de volver "
@@ -75,7 +86,8 @@ class AdminSetPasswordAuthenticator(Authenticator):
 
     passwords_path = Unicode(config=True, help="the SQLite file of the password hashes")
     min_password_length = Integer(10, config=True, help="the shortest password a student may choose")
-    user_attempts = Integer(5, config=True, help="failed logins of one user within the window before a wait")
+    user_attempts = Integer(5, config=True, help="failed logins of one user from one address within the window "
+                                                 "before a wait")
     address_attempts = Integer(30, config=True, help="failed logins from one address within the window before a wait")
     attempt_window_s = Integer(300, config=True, help="the throttling window, in seconds")
 
@@ -87,8 +99,14 @@ class AdminSetPasswordAuthenticator(Authenticator):
     def store(self) -> PasswordStore:
         return PasswordStore(self.passwords_path)
 
+    def account_key(self, name: str, address: str) -> str:
+        """The account and address together, and the password they guess at: a reset starts afresh."""
+        stored = self.store.get(name)
+        password_id = hashlib.sha256(stored.hash).hexdigest()[:16] if stored else "-"
+        return f"user:{name}@{address}#{password_id}"
+
     def throttle_limits(self, name: str, address: str) -> dict[str, int]:
-        return {f"user:{name}": self.user_attempts, f"addr:{address}": self.address_attempts}
+        return {self.account_key(name, address): self.user_attempts, f"addr:{address}": self.address_attempts}
 
     def throttled_s(self, name: str, address: str) -> float:
         return THROTTLE.wait_s(self.throttle_limits(name, address), self.attempt_window_s)
@@ -132,7 +150,7 @@ class ThrottledLoginHandler(LoginHandler):
     async def post(self) -> None:
         authenticator = self.authenticator
         name = authenticator.normalize_username(self.get_argument("username", "", strip=True))
-        address = self.request.remote_ip
+        address = client_address(self)
         wait_s = authenticator.throttled_s(name, address)
         if wait_s > 0:
             self.set_status(429)
@@ -141,7 +159,7 @@ class ThrottledLoginHandler(LoginHandler):
         data = {"username": name, "password": self.get_argument("password", "", strip=False)}
         user = await self.login_user(data)
         if user:
-            THROTTLE.forget(f"user:{name}")
+            THROTTLE.forget(authenticator.account_key(name, address))
             self._jupyterhub_user = user
             self.redirect(self.get_next_url(user))
             return
@@ -186,7 +204,7 @@ class ChangePasswordHandler(BaseHandler):
         authenticator = self.authenticator
         user = self.current_user
         name = user.name if user else authenticator.normalize_username(self.get_argument("username", "", strip=True))
-        address = self.request.remote_ip
+        address = client_address(self)
         wait_s = authenticator.throttled_s(name, address)
         if wait_s > 0:
             self.finish(await self.form(message=throttle_message(wait_s), status=429))
@@ -207,7 +225,6 @@ class ChangePasswordHandler(BaseHandler):
             self.finish(await self.form(message="Tu contraseña acaba de cambiar en otro sitio: vuelve a intentarlo.",
                                         status=409))
             return
-        THROTTLE.forget(f"user:{name}")
         self.log.info("%s changed their password", name)
         if user is None:  # came from logging in with the initial password: now they are in
             user = await self.auth_to_user(name)

@@ -18,12 +18,20 @@
   checked every `disk_check_interval` seconds (`du` in the container): at 80 % the student is warned
   (the message is printed under the next cell they run), at the limit the server is stopped, also
   with a message; nothing is ever deleted. A server started over the limit (to delete files) is
-  stopped again only if it keeps growing.
+  stopped again only if it keeps growing. With `layer_watch_size` (where the storage driver cannot
+  limit the container's writable layer: the home outside ~/work), the layer's size as the engine
+  measures it is checked too: a warning at 80 %, a stop at the limit (the layer goes with the
+  container; ~/work stays). The student's code can stop or slow the `du` (it runs as
+  them): so the check never blocks the hub. It has its own Docker client (with a socket timeout) and
+  threads, never DockerSpawner's one Docker thread that every start and stop goes through; `du` is
+  killed after DISK_CHECK_TIMEOUT_S; and after DISK_CHECK_TRIES checks in a row that could not measure
+  the folder, the server is stopped as if it were over its limit (with its own message).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import html
 import json
@@ -34,6 +42,8 @@ from typing import Any
 
 import docker.errors
 import docker.types
+import docker.utils
+import requests.exceptions
 from dockerspawner import DockerSpawner
 from tornado import web
 from traitlets import Dict, Integer, List, Unicode
@@ -54,6 +64,15 @@ NETWORK_REMOVE_TRIES = 20
 # The file whose text the image's kernels print under the next cell (docker/jupyter/ipython_kernel_config.py).
 DISK_NOTICE = "/tmp/dl-lab-disk-notice"
 DISK_WARN_FRACTION = 0.8
+# The disk check's bounds: `du` is killed after DISK_CHECK_TIMEOUT_S, the hub stops waiting for the engine
+# DISK_SOCKET_TIMEOUT_S later (a student may stop `timeout` too), and DISK_CHECK_TRIES failed checks in a row
+# stop the server.
+DISK_CHECK_TIMEOUT_S = 30
+DISK_SOCKET_TIMEOUT_S = DISK_CHECK_TIMEOUT_S + 15
+DISK_CHECK_TRIES = 3
+# Threads and a Docker client of the disk checks' own: a check that hangs holds none of DockerSpawner's.
+_DISK_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="disk-check")
+_DISK_CLIENTS: list[docker.APIClient] = []
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
 
@@ -91,11 +110,16 @@ class DLLabSpawner(DockerSpawner):
     work_size = Unicode("", config=True, help="size limit of a new work volume (needs xfs pquota); empty: none")
     work_watch_size = Unicode("", config=True, help="the work folder's size at which the server is stopped, where "
                                                     "nothing else limits it; empty: no watch")
+    layer_watch_size = Unicode("", config=True, help="the writable layer's size at which the server is stopped, "
+                                                     "where the storage driver cannot limit it; empty: no watch")
     disk_check_interval = Integer(60, config=True, help="seconds between two checks of the work folder's size")
     _disk_checked_at = 0.0
     _disk_baseline = 0
     _disk_warned = False
     _disk_first_check = True
+    _disk_failures = 0
+    _layer_warned = False
+    _disk_stopping = False
 
     assigned_gpus: tuple[str, ...] = ()
     student_network = ""
@@ -227,26 +251,108 @@ class DLLabSpawner(DockerSpawner):
                       f" (at most {self.work_size})" if self.work_size else "")
 
     # ---- disk watch -------------------------------------------------------------------------------
-    async def exec_in_server(self, command: list[str]) -> str:
-        created = await self.docker("exec_create", self.container_id, command)  # as the image's user
-        output = await self.docker("exec_start", created["Id"])
+    @staticmethod
+    def disk_client() -> docker.APIClient:
+        if not _DISK_CLIENTS:
+            _DISK_CLIENTS.append(docker.APIClient(version="auto", timeout=DISK_SOCKET_TIMEOUT_S,
+                                                  **docker.utils.kwargs_from_env()))
+        return _DISK_CLIENTS[0]
+
+    def _exec_blocking(self, command: list[str]) -> str:
+        client = self.disk_client()
+        # As the image's user; stdout only (du's complaints about unreadable folders are not its total).
+        created = client.exec_create(self.container_id, ["timeout", "-s", "KILL", str(DISK_CHECK_TIMEOUT_S),
+                                                         *command], stderr=False)
+        output = client.exec_start(created["Id"])
         return output.decode(errors="replace") if isinstance(output, bytes) else str(output)
 
+    async def exec_in_server(self, command: list[str]) -> str:
+        """Run a command in the student's server, bounded in time, on the disk checks' own threads and client."""
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(_DISK_EXECUTOR, self._exec_blocking, command),
+                                      DISK_SOCKET_TIMEOUT_S + 5)
+
     async def tell_student(self, message: str) -> None:
-        """Leave the message where the student's kernels print it under the next cell."""
-        await self.exec_in_server(["sh", "-c", f'printf "%s\\n" "$1" > {DISK_NOTICE}', "sh", message])
+        """Leave the message where the student's kernels print it under the next cell (never blocking on a FIFO)."""
+        try:
+            await self.exec_in_server(["sh", "-c", f'[ -p {DISK_NOTICE} ] && rm -f {DISK_NOTICE}; '
+                                       f'printf "%s\\n" "$1" > {DISK_NOTICE}', "sh", message])
+        except (docker.errors.APIError, requests.exceptions.RequestException, OSError) as error:
+            self.log.warning("could not leave a message in %s's server: %s", self.user.name, error)
 
     async def work_usage(self) -> int | None:
         output = await self.exec_in_server(["du", "-skx", self.notebook_dir or "/home/jovyan/work"])
         first = output.split()[:1]
         return int(first[0]) * 1024 if first and first[0].isdigit() else None
 
-    async def check_disk(self) -> int | None:
-        """None while the work folder is within its limit; 1 (the server stopped) once it grows past it."""
-        limit = size_in_bytes(self.work_watch_size)
-        used = await self.work_usage()
-        if not limit or used is None:
+    async def unmeasured(self) -> int | None:
+        """A check that could not measure the folder; DISK_CHECK_TRIES in a row stop the server."""
+        self._disk_failures += 1
+        self.log.warning("could not measure %s's work folder (%d of %d tries)", self.user.name, self._disk_failures,
+                         DISK_CHECK_TRIES)
+        if self._disk_failures < DISK_CHECK_TRIES:
             return None
+        _DISK_STOPPED[self.server_key] = ("Tu servidor se detuvo porque no se pudo medir tu carpeta de trabajo "
+                                          f"({DISK_CHECK_TRIES} intentos seguidos: ¿un proceso tuyo detuvo `du`?). "
+                                          "No se ha borrado nada: vuelve a entrar.")
+        await self.tell_student(_DISK_STOPPED[self.server_key])
+        self.log.warning("%s's work folder could not be measured %d times in a row: stopping the server",
+                         self.user.name, DISK_CHECK_TRIES)
+        return 1
+
+    def _layer_size_blocking(self) -> int | None:
+        client = self.disk_client()  # docker-py's inspect_container() cannot ask for the sizes: the API can
+        response = client.get(client.base_url + f"/containers/{self.container_id}/json", params={"size": 1},
+                              timeout=DISK_SOCKET_TIMEOUT_S)
+        response.raise_for_status()
+        size = response.json().get("SizeRw")
+        return size if isinstance(size, int) else None
+
+    async def layer_usage(self) -> int | None:
+        """The bytes in the container's writable layer (the engine measures them: the student cannot stop it)."""
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(_DISK_EXECUTOR, self._layer_size_blocking),
+                                      DISK_SOCKET_TIMEOUT_S + 5)
+
+    async def check_disk(self) -> int | None:
+        """None while the work folder (and, where nothing limits it, the writable layer) is within its limit;
+        1 (the server stopped) once it grows past it."""
+        limit = size_in_bytes(self.work_watch_size)
+        if not limit:
+            return None
+        try:
+            used = await self.work_usage()
+            layer = await self.layer_usage() if self.layer_watch_size else 0
+        except (docker.errors.APIError, requests.exceptions.RequestException, OSError) as error:
+            self.log.warning("checking %s's disk use failed: %s", self.user.name, error)
+            used = None
+        if used is None or layer is None:
+            return await self.unmeasured()
+        self._disk_failures = 0
+        return await self.check_layer(layer) or await self.check_work(used, limit)
+
+    async def check_layer(self, layer: int) -> int | None:
+        """The home outside ~/work (the writable layer), where the storage driver cannot limit it."""
+        limit = size_in_bytes(self.layer_watch_size)
+        if not limit:
+            return None
+        if layer >= limit:
+            _DISK_STOPPED[self.server_key] = (
+                "Tu servidor se detuvo porque lo que guardas fuera de tu carpeta de trabajo (~/.local, pip install "
+                f"--user, otras carpetas de tu home) llegó a {spanish_gb(layer)} de {spanish_gb(limit)}. Eso se pierde "
+                "al detenerse el servidor; tu carpeta de trabajo está intacta.")
+            await self.tell_student(_DISK_STOPPED[self.server_key])
+            self.log.warning("%s's writable layer holds %d bytes of %d: stopping the server", self.user.name, layer,
+                             limit)
+            return 1
+        if layer >= DISK_WARN_FRACTION * limit and not self._layer_warned:
+            self._layer_warned = True
+            await self.tell_student(f"Aviso: lo que guardas fuera de tu carpeta de trabajo ocupa {spanish_gb(layer)} de "
+                                    f"{spanish_gb(limit)}. Al llegar al límite tu servidor se detendrá y eso se perderá: "
+                                    "guarda lo que quieras conservar en tu carpeta de trabajo.")
+        return None
+
+    async def check_work(self, used: int, limit: int) -> int | None:
         first, self._disk_first_check = self._disk_first_check, False
         if used >= limit:
             if first:  # started over the limit: the student may delete, not grow
@@ -274,13 +380,17 @@ class DLLabSpawner(DockerSpawner):
         status: int | None = await super().poll()
         if status is not None or not self.work_watch_size:
             return status
+        if self._disk_stopping:  # told the hub once; JupyterHub stops the server only while its poll says "running"
+            return None
         if time.monotonic() - self._disk_checked_at < self.disk_check_interval:
             return None
         self._disk_checked_at = time.monotonic()
         try:
-            return await self.check_disk()
-        except docker.errors.APIError as error:
-            self.log.warning("checking %s's disk use failed: %s", self.user.name, error)
+            stopped = await self.check_disk()
+            self._disk_stopping = stopped is not None
+            return stopped
+        except Exception:  # a bug here must never fail a spawn (the hub polls while it spawns)
+            self.log.exception("the disk check of %s failed", self.user.name)
             return None
 
     # ---- lifecycle ----------------------------------------------------------------------------------
@@ -306,6 +416,7 @@ class DLLabSpawner(DockerSpawner):
             environment["DL_LAB_DISK_STOPPED"] = _DISK_STOPPED.pop(self.server_key)
         self.environment = environment
         self._disk_checked_at, self._disk_baseline, self._disk_warned, self._disk_first_check = 0.0, 0, False, True
+        self._disk_failures, self._layer_warned, self._disk_stopping = 0, False, False
         gpu_label = {self.gpus_label: ",".join(self.assigned_gpus)} if self.assigned_gpus else {}
         self.extra_create_kwargs = {**self.extra_create_kwargs, "labels": {**self.student_labels(), **gpu_label}}
         try:
