@@ -152,6 +152,11 @@ def close(actual: ArrayData | None, expected: Any, *, rtol: float = 1e-5, atol: 
                             rtol=rtol, atol=atol, equal_nan=False))
 
 
+def spanish_number(value: float, spec: str) -> str:
+    """value formatted by the format spec, with the decimal comma Spanish messages use: (0.932, ".1f") → "0,9"."""
+    return format(value, spec).replace(".", ",")
+
+
 def describe(value: Any) -> str:
     """A short Spanish description of a value's kind, for messages."""
     if value is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from in_image.exercises.framework import CaseChecks, close, describe
+from in_image.exercises.framework import CaseChecks, close, describe, spanish_number
 from in_image.exercises.layers import ExpectedRun, Layers, same_layers
 from in_image.exercises.wire import ArrayData
 
@@ -25,7 +25,7 @@ def check_accuracy(c: CaseChecks, answer: Mapping[str, Any], *, bar: float, hint
         c.check("exactitud", False, f"no se pudo medir la exactitud de «modelo» en validación: {describe(hits)}")
         return
     where = "prueba" if on_test else "validación"
-    percent = f"{100 * hits:.1f}".replace(".", ",")  # Spanish: 93,2 %
+    percent = spanish_number(100 * hits, ".1f")
     c.check("exactitud", hits >= bar, f"la exactitud en {where} es {percent} % y debe llegar al {100 * bar:.0f} % ({hint})")
 
 

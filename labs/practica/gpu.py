@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from in_image.exercises.framework import spanish_number
 from in_image.published_figures import PUBLISHED_FILE_NAME, RECORD_FOLDER_ENV
 
 __all__ = [
@@ -65,7 +66,7 @@ def hay_gpu() -> bool:
 
 def numero(valor: float, decimales: int = 3) -> str:
     """Un número con coma decimal, como se escribe en español: 1,234."""
-    return f"{valor:.{decimales}f}".replace(".", ",")
+    return spanish_number(valor, f".{decimales}f")
 
 
 def porcentaje(fraccion: float, decimales: int = 1) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe
+from in_image.exercises.framework import Case, CaseChecks, Exercise, close, describe, spanish_number
 from in_image.exercises.layers import Layers, layers_from, random_layers
 from in_image.exercises.trained import check_accuracy
 from in_image.exercises.wire import ArrayData, Raised
@@ -38,7 +38,7 @@ def _near(value: float | None, wanted: float, *, rtol: float = 1e-6) -> bool:
 
 def _es(value: float) -> str:
     """A number for a Spanish message: decimal comma, up to 6 significant digits."""
-    return f"{value:.6g}".replace(".", ",")
+    return spanish_number(value, ".6g")
 
 
 # ---- flops ---------------------------------------------------------------------------------------
