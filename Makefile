@@ -128,8 +128,9 @@ smoke: $(BENCH_ENGINE) venv ## GPU node check (LEVEL=2: about 2 minutes, ECC/Xid
 # A GPU machine without Docker: its Python with torch (GPU_PYTHON: .venv's when there is one, else python3),
 # nothing installed by make; every report in reports/gpu-check/.
 GPU_PYTHON ?= $(if $(wildcard $(PY)),$(PY),python3)
-gpu-check: ## on a GPU machine without Docker: smoke 1+2, bench, torch.compile, labs, bench-pytest (.venv/bin/harness gpu-check: exit 3, no GPU)
-	$(GPU_PYTHON) -m harness gpu-check
+STEPS ?=
+gpu-check: ## on a GPU machine without Docker: smoke 1, labs, torch.compile, smoke 2, bench, bench-pytest (STEPS=labs,compile for some; exit 3: no GPU)
+	$(GPU_PYTHON) -m harness gpu-check $(if $(STEPS),--steps $(STEPS))
 
 ## Class deployments (deploy/: JupyterHub on one server, Kubernetes, Slurm)
 HUB_ARGS ?=

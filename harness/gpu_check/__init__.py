@@ -20,19 +20,21 @@ from harness.gpu_check.report import (
     print_table,
     write_reports,
 )
-from harness.gpu_check.steps import MEANING, RECORDED_TABLES, StepResult, exit_code, plan, run_steps
+from harness.gpu_check.steps import MEANING, RECORDED_TABLES, StepResult, chosen, exit_code, plan, run_steps
 from in_image.published_figures import PUBLISHED_FILE_NAME
 
 DEFAULT_BUDGET_S = 480  # the whole check, in seconds: eight minutes
 
 
-def gpu_check(*, reports: Path, gemm_seconds: float, budget_s: float, archive: Path | None, console: Console) -> int:
-    """Run every step (none without a GPU), write the reports under `reports`; the exit code (0, 1, 3)."""
+def gpu_check(*, reports: Path, gemm_seconds: float, budget_s: float, archive: Path | None, console: Console,
+              step_names: list[str] | None = None) -> int:
+    """Run the steps named (every step for None; none without a GPU), write the reports under `reports`; the exit
+    code (0, 1, 3)."""
     started = time.perf_counter()
     env = environment(machine_facts())
     console.print(f"torch here: {env['torch']} (CUDA {env['torch_cuda']}); in the images: {env['image_torch']} "
                   f"(CUDA {env['image_cuda']})")
-    steps = plan(reports, gemm_seconds=gemm_seconds)
+    steps = chosen(plan(reports, gemm_seconds=gemm_seconds), step_names)
     gpu_found = not env["gpu_absent_reason"] and bool(env["gpus"])
     if gpu_found:
         console.print(f"GPUs: {', '.join(env['gpus'])}; driver {env['driver']}")

@@ -17,9 +17,11 @@ from rich.console import Console
 from harness.engine.waiting import wait_until
 from harness.errors import HarnessError
 from harness.gpu_check.report import pack
-from harness.gpu_check.steps import FAILED, NO_GPU, OK, Step, exit_code, plan, run_steps
+from harness.gpu_check.steps import FAILED, LABS_CELL_TIMEOUT_S, NO_GPU, OK, Step, chosen, exit_code, plan, run_steps
 from harness.gpu_check.wheels import pinned_requirements
+from harness.grading.session import DEFAULT_LIMITS
 from in_image.measure.system import gpu_absence_reason
+from in_image.published_figures import RECORD_FOLDER_ENV
 from tests.utils.cli import HARNESS, run_to_end
 
 NO_GPU_HERE = gpu_absence_reason()
@@ -107,7 +109,8 @@ def test_budget_spent_skips_the_rest(tmp_path: Path) -> None:
 
 def test_plan_writes_every_report_under_one_folder(tmp_path: Path) -> None:
     steps = plan(tmp_path / "gc", gemm_seconds=60)
-    assert [s.name for s in steps] == ["smoke-level1", "smoke-level2", "bench", "compile", "labs", "bench-pytest"]
+    assert [s.name for s in steps] == ["smoke-level1", "labs", "compile", "smoke-level2", "bench", "bench-pytest"], \
+        "a quick check first, then the labs (the course's published figures), the burn-in and benchmarks last"
     for step in steps:
         folders = [a for a in step.argv if str(tmp_path / "gc") in a]
         assert folders, f"{step.name} must write under the report folder: {step.argv}"
@@ -115,6 +118,31 @@ def test_plan_writes_every_report_under_one_folder(tmp_path: Path) -> None:
     assert level2.argv[level2.argv.index("--level") + 1] == "2" and "--gemm-seconds" in level2.argv
     assert "--confcutdir=tests/bench" in next(s for s in steps if s.name == "bench-pytest").argv, \
         "the benchmark suite must not load tests/conftest.py (it imports docker-py)"
+
+
+def test_the_labs_step_gives_cold_compiles_time_and_records_the_tables(tmp_path: Path) -> None:
+    labs = next(s for s in plan(tmp_path, gemm_seconds=60) if s.name == "labs")
+    assert labs.argv[labs.argv.index("--cell-timeout") + 1] == str(LABS_CELL_TIMEOUT_S)
+    assert DEFAULT_LIMITS.cell_timeout_s < LABS_CELL_TIMEOUT_S, "a fresh GPU machine compiles Triton kernels cold"
+    assert RECORD_FOLDER_ENV in labs.env
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    (None, ["smoke-level1", "labs", "compile", "smoke-level2", "bench", "bench-pytest"]),
+    (["labs"], ["labs"]),
+    (["bench", "labs"], ["labs", "bench"]),  # always in the plan's order
+])
+def test_steps_can_be_chosen(tmp_path: Path, names: list[str] | None, expected: list[str]) -> None:
+    assert [s.name for s in chosen(plan(tmp_path, gemm_seconds=60), names)] == expected
+
+
+@pytest.mark.parametrize("argument", ["labs,lab", ",", "smoke"])
+def test_an_unknown_step_is_one_line_that_lists_the_steps(tmp_path: Path, argument: str) -> None:
+    done = run_to_end([*HARNESS, "gpu-check", "--steps", argument, "--reports", str(tmp_path)], timeout_s=120)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "name one or more of smoke-level1,labs,compile,smoke-level2,bench,bench-pytest" in done.stderr, done.stderr
+    assert not (tmp_path / "gpu-check.json").exists(), "nothing runs and no report is written"
 
 
 def test_pack_keeps_the_folder(tmp_path: Path) -> None:

@@ -77,6 +77,7 @@ def dry_run(*arguments: str) -> str:
     (["sif", "VARIANT=cuda"], f"{HARNESS} sif --variant cuda"),
     (["clean"], f"{HARNESS} clean"),
     (["gpu-check"], "-m harness gpu-check"),
+    (["gpu-check", "STEPS=labs,compile"], "-m harness gpu-check --steps labs,compile"),
 ], ids=lambda value: "-".join(value) if isinstance(value, list) else "")
 def test_each_target_calls_its_harness_verb(arguments: list[str], command: str) -> None:
     recipe = dry_run(*arguments)
