@@ -76,17 +76,20 @@ def porcentaje(fraccion: float, decimales: int = 1) -> str:
 
 # ---- el contexto de cada cifra -------------------------------------------------------------------
 def etiqueta_precision(dispositivo: torch.device | str, *, dtype: torch.dtype = torch.float32) -> str:
-    """La precisión en la que se hacen las multiplicaciones de matrices: «fp32», «TF32» o «bf16» (o «fp16», «fp64»)."""
-    tipo = torch.device(dispositivo).type
-    if dtype == torch.bfloat16:
-        return "bf16"
-    if dtype == torch.float16:
-        return "fp16"
-    if dtype == torch.float64:
-        return "fp64"
-    if tipo == "cuda" and (torch.backends.cuda.matmul.allow_tf32 or torch.get_float32_matmul_precision() != "highest"):
-        return "TF32"  # las matmul de fp32 usan los núcleos tensoriales con 10 bits de mantisa
-    return "fp32"
+    """La precisión de los cálculos: «fp32», «TF32», «bf16» (o «fp16», «fp64»). En la GPU, las multiplicaciones de
+    matrices de fp32 van en TF32 solo si se activa; las convoluciones (cuDNN), en TF32 salvo que se desactive: si
+    difieren, la etiqueta lo dice, p. ej. «fp32 (convoluciones en TF32)», lo que PyTorch hace por defecto."""
+    if dtype in _TIPOS_REDUCIDOS:
+        return _TIPOS_REDUCIDOS[dtype]
+    if torch.device(dispositivo).type != "cuda":
+        return "fp32"
+    matmul = "TF32" if torch.backends.cuda.matmul.allow_tf32 or torch.get_float32_matmul_precision() != "highest" \
+        else "fp32"  # TF32: los núcleos tensoriales, con 10 bits de mantisa
+    convoluciones = "TF32" if torch.backends.cudnn.allow_tf32 else "fp32"
+    return matmul if convoluciones == matmul else f"{matmul} (convoluciones en {convoluciones})"
+
+
+_TIPOS_REDUCIDOS = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float64: "fp64"}
 
 
 def nombre_dispositivo(dispositivo: torch.device | str) -> str:

@@ -76,17 +76,24 @@ def test_precision_labels() -> None:
     assert gpu.etiqueta_precision("cpu") == "fp32"
     assert gpu.etiqueta_precision("cpu", dtype=torch.bfloat16) == "bf16"
     assert gpu.etiqueta_precision("cuda", dtype=torch.float16) == "fp16"
-    previous = torch.backends.cuda.matmul.allow_tf32, torch.get_float32_matmul_precision()
+    previous = torch.backends.cuda.matmul.allow_tf32, torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
     try:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.set_float32_matmul_precision("highest")
-        assert gpu.etiqueta_precision("cuda") == "fp32", "TF32 off: CUDA matmuls are fp32"
+        torch.backends.cudnn.allow_tf32 = True  # PyTorch's default
+        assert gpu.etiqueta_precision("cuda") == "fp32 (convoluciones en TF32)", \
+            "by default CUDA matmuls are fp32 and cuDNN convolutions TF32: the label says both"
+        torch.backends.cudnn.allow_tf32 = False
+        assert gpu.etiqueta_precision("cuda") == "fp32", "TF32 off everywhere"
         torch.set_float32_matmul_precision("high")
+        assert gpu.etiqueta_precision("cuda") == "TF32 (convoluciones en fp32)"
+        torch.backends.cudnn.allow_tf32 = True
         assert gpu.etiqueta_precision("cuda") == "TF32", "TF32 on: say so, the figures are tensor-core figures"
         assert gpu.etiqueta_precision("cpu") == "fp32", "the CPU has no TF32"
     finally:
         torch.backends.cuda.matmul.allow_tf32 = previous[0]
         torch.set_float32_matmul_precision(previous[1])
+        torch.backends.cudnn.allow_tf32 = previous[2]
 
 
 def test_the_environment_line_names_threads_devices_and_precision() -> None:
