@@ -17,7 +17,18 @@ from rich.console import Console
 from harness.engine.waiting import wait_until
 from harness.errors import HarnessError
 from harness.gpu_check.report import pack
-from harness.gpu_check.steps import FAILED, LABS_CELL_TIMEOUT_S, NO_GPU, OK, Step, chosen, exit_code, plan, run_steps
+from harness.gpu_check.steps import (
+    FAILED,
+    LABS_CELL_TIMEOUT_S,
+    LABS_NOTEBOOK_BUDGET_S,
+    NO_GPU,
+    OK,
+    Step,
+    chosen,
+    exit_code,
+    plan,
+    run_steps,
+)
 from harness.gpu_check.wheels import pinned_requirements
 from harness.grading.session import DEFAULT_LIMITS
 from in_image.measure.system import gpu_absence_reason
@@ -123,7 +134,9 @@ def test_plan_writes_every_report_under_one_folder(tmp_path: Path) -> None:
 def test_the_labs_step_gives_cold_compiles_time_and_records_the_tables(tmp_path: Path) -> None:
     labs = next(s for s in plan(tmp_path, gemm_seconds=60) if s.name == "labs")
     assert labs.argv[labs.argv.index("--cell-timeout") + 1] == str(LABS_CELL_TIMEOUT_S)
+    assert labs.argv[labs.argv.index("--budget") + 1] == str(LABS_NOTEBOOK_BUDGET_S)
     assert DEFAULT_LIMITS.cell_timeout_s < LABS_CELL_TIMEOUT_S, "a fresh GPU machine compiles Triton kernels cold"
+    assert DEFAULT_LIMITS.budget_s < LABS_NOTEBOOK_BUDGET_S
     assert RECORD_FOLDER_ENV in labs.env
 
 
