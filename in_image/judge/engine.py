@@ -309,16 +309,19 @@ class Judge:
         self._require_training()
 
     def _require_training(self) -> None:
-        """An exercise that requires others (a trained model) earns nothing while one of them is not attempted (its
-        function missing, or still the placeholder); a mistake in one of them costs points there only."""
+        """An exercise that requires others (a trained model) earns nothing while one of them earns nothing (its
+        function missing, still the placeholder, or wrong in every criterion); a partial mistake in one of them costs
+        points there only."""
         verdicts = self.progress.verdicts
         for exercise in self.tests.exercises:
             unmet = [name for name in exercise.requires
-                     if verdicts.get(name, {}).get("status", NOT_ATTEMPTED) == NOT_ATTEMPTED]
+                     if verdicts.get(name, {}).get("status", NOT_ATTEMPTED) == NOT_ATTEMPTED
+                     or not verdicts.get(name, {}).get("score", 0) > 0]
             if unmet and verdicts[exercise.id]["score"] > 0:
                 names = ", ".join(f"«{name}»" for name in unmet)
                 self._set(unanswered(exercise, status=FAILED, message=f"cuenta cuando tu cuaderno hace su propio "
-                                     f"{names}: el modelo entregado tiene que salir de tu entrenamiento"))
+                                     f"{names} y gana puntos en él: el modelo entregado tiene que salir de tu "
+                                     "entrenamiento"))
 
     def _mark(self, label: str) -> None:
         self.progress.timeline.append((label, round(time.monotonic() - self.started, 3)))

@@ -217,19 +217,25 @@ def _profiled_top_operators(inputs: Mapping[str, Any]) -> dict[str, str]:
             "mayor_total": max(averages, key=lambda e: e.cpu_time_total).key}
 
 
-# Per workload of «perfilador»: the operators a trace of its steps must hold, and what the operator with the most
-# self time may be called (a substring: the matrix product's and the convolution's kernels, by backend).
-WORKLOAD_OPERATORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "matmul": (("aten::matmul", "aten::mm", "aten::relu_", "aten::sum"), ("mm",)),
-    "conv": (("aten::conv2d", "aten::relu", "aten::mean"), ("conv",)),
+MATMUL_KERNELS = ("aten::mm", "aten::addmm", "aten::matmul", "aten::bmm")
+CONVOLUTION_KERNELS = ("aten::mkldnn_convolution", "aten::_convolution", "aten::convolution", "aten::conv2d",
+                       "aten::thnn_conv2d", "aten::_slow_conv2d_forward", "aten::_nnpack_spatial_convolution",
+                       "aten::cudnn_convolution", "aten::convolution_overrideable", "aten::miopen_convolution")
+# Per workload of «perfilador»: the operators a trace of its three steps must hold (each at least three times), the
+# names the operator with the most self time may have (the matrix product's and the convolution's kernels, by
+# backend), and operators only the other workload runs (a trace that holds them is not the trace of this step).
+WORKLOAD_OPERATORS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "matmul": (("aten::matmul", "aten::mm", "aten::relu_", "aten::sum"), MATMUL_KERNELS,
+               ("aten::conv2d", "aten::convolution", "aten::mean", "aten::relu")),
+    "conv": (("aten::conv2d", "aten::relu", "aten::mean"), CONVOLUTION_KERNELS, ("aten::matmul", "aten::mm", "aten::relu_")),
 }
 
 
 def _profiler(case: Case, answer: Any) -> dict[str, Any]:
     """The workload's operators; the top ones from the student's trace in the judge, and for the kernel's data (no
     answer) from a trace of the case's workload."""
-    required, accepted = WORKLOAD_OPERATORS[str(case.inputs["operacion"])]
-    known = {"requeridos": list(required), "aceptables": list(accepted)}
+    required, accepted, foreign = WORKLOAD_OPERATORS[str(case.inputs["operacion"])]
+    known = {"requeridos": list(required), "aceptables": list(accepted), "ajenos": list(foreign)}
     if answer is None:
         return {**_profiled_top_operators(case.inputs), **known}
     events = answer.get("eventos") if isinstance(answer, Mapping) else None
@@ -248,7 +254,7 @@ def _budget(case: Case, answer: Any) -> dict[str, Any]:
     starts = list(range(0, rows, batch))  # an in-order loader that restarts each epoch
     sizes = [min(starts[i % len(starts)] + batch, rows) - starts[i % len(starts)] for i in range(steps)]
     per_epoch = len(starts)
-    return {"pasos": steps, "lotes": sizes, "ejemplos": sum(sizes),
+    return {"pasos": steps, "lotes": sizes, "ejemplos": sum(sizes), "epocas": list(range(math.ceil(steps / per_epoch))),
             "errores": {"fin_de_epoca": math.ceil(steps / per_epoch) * per_epoch, "paso_de_mas": steps + 1,
                         "lotes_enteros": steps * batch}}
 

@@ -66,11 +66,18 @@ def _paso_bf16(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     optimizador = torch.optim.SGD(red.parameters(), lr=inputs["lr"])
     for parametro in red.parameters():  # gradientes de un paso anterior: zero_grad debe borrarlos
         parametro.grad = torch.ones_like(parametro)
-    resultado = attempt(paso, red, tensor(inputs["x"]), tensor(inputs["y"]), optimizador)
+    salidas: list[str] = []  # el tipo que sale de cada capa lineal: bf16 solo si la capa se calculó con autocast
+    ganchos = [capa.register_forward_hook(lambda _m, _e, salida: salidas.append(str(salida.dtype)))
+               for capa in red if isinstance(capa, nn.Linear)]
+    try:
+        resultado = attempt(paso, red, tensor(inputs["x"]), tensor(inputs["y"]), optimizador)
+    finally:
+        for gancho in ganchos:
+            gancho.remove()
     if isinstance(resultado, Raised):
         return {"resultado": resultado}
     logits, perdida = resultado if isinstance(resultado, tuple | list) and len(resultado) == 2 else (resultado, None)
-    return {"logits": logits, "perdida": perdida, "capas": capas(red, nn.Linear),
+    return {"logits": logits, "perdida": perdida, "capas": capas(red, nn.Linear), "salidas_capas": salidas[:100],
             "tipos_pesos": [str(p.dtype) for p in red.parameters()],
             "tipos_gradientes": [str(p.grad.dtype) if p.grad is not None else "None" for p in red.parameters()]}
 
@@ -111,7 +118,10 @@ def _sin_cortes(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     torch._dynamo.reset()
     explicacion = attempt(lambda: torch._dynamo.explain(funcion)(red, x, y))
     torch._dynamo.reset()
-    hechos: dict[str, Any] = {"resultado": attempt(funcion, red, x, y)}
+    # lo que devuelve la función compilada (lo que captura dynamo, ejecutado sin generar código): lo mismo que sin compilar
+    compilada = attempt(lambda: torch.compile(funcion, backend="eager")(red, x, y))
+    torch._dynamo.reset()
+    hechos: dict[str, Any] = {"resultado": attempt(funcion, red, x, y), "compilada": compilada}
     if isinstance(explicacion, Raised):
         return {**hechos, "explicacion": explicacion}
     motivos = [str(getattr(motivo, "reason", motivo)).splitlines()[0][:200] for motivo in explicacion.break_reasons]

@@ -174,6 +174,14 @@ LAB03: tuple[Answer, ...] = (
     Answer("bf16-float16", "paso_bf16", bf16(dtype="torch.float16"), "partial", "bfloat16"),
     Answer("bf16-no-zero-grad", "paso_bf16", bf16(BF16.replace("optimizador.zero_grad()\n", "")), "partial",
            "zero_grad"),
+    # cheating: an fp32 step whose logits are cast to bf16 afterwards (no autocast at all)
+    Answer("bf16-cast-after-fp32-step", "paso_bf16", bf16(
+        "optimizador.zero_grad()\n"
+        "logits = modelo(x)\n"
+        "perdida = F.cross_entropy(logits, y)\n"
+        "perdida.backward()\n"
+        "optimizador.step()\n"
+        "return logits.to(torch.bfloat16), perdida"), "partial", "se convirtieron después"),
     Answer("bf16-backward-inside", "paso_bf16", bf16(
         "optimizador.zero_grad()\n"
         "with torch.autocast(device_type=x.device.type, dtype={dtype}):\n"
@@ -221,6 +229,13 @@ LAB03: tuple[Answer, ...] = (
         "logits = modelo(x)\n"
         "return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()"), "zero",
            "cortes de grafo"),
+    # cheating: another path while compiling, so that dynamo sees no break and the eager call gives the values
+    Answer("no-breaks-is-compiling", "sin_cortes", no_breaks(
+        "if torch.compiler.is_compiling():\n"
+        "    return torch.zeros(()), torch.zeros(())\n"
+        "logits = modelo(x)\n"
+        "return F.cross_entropy(logits, y), torch.tensor((logits.argmax(1) == y).sum().item() / len(y))"), "partial",
+           "lo mismo que sin compilar"),
     Answer("no-breaks-sum-over-len", "sin_cortes", no_breaks(
         "logits = modelo(x)\n"
         "return nn.functional.cross_entropy(logits, y), (logits.argmax(dim=-1) == y).sum() / y.shape[0]"), "full"),
@@ -243,7 +258,19 @@ eventos = [{"ph": "X", "cat": "cpu_op", "name": n, "ts": 10 * i, "dur": 1} for i
 eventos.append({"ph": "X", "cat": "cpu_op", "name": "aten::sum", "ts": 1000, "dur": 500})
 with open(ruta, "w") as fichero:
     json.dump({"traceEvents": eventos}, fichero)
-return 'aten::sum'""", "paso, ruta"), "partial", "el operador con más tiempo propio de CPU"),
+return 'aten::sum'""", "paso, ruta"), "zero", "le faltan"),
+    # cheating: one made-up trace for any step, three of each operator of both workloads, topped by a name that holds
+    # both "mm" and "conv"
+    Answer("profiler-forged-for-any-step", "perfilador", _function("operador_principal", """import json
+nombres = ["aten::matmul", "aten::mm", "aten::relu_", "aten::sum", "aten::conv2d", "aten::relu", "aten::mean"]
+eventos = [{"ph": "X", "cat": "cpu_op", "name": n, "ts": 100 * i + 10 * j, "dur": 1}
+           for i, n in enumerate(nombres) for j in range(3)]
+eventos.append({"ph": "X", "cat": "cpu_op", "name": "aten::convolution_mm", "ts": 5000, "dur": 500})
+with open(ruta, "w") as fichero:
+    json.dump({"traceEvents": eventos}, fichero)
+return 'aten::convolution_mm'""", "paso, ruta"), "zero", "que este paso no ejecuta"),
+    # cheating: the step's own operators, once each, without running it three times
+    Answer("profiler-one-step", "perfilador", profiler().replace("range(3)", "range(1)"), "zero", "una vez por paso"),
     Answer("profiler-table-sorted", "perfilador", profiler(
         pick="sorted(perfil.key_averages(), key=lambda e: -e.self_cpu_time_total)[0].key"), "full"),
     # presupuesto
@@ -253,6 +280,10 @@ return 'aten::sum'""", "paso, ruta"), "partial", "el operador con más tiempo pr
     Answer("budget-real-clock", "presupuesto", budget(
         inner="if time.perf_counter() - inicio >= presupuesto_s:\n            return pasos, ejemplos").replace(
             "inicio = reloj()", "inicio = time.perf_counter()"), "zero", "reloj()"),
+    Answer("budget-no-set-epoch", "presupuesto", _function("entrenar_con_presupuesto", BUDGET.replace(
+        '    if hasattr(cargador.dataset, "fijar_epoca"):\n        cargador.dataset.fijar_epoca(epoca)\n', "").format(
+            count="len(y)", inner="if reloj() - inicio >= presupuesto_s:\n            return pasos, ejemplos", outer=""),
+        "paso, cargador, presupuesto_s, reloj=time.perf_counter"), "partial", "fijar_epoca"),
     Answer("budget-check-before", "presupuesto", _function(
         "entrenar_con_presupuesto",
         "inicio, pasos, ejemplos, epoca = reloj(), 0, 0, 0\n"

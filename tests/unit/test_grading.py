@@ -207,6 +207,34 @@ def test_a_trained_model_counts_only_when_the_training_exercise_earns_points(tmp
     assert by_id["modelo"]["score"] == 1, "the other exercises keep their points"
 
 
+# Trains the deliverable as the statement asks but reports nothing: wrong in every criterion of «presupuesto».
+TRAINS_BUT_COUNTS_NOTHING = """
+def entrenar_con_presupuesto(paso, cargador, presupuesto_s, reloj=time.perf_counter):
+    inicio, epoca = reloj(), 0
+    while True:
+        cargador.dataset.fijar_epoca(epoca)
+        for x, y in cargador:
+            paso(x, y)
+            if reloj() - inicio >= presupuesto_s:
+                return 0, 0
+        epoca += 1
+"""
+
+
+def test_a_training_exercise_wrong_in_every_criterion_does_not_carry_the_deliverable(tmp_path: Path) -> None:
+    """Lab 03's «presupuesto» defined but earning nothing: the deliverable it trains earns nothing either."""
+    lab = catalog.find_lab("03")
+    path = write(submission("03", replace={"presupuesto": TRAINS_BUT_COUNTS_NOTHING}), tmp_path / "sin-cuenta.ipynb")
+    result = LocalExecutor(limits=Limits()).run(GradingJob(lab=lab, notebook=path, name="sin-cuenta",
+                                                           parameters=dict(lab.ci_parameters), seed=5))
+    by_id = {e["id"]: e for e in result.exercises}
+    assert by_id["presupuesto"]["status"] == "failed" and by_id["presupuesto"]["score"] == 0, by_id["presupuesto"]
+    final = by_id["entregable"]
+    assert final["score"] == 0 and final["status"] == "failed", final
+    assert "«presupuesto» y gana puntos en él" in final["message"], final["message"]
+    assert by_id["perfilador"]["score"] == 1, "the other exercises keep their points"
+
+
 @pytest.mark.parametrize(("gpu", "device", "torch_version", "kept", "claims"), [
     (False, "cpu", "2.13.0+cpu", ("cpu", "2.13.0+cpu"), []),
     (False, "cuda (NVIDIA H100 80GB HBM3)", "2.13.0", ("cpu", "2.13.0"), ["sin GPU"]),
