@@ -16,9 +16,18 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.linalg", "numpy", "practica", "in_image.exercises.answering",
+WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.linalg", "torch._dynamo", "torch.compiler", "torch.profiler",
+                   "torch.amp", "torch.utils.data", "numpy", "practica", "in_image.exercises.answering",
                    "in_image.exercises.framework", "in_image.exercises.wire", "in_image.exercises.isolation",
-                   "in_image.exercises.evidence", "in_image.exercises.tracing", "importlib", "importlib.util", "sys")
+                   "in_image.exercises.evidence", "in_image.exercises.tracing", "importlib", "importlib.util",
+                   "importlib.machinery", "importlib._bootstrap", "importlib._bootstrap_external", "sys", "builtins",
+                   "json", "marshal", "io", "os", "IPython.display")
+# Classes whose methods the checking code runs through (importing it afresh, loading data, profiling): a method the
+# notebook put there is evidence, whatever name it was reached by.
+WATCHED_CLASSES = (("importlib.machinery", "FileFinder"), ("importlib.machinery", "SourceFileLoader"),
+                   ("importlib.machinery", "PathFinder"), ("importlib.machinery", "ModuleSpec"),
+                   ("torch.profiler", "profile"), ("torch.utils.data", "DataLoader"), ("torch", "Tensor"),
+                   ("torch.nn", "Module"))
 
 
 def _library_prefixes() -> tuple[str, ...]:
@@ -38,9 +47,17 @@ def _from_notebook(value: Any, prefixes: tuple[str, ...], *, depth: int = 0) -> 
     return "__main__" in (getattr(value, "__module__", None), getattr(type(value), "__module__", None))
 
 
-def _replaced(module_name: str, names: Iterable[tuple[str, Any]], prefixes: tuple[str, ...]) -> list[str]:
+def _replaced(module_name: str, names: Iterable[tuple[str, Any]], prefixes: tuple[str, ...], *,
+              dunder: bool = False) -> list[str]:
+    """The public callables (and, for a class, its special methods too) that the notebook's code put there."""
     return [f"{module_name}.{name}" for name, value in names
-            if not name.startswith("_") and callable(value) and _from_notebook(value, prefixes)]
+            if (not name.startswith("_") or (dunder and name.startswith("__"))) and callable(_function(value))
+            and _from_notebook(_function(value), prefixes)]
+
+
+def _function(value: Any) -> Any:
+    """The function behind a staticmethod or classmethod (what a class's __dict__ holds), else the value."""
+    return value.__func__ if isinstance(value, staticmethod | classmethod) else value
 
 
 def _hooks(shell: Any, prefixes: tuple[str, ...]) -> list[str]:
@@ -73,9 +90,10 @@ def signs(namespace: dict[str, Any], *, lab: str, modules: Mapping[str, Any] | N
         module = modules.get(module_name)
         if module is not None:
             found += _replaced(module_name, vars(module).items(), prefixes)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        found += _replaced("torch.Tensor", vars(torch.Tensor).items(), prefixes)
+    for module_name, class_name in WATCHED_CLASSES:
+        watched = getattr(modules.get(module_name), class_name, None)
+        if isinstance(watched, type):
+            found += _replaced(f"{module_name}.{class_name}", vars(watched).items(), prefixes, dunder=True)
     if sys.gettrace() is not None or sys.getprofile() is not None:
         found.append("sys.settrace o sys.setprofile activos")
     threads = [t for t in threading.enumerate()

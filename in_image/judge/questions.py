@@ -33,21 +33,51 @@ class NoAnswer(Exception):
 
 
 # The request runs the checking package as it is on disk, never the modules the notebook imported (and could
-# have altered): the first-party modules are set aside, imported afresh from the package roots with Python's
-# own finders, used for this request, then put back, so the notebook's later cells see what they saw.
+# have altered): the first-party modules are set aside and loaded afresh by a finder that this request defines (so no
+# finder, loader or cache the notebook could have changed takes part), compiled from their source files under the
+# package roots; they serve this request, then the notebook's modules are put back, so its later cells see what they
+# saw. Builtins are reached through the builtins module: a notebook variable named `open` or `compile` is not used.
 _REQUEST_TEMPLATE = """\
 def __dl_lab_request__():
+    import builtins
     import sys
-    from importlib.machinery import BuiltinImporter, FrozenImporter, PathFinder
+    from importlib.machinery import BuiltinImporter, FrozenImporter, ModuleSpec, PathFinder
     roots, first_party = {roots!r}, {first_party!r}
+
+    class SourceFinder:
+        @builtins.staticmethod
+        def find_spec(name, path=None, target=None):
+            if name.partition(".")[0] not in first_party:
+                return None
+            for root in roots:
+                base = root + "/" + "/".join(name.split("."))
+                for file, package in ((base + "/__init__.py", True), (base + ".py", False)):
+                    try:
+                        with builtins.open(file, "rb") as handle:
+                            source = handle.read()
+                    except OSError:
+                        continue
+                    spec = ModuleSpec(name, SourceFinder, origin=file, is_package=package)
+                    spec.has_location, spec.loader_state = True, (file, source)
+                    if package:
+                        spec.submodule_search_locations = [base]
+                    return spec
+            return None
+
+        @builtins.staticmethod
+        def create_module(spec):
+            return None
+
+        @builtins.staticmethod
+        def exec_module(module):
+            file, source = module.__spec__.loader_state
+            builtins.exec(builtins.compile(source, file, "exec", dont_inherit=True), module.__dict__)
+
     originals = {{name: module for name, module in sys.modules.items() if name.partition(".")[0] in first_party}}
-    path, finders, cache = list(sys.path), list(sys.meta_path), dict(sys.path_importer_cache)
+    path, finders, cache = builtins.list(sys.path), builtins.list(sys.meta_path), builtins.dict(sys.path_importer_cache)
     for name in originals:
         del sys.modules[name]
-    sys.path[:0] = roots
-    sys.meta_path[:] = [BuiltinImporter, FrozenImporter, PathFinder]
-    for root in roots:
-        sys.path_importer_cache.pop(root, None)
+    sys.meta_path[:] = [SourceFinder, BuiltinImporter, FrozenImporter, PathFinder]
     try:
         {call}originals=originals)
     finally:

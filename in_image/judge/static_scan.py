@@ -218,6 +218,7 @@ class _Scanner(ast.NodeVisitor):
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
+        self.modules: set[str] = set()  # names an `import module` statement binds
         self.functions: set[str] = set()  # names the notebook binds to a def, a class or a lambda
         self.findings: list[Finding] = []
         self.cell = 0
@@ -314,6 +315,7 @@ class _Scanner(ast.NodeVisitor):
             else:
                 root = alias.name.split(".")[0]
                 self.names[root] = root
+            self.modules.add(alias.asname or alias.name.split(".")[0])
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level or not node.module:
@@ -374,6 +376,10 @@ class _Scanner(ast.NodeVisitor):
     def _display(self, node: ast.List | ast.Tuple | ast.Set | ast.Dict, size: int) -> None:
         if size > LONG_SEQUENCE:
             self.add("texto_largo", f"{type(node).__name__.lower()} literal de {size} elementos")
+        elements = node.values if isinstance(node, ast.Dict) else node.elts
+        for element in elements:  # [sys][0]: a module reached through a container, where no name says which
+            if isinstance(element, ast.Name) and element.id in self.modules and element.id in self.names:
+                self.add("introspeccion", f"el módulo {self.names[element.id]} dentro de una {type(node).__name__.lower()}")
         self.generic_visit(node)
 
     def visit_List(self, node: ast.List) -> None:
@@ -471,6 +477,9 @@ class _Scanner(ast.NodeVisitor):
         attribute = _constant(node.args[1]) if len(node.args) > 1 else None
         if name in ("setattr", "delattr") and base and not self._allowed_setting(f"{base}.{attribute or ''}"):
             self.add("modulo_modificado", f"{name}({base}, {repr(attribute) if attribute else '…'})")
+        elif name in ("setattr", "delattr") and base is None and attribute is None and len(node.args) > 1 and not (
+                isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")):
+            self.add("modulo_modificado", f"{name}(…, …): objeto y atributo calculados")
         elif attribute is not None:
             self._attribute(attribute, base, node)
         elif base:

@@ -323,6 +323,30 @@ _laboratorio.PROBES["grad_fn"] = lambda cuaderno, entradas: [_NOMBRES[n] for n i
 _evidencia.signs = lambda namespace, lab, **opciones: []
 '''
 
+# The probes replaced through Python's own path finder class, reached and changed without naming it: the request's
+# fresh import would load the notebook's probes if it went through the finders the notebook shares.
+FINDER_PATCHED = '''
+import sys
+_s = [sys][0]
+_Buscador = next(type(v) for v in _s.path_importer_cache.values() if type(v).__name__ == "FileFinder")
+_original = _Buscador.find_spec
+_NOMBRES = {"suma": "AddBackward0", "producto": "MulBackward0", "raiz": "SqrtBackward0", "media": "MeanBackward0",
+            "potencia": "PowBackward0", "hoja": None, "sin_gradiente": None}
+def _busca(self, nombre, destino=None):
+    spec = _original(self, nombre, destino)
+    if nombre == "practica.lab00" and spec is not None:
+        ejecuta = type(spec.loader).exec_module
+        class _Cargador(type(spec.loader)):
+            def exec_module(self, modulo):
+                ejecuta(self, modulo)
+                modulo.PROBES["grad_fn"] = lambda cuaderno, entradas: [_NOMBRES[n] for n in entradas["operaciones"]]
+        spec.loader = _Cargador(spec.loader.name, spec.loader.path)
+    return spec
+def _ajustar(objeto, nombre, valor):
+    setattr(objeto, nombre, valor)
+_ajustar(_Buscador, "find_spec", _busca)
+'''
+
 
 FORGERIES: tuple[Forgery, ...] = (
     Forgery("post-run-hook", (POST_RUN_HOOK,), evidence="post_run_cell"),
@@ -346,6 +370,8 @@ FORGERIES: tuple[Forgery, ...] = (
     Forgery("display-update-flood-solved", (DISPLAY_FLOOD,), solved=True, evidence="input_transformers_post"),
     Forgery("only-under-grading", (ONLY_UNDER_GRADING,)),
     Forgery("probes-replaced", (PROBES_REPLACED,), evidence="practica.lab00.PROBES.grad_fn",
+            replace=(("grad_fn", "pass\n"),)),
+    Forgery("finder-class-patched", (FINDER_PATCHED,), evidence="importlib.machinery.FileFinder.find_spec",
             replace=(("grad_fn", "pass\n"),)),
 )
 

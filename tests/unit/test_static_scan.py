@@ -172,6 +172,12 @@ DISGUISES: list[tuple[str, tuple[str, ...], str, str]] = [
     ("deep tree", ("x = " + " + ".join(["1"] * 20_000),), "sin_analizar", "anidamiento"),
     ("huge cell", ("x = 1\n" * (MAX_CELL_CHARS // 6 + 1),), "sin_analizar", "caracteres"),
     *[(f"hidden code: {name}", cells, kind, detail) for name, cells, kind, detail in HIDDEN_CODE],
+    # a module or a class changed through a helper whose arguments are parameters, or reached through a container
+    ("setattr through a helper", ("def ajustar(o, n, v):\n    setattr(o, n, v)",), "modulo_modificado",
+     "objeto y atributo calculados"),
+    ("module in a list", ("import sys\ns = [sys][0]\ns.path_importer_cache.clear()",), "introspeccion",
+     "el módulo sys dentro de una list"),
+    ("module in a dict", ("import torch as t\nm = {'x': t}['x']",), "introspeccion", "el módulo torch dentro de una dict"),
 ]
 
 CLEAN = [
@@ -203,6 +209,9 @@ CLEAN = [
     "texto = 'año'.encode('utf-8').decode('utf-8')\nimport json\ndatos = json.loads('{\"a\": 1}')",
     "import numpy as np\nx = np.frombuffer(bytes([1, 2, 3, 4]), dtype=np.uint8)\ny = list(range(5000))",
     "doc = " + repr("Un texto largo pero honesto. " * 60) + "\npesos = [0.1, 0.2, 0.3] * 1000",
+    # attributes set on the notebook's own objects, and dtypes of a module in a tuple
+    "class Datos:\n    def __init__(self, **campos):\n        for n, v in campos.items():\n            setattr(self, n, v)",
+    "import torch\nfor tipo in (torch.float16, torch.bfloat16):\n    print(tipo)",
 ]
 
 
