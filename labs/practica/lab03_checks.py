@@ -216,7 +216,7 @@ def _compare_fp16(c: CaseChecks, case: Case, answer: Any) -> None:
             hint = ": los valores no pasan por float16 (.half() o .to(torch.float16))"
         c.check("valores", values.torch_dtype == "torch.float32" and close(values, wanted, rtol=1e-6, atol=0),
                 f"los gradientes recuperados deben ser (g · escala) en float16, vueltos a float32 y divididos entre la "
-                f"escala ({scale:g}){hint}" + ("" if values.torch_dtype == "torch.float32" else
+                f"escala ({_es(scale)}){hint}" + ("" if values.torch_dtype == "torch.float32" else
                                               f"; deben ser float32, no {values.torch_dtype}"))
     flag = result[1]
     c.check("desbordamiento", isinstance(flag, bool) and flag == overflow,
@@ -246,7 +246,7 @@ def _compare_memoria(c: CaseChecks, case: Case, answer: Any) -> None:
     per_param = only_params / params if params else 0
     c.check("parametros", only_params == wanted_params,
             f"memoria_entrenamiento({params}, 0, {batch}) debe ser {wanted_params}: con Adam, cada parámetro ocupa "
-            f"{c.expected['bytes_por_parametro']} bytes (peso, gradiente y dos momentos, 4 bytes cada uno), no {per_param:g}")
+            f"{c.expected['bytes_por_parametro']} bytes (peso, gradiente y dos momentos, 4 bytes cada uno), no {_es(per_param)}")
     hint = ""
     if only_acts == mistakes["sin_lote"]:
         hint = ": las activaciones se guardan para cada ejemplo del lote (× lote)"
@@ -323,7 +323,9 @@ def _compare_sin_cortes(c: CaseChecks, case: Case, answer: Any) -> None:
     same = all(g is not None and abs(g - w) <= 1e-4 * max(1.0, w) for g, w in zip(compiled_values, wanted, strict=True))
     c.check("valores", same, "compilada con torch.compile, tu función debe devolver lo mismo que sin compilar "
             f"({_es(wanted[0])}, {_es(wanted[1])}), no "
-            + (compiled.message if isinstance(compiled, Raised) else describe(compiled))
+            + (compiled.message if isinstance(compiled, Raised) else
+               f"({', '.join(_shown(v, g) for v, g in zip(compiled, compiled_values, strict=True))})"
+               if isinstance(compiled, list | tuple) and len(compiled) == 2 else describe(compiled))
             + " (no hagas nada distinto cuando torch.compiler.is_compiling())")
 
 
@@ -396,8 +398,8 @@ def _compare_presupuesto(c: CaseChecks, case: Case, answer: Any) -> None:
     epochs = c.expected.get("epocas")
     if got_steps == steps and answer.get("lotes") == sizes and epochs is not None and answer.get("epocas") != epochs:
         c.check("pasos", False, f"antes de cada época llama a cargador.dataset.fijar_epoca(epoca), con epoca = 0, 1, ...: "
-                f"en {steps} pasos empiezan {len(epochs)} épocas, y tu función llamó a fijar_epoca con "
-                f"{_count(answer.get('epocas'))}")
+                f"en {steps} pasos empiezan {len(epochs)} épocas ({', '.join(map(str, epochs[:10]))}), y tu función "
+                f"llamó a fijar_epoca con {_called_with(answer.get('epocas'))}")
     else:
         c.check("pasos", got_steps == steps and answer.get("lotes") == sizes,
                 f"con un presupuesto de {_es(inputs['presupuesto_s'])} s y {_es(inputs['coste_s'])} s por paso se dan "
@@ -407,6 +409,12 @@ def _compare_presupuesto(c: CaseChecks, case: Case, answer: Any) -> None:
             if got_examples == mistakes["lotes_enteros"] != examples else "")
     c.check("ejemplos", got_examples == examples and answer.get("lotes") == sizes,
             f"en {steps} pasos se ven {examples} ejemplos, no {_count(got_examples)}{hint}")
+
+
+def _called_with(epochs: Any) -> str:
+    if not epochs:
+        return "nada (no lo llamó)"
+    return ", ".join(map(str, epochs[:10])) if isinstance(epochs, list) else describe(epochs)
 
 
 def _count(value: Any) -> str:

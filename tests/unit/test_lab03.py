@@ -136,6 +136,21 @@ def test_the_solutions_pass_the_public_and_hidden_cases(solved: dict[str, Any], 
     assert checked.status == PASSED, f"«{exercise}», comprobar: {checked.message}"
 
 
+def test_graph_breaks_hidden_by_replacing_explain_are_not_counted(solved: dict[str, Any],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook that puts its own torch._dynamo.explain in torch (no graph break ever) loses «sin_cortes»."""
+    namespace = dict(solved)
+    exec(compile("def perdida_y_exactitud(modelo, x, y):\n    logits = modelo(x)\n"
+                 "    return F.cross_entropy(logits, y), torch.tensor((logits.argmax(1) == y).sum().item() / len(y))\n",
+                 "<cuaderno>", "exec"), namespace)
+    fake = eval(compile("lambda funcion: lambda *argumentos: type('E', (), {'graph_break_count': 0, "
+                        "'break_reasons': []})()", "<cuaderno>", "eval"))
+    monkeypatch.setattr(torch._dynamo, "explain", fake)
+    result = _judge("sin_cortes", namespace)
+    assert result.score < result.max_score, result.message
+    assert "sustituyó torch._dynamo.explain" in result.message, result.message
+
+
 @pytest.mark.parametrize("answer", [a for a in LAB03 if a.exercise != FINAL], ids=lambda a: a.name)
 def test_each_answer_gets_its_verdict_and_message_and_comprobar_agrees(solved: dict[str, Any], answer: Answer) -> None:
     namespace = dict(solved)
