@@ -254,7 +254,7 @@ def _budget(case: Case, answer: Any) -> dict[str, Any]:
     starts = list(range(0, rows, batch))  # an in-order loader that restarts each epoch
     sizes = [min(starts[i % len(starts)] + batch, rows) - starts[i % len(starts)] for i in range(steps)]
     per_epoch = len(starts)
-    return {"pasos": steps, "lotes": sizes, "ejemplos": sum(sizes), "epocas": list(range(math.ceil(steps / per_epoch))),
+    return {"pasos": steps, "lotes": sizes, "ejemplos": sum(sizes),
             "errores": {"fin_de_epoca": math.ceil(steps / per_epoch) * per_epoch, "paso_de_mas": steps + 1,
                         "lotes_enteros": steps * batch}}
 

@@ -385,7 +385,7 @@ def _compare_presupuesto(c: CaseChecks, case: Case, answer: Any) -> None:
     mistakes = c.expected["errores"]
     if isinstance(result, Raised) or not (isinstance(result, list | tuple) and len(result) == 2):
         text = result.message if isinstance(result, Raised) else f"debe devolver (pasos, ejemplos), no {describe(result)}"
-        c.fail_rest(("pasos", "ejemplos"), text)
+        c.fail_rest(("pasos", "ejemplos", "epocas"), text)
         return
     got_steps, got_examples = result
     hint = ""
@@ -395,20 +395,18 @@ def _compare_presupuesto(c: CaseChecks, case: Case, answer: Any) -> None:
         hint = ": mira el reloj tras cada paso, no solo al final de cada época"
     elif got_steps == mistakes["paso_de_mas"]:
         hint = ": para en cuanto reloj() - inicio >= presupuesto_s, sin dar un paso más"
-    epochs = c.expected.get("epocas")
-    if got_steps == steps and answer.get("lotes") == sizes and epochs is not None and answer.get("epocas") != epochs:
-        c.check("pasos", False, f"antes de cada época llama a cargador.dataset.fijar_epoca(epoca), con epoca = 0, 1, ...: "
-                f"en {steps} pasos empiezan {len(epochs)} épocas ({', '.join(map(str, epochs[:10]))}), y tu función "
-                f"llamó a fijar_epoca con {_called_with(answer.get('epocas'))}")
-    else:
-        c.check("pasos", got_steps == steps and answer.get("lotes") == sizes,
-                f"con un presupuesto de {_es(inputs['presupuesto_s'])} s y {_es(inputs['coste_s'])} s por paso se dan "
-                f"{steps} pasos, lote tras lote y época tras época (se para en cuanto reloj() - inicio >= presupuesto_s), "
-                f"no {_count(got_steps)}{hint}")
+    c.check("pasos", got_steps == steps and answer.get("lotes") == sizes,
+            f"con un presupuesto de {_es(inputs['presupuesto_s'])} s y {_es(inputs['coste_s'])} s por paso se dan "
+            f"{steps} pasos, lote tras lote y época tras época (se para en cuanto reloj() - inicio >= presupuesto_s), "
+            f"no {_count(got_steps)}{hint}")
     hint = (": el último lote de cada época es más pequeño; suma len(y) de cada lote"
             if got_examples == mistakes["lotes_enteros"] != examples else "")
     c.check("ejemplos", got_examples == examples and answer.get("lotes") == sizes,
             f"en {steps} pasos se ven {examples} ejemplos, no {_count(got_examples)}{hint}")
+    epochs = answer.get("epocas")
+    c.check("epocas", isinstance(epochs, list) and bool(epochs) and epochs == list(range(len(epochs))),
+            "antes de cada época llama a cargador.dataset.fijar_epoca(epoca), con epoca = 0, 1, 2...: tu función lo "
+            f"llamó con {_called_with(epochs)}")
 
 
 def _called_with(epochs: Any) -> str:
@@ -474,7 +472,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("perfilador", "el operador que más tiempo ocupa", ("traza", "operador"), _compare_perfilador, (
         Case("un paso con una multiplicación de matrices 256x256", {"operacion": "matmul", "tamano": 256}),
     )),
-    Exercise("presupuesto", "entrenar con un presupuesto de tiempo", ("pasos", "ejemplos"), _compare_presupuesto,
+    Exercise("presupuesto", "entrenar con un presupuesto de tiempo", ("pasos", "ejemplos", "epocas"), _compare_presupuesto,
              (budget_case("50 ejemplos en lotes de 16, 1 s a 0,15 s por paso", rows=50, batch=16, budget=1.0, cost=0.15),)),
     Exercise("entregable", "la LeNet aumentada supera el 85 % en prueba dentro del presupuesto", ("exactitud",),
              _compare_entregable, (Case("«modelo» entrenado"),), points=2.0, requires=("presupuesto",)),

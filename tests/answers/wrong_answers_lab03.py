@@ -275,11 +275,11 @@ return 'aten::convolution_mm'""", "paso, ruta"), "zero", "que este paso no ejecu
         pick="sorted(perfil.key_averages(), key=lambda e: -e.self_cpu_time_total)[0].key"), "full"),
     # presupuesto
     Answer("budget-epoch-end", "presupuesto", budget(inner="", outer="if reloj() - inicio >= presupuesto_s:\n"
-                                                     "        return pasos, ejemplos"), "zero", "al final de cada época"),
+                                                     "        return pasos, ejemplos"), "partial", "al final de cada época"),
     Answer("budget-batch-size-count", "presupuesto", budget(count="cargador.batch_size"), "partial", "más pequeño"),
     Answer("budget-real-clock", "presupuesto", budget(
         inner="if time.perf_counter() - inicio >= presupuesto_s:\n            return pasos, ejemplos").replace(
-            "inicio = reloj()", "inicio = time.perf_counter()"), "zero", "reloj()"),
+            "inicio = reloj()", "inicio = time.perf_counter()"), "partial", "reloj()"),
     Answer("budget-no-set-epoch", "presupuesto", _function("entrenar_con_presupuesto", BUDGET.replace(
         '    if hasattr(cargador.dataset, "fijar_epoca"):\n        cargador.dataset.fijar_epoca(epoca)\n', "").format(
             count="len(y)", inner="if reloj() - inicio >= presupuesto_s:\n            return pasos, ejemplos", outer=""),

@@ -207,17 +207,16 @@ def test_a_trained_model_counts_only_when_the_training_exercise_earns_points(tmp
     assert by_id["modelo"]["score"] == 1, "the other exercises keep their points"
 
 
-# Trains the deliverable as the statement asks but reports nothing: wrong in every criterion of «presupuesto».
+# Trains the deliverable (without augmentation in the CI parameters, fijar_epoca changes nothing) but reports
+# nothing and never calls fijar_epoca: wrong in every criterion of «presupuesto».
 TRAINS_BUT_COUNTS_NOTHING = """
 def entrenar_con_presupuesto(paso, cargador, presupuesto_s, reloj=time.perf_counter):
-    inicio, epoca = reloj(), 0
+    inicio = reloj()
     while True:
-        cargador.dataset.fijar_epoca(epoca)
         for x, y in cargador:
             paso(x, y)
             if reloj() - inicio >= presupuesto_s:
                 return 0, 0
-        epoca += 1
 """
 
 
