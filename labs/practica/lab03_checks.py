@@ -404,6 +404,10 @@ def _compare_presupuesto(c: CaseChecks, case: Case, answer: Any) -> None:
     c.check("ejemplos", got_examples == examples and answer.get("lotes") == sizes,
             f"en {steps} pasos se ven {examples} ejemplos, no {_count(got_examples)}{hint}")
     epochs = answer.get("epocas")
+    if not answer.get("lotes"):
+        c.check("epocas", False, "tu función no dio ningún paso(x, y) con los lotes del cargador: entrena época tras "
+                "época, y antes de cada una llama a cargador.dataset.fijar_epoca(epoca)")
+        return
     c.check("epocas", isinstance(epochs, list) and bool(epochs) and epochs == list(range(len(epochs))),
             "antes de cada época llama a cargador.dataset.fijar_epoca(epoca), con epoca = 0, 1, 2...: tu función lo "
             f"llamó con {_called_with(epochs)}")

@@ -284,6 +284,11 @@ return 'aten::convolution_mm'""", "paso, ruta"), "zero", "que este paso no ejecu
         '    if hasattr(cargador.dataset, "fijar_epoca"):\n        cargador.dataset.fijar_epoca(epoca)\n', "").format(
             count="len(y)", inner="if reloj() - inicio >= presupuesto_s:\n            return pasos, ejemplos", outer=""),
         "paso, cargador, presupuesto_s, reloj=time.perf_counter"), "partial", "fijar_epoca"),
+    # cheating: no training at all, only the call the epoch criterion looks for
+    Answer("budget-set-epoch-only", "presupuesto", _function(
+        "entrenar_con_presupuesto", "cargador.dataset.fijar_epoca(0)\nreturn 0, 0",
+        "paso, cargador, presupuesto_s, reloj=time.perf_counter"), "zero", "ningún paso",
+        effects={FINAL: "zero"}),  # the deliverable is trained by this function: it stays untrained
     Answer("budget-check-before", "presupuesto", _function(
         "entrenar_con_presupuesto",
         "inicio, pasos, ejemplos, epoca = reloj(), 0, 0, 0\n"
