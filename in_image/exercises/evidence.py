@@ -16,8 +16,9 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.linalg", "torch._dynamo", "torch.compiler", "torch.profiler",
-                   "torch.amp", "torch.utils.data", "numpy", "practica", "in_image.exercises.answering",
+WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.linalg", "torch._dynamo", "torch._dynamo.backends.debugging",
+                   "torch.compiler", "torch.profiler", "torch.amp", "torch.utils.data", "numpy", "practica",
+                   "in_image.exercises.answering",
                    "in_image.exercises.framework", "in_image.exercises.wire", "in_image.exercises.isolation",
                    "in_image.exercises.evidence", "in_image.exercises.tracing", "importlib", "importlib.util",
                    "importlib.machinery", "importlib._bootstrap", "importlib._bootstrap_external", "sys", "builtins",

@@ -370,6 +370,12 @@ class _Scanner(ast.NodeVisitor):
                 self.cell_long_literal = True
                 self.add("texto_largo", f"{'bytes' if isinstance(node.value, bytes) else 'texto'} literal de {size} "
                                         f"{'bytes' if isinstance(node.value, bytes) else 'caracteres'}")
+        elif isinstance(node.value, int) and not isinstance(node.value, bool):
+            size = (abs(node.value).bit_length() + 3) // 4  # its hexadecimal digits: a huge number is pasted bytes too
+            self.cell_literals += size if size > 16 else 0
+            if size > LONG_LITERAL:
+                self.cell_long_literal = True
+                self.add("texto_largo", f"número literal de {size} cifras hexadecimales")
         if isinstance(node.value, str) and (found := ENVIRONMENT_TEXT.search(node.value[:10_000])):
             self.add("entorno", repr(found.group(0)))
 

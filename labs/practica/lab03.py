@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
+import torch._dynamo.backends.debugging as depuracion
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -134,20 +135,40 @@ def _de_torch(*funciones: Any) -> bool:
     return True
 
 
+# The dynamo settings that turn a graph break into a captured operation, at their defaults while breaks are counted.
+DYNAMO_POR_OMISION: dict[str, Any] = {"capture_scalar_outputs": False, "capture_dynamic_output_shape_ops": False,
+                                      "reorderable_logging_functions": set()}
+
+
+def _clase_de_torch(clase: Any) -> bool:
+    """Whether this class is torch's own: declared in torch, deriving from nothing else, its methods torch's (or
+    written by dataclasses)."""
+    biblioteca = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+    metodos = [m for m in vars(clase).values() if callable(m)] if isinstance(clase, type) else []
+    archivos = [getattr(getattr(m, "__code__", None), "co_filename", "") for m in metodos]
+    return (isinstance(clase, type) and str(getattr(clase, "__module__", "")).startswith("torch.")
+            and clase.__mro__[1:] == (object,)
+            and all(_de_torch(m) or archivo == "<string>" or os.path.abspath(archivo or "-").startswith(biblioteca)
+                    for m, archivo in zip(metodos, archivos, strict=True)))
+
+
 def _sin_cortes(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     funcion = ns.function("perdida_y_exactitud")
     red = _red(inputs["capas"])
     x, y = tensor(inputs["x"]), tensor(inputs["y"])
-    if not _de_torch(torch._dynamo.explain, torch.compile, torch._dynamo.reset):
+    if not (_de_torch(torch._dynamo.explain, torch.compile, torch._dynamo.reset, depuracion._explain_graph_detail)
+            and _clase_de_torch(depuracion.ExplainOutput)):
         sustituida = Raised("el cuaderno sustituyó torch._dynamo.explain o torch.compile: sin los de PyTorch no se "
                             "pueden contar los cortes")
         return {"resultado": attempt(funcion, red, x, y), "explicacion": sustituida, "compilada": sustituida}
-    torch._dynamo.reset()
-    explicacion = attempt(lambda: torch._dynamo.explain(funcion)(red, x, y))
-    torch._dynamo.reset()
-    # lo que devuelve la función compilada (lo que captura dynamo, ejecutado sin generar código): lo mismo que sin compilar
-    compilada = attempt(lambda: torch.compile(funcion, backend="eager")(red, x, y))
-    torch._dynamo.reset()
+    # los cortes se cuentan con la configuración de dynamo por omisión, la que el cuaderno haya cambiado aparte
+    with torch._dynamo.config.patch(**DYNAMO_POR_OMISION):
+        torch._dynamo.reset()
+        explicacion = attempt(lambda: torch._dynamo.explain(funcion)(red, x, y))
+        torch._dynamo.reset()
+        # lo que devuelve la función compilada (lo que captura dynamo, sin generar código): lo mismo que sin compilar
+        compilada = attempt(lambda: torch.compile(funcion, backend="eager")(red, x, y))
+        torch._dynamo.reset()
     hechos: dict[str, Any] = {"resultado": attempt(funcion, red, x, y), "compilada": compilada}
     if isinstance(explicacion, Raised):
         return {**hechos, "explicacion": explicacion}

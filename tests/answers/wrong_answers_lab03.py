@@ -171,6 +171,9 @@ LAB03: tuple[Answer, ...] = (
         "perdida.backward()\n"
         "optimizador.step()\n"
         "return logits, perdida"), "partial", "deben seguir en float32"),
+    # cheating: a step that does nothing (the probe's weights and gradients are fp32 already)
+    Answer("bf16-does-nothing", "paso_bf16", bf16("return modelo(x).bfloat16(), torch.zeros(())"),
+           "zero", "no cambió los pesos"),
     Answer("bf16-float16", "paso_bf16", bf16(dtype="torch.float16"), "partial", "bfloat16"),
     Answer("bf16-no-zero-grad", "paso_bf16", bf16(BF16.replace("optimizador.zero_grad()\n", "")), "partial",
            "zero_grad"),
@@ -214,6 +217,8 @@ LAB03: tuple[Answer, ...] = (
     Answer("aumento-roll", "aumento", dataset(move="movida = torch.roll(imagen, (int(dy), int(dx)), dims=(-2, -1))"),
            "partial", "torch.roll"),
     Answer("aumento-same-every-epoch", "aumento", dataset(seed="self.semilla, indice"), "partial", "self.epoca"),
+    # cheating: a dataset that never shifts (validation then looks right)
+    Answer("aumento-never-shifts", "aumento", dataset(move="movida = imagen"), "zero", "no se desplazan"),
     Answer("aumento-pad-and-crop", "aumento", dataset(), "full"),
     # sin_cortes
     Answer("no-breaks-item", "sin_cortes", no_breaks(
@@ -236,6 +241,9 @@ LAB03: tuple[Answer, ...] = (
         "logits = modelo(x)\n"
         "return F.cross_entropy(logits, y), torch.tensor((logits.argmax(1) == y).sum().item() / len(y))"), "partial",
            "lo mismo que sin compilar"),
+    # cheating: no breaks because nothing is computed
+    Answer("no-breaks-constants", "sin_cortes", no_breaks("return torch.zeros(()), torch.zeros(())"), "zero",
+           "no las devuelve bien"),
     Answer("no-breaks-sum-over-len", "sin_cortes", no_breaks(
         "logits = modelo(x)\n"
         "return nn.functional.cross_entropy(logits, y), (logits.argmax(dim=-1) == y).sum() / y.shape[0]"), "full"),
@@ -289,6 +297,11 @@ return 'aten::convolution_mm'""", "paso, ruta"), "zero", "que este paso no ejecu
         "entrenar_con_presupuesto", "cargador.dataset.fijar_epoca(0)\nreturn 0, 0",
         "paso, cargador, presupuesto_s, reloj=time.perf_counter"), "zero", "ningún paso",
         effects={FINAL: "zero"}),  # the deliverable is trained by this function: it stays untrained
+    # cheating: one made-up step, to look like training for the epoch criterion
+    Answer("budget-one-fake-step", "presupuesto", _function(
+        "entrenar_con_presupuesto", "cargador.dataset.fijar_epoca(0)\npaso(torch.zeros(1), torch.zeros(1))\nreturn 0, 0",
+        "paso, cargador, presupuesto_s, reloj=time.perf_counter"), "zero", "lotes del cargador",
+        effects={FINAL: "zero"}),
     Answer("budget-check-before", "presupuesto", _function(
         "entrenar_con_presupuesto",
         "inicio, pasos, ejemplos, epoca = reloj(), 0, 0, 0\n"

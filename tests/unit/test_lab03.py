@@ -151,6 +151,36 @@ def test_graph_breaks_hidden_by_replacing_explain_are_not_counted(solved: dict[s
     assert "sustituyó torch._dynamo.explain" in result.message, result.message
 
 
+BREAKS_ON_ITEM = ("def perdida_y_exactitud(modelo, x, y):\n    logits = modelo(x)\n    print('lote', len(y))\n"
+                  "    return F.cross_entropy(logits, y), torch.tensor((logits.argmax(1) == y).sum().item() / len(y))\n")
+
+
+def test_graph_breaks_hidden_by_dynamo_settings_are_counted(solved: dict[str, Any]) -> None:
+    """Settings that capture .item() and print (the notebook set them) do not hide the breaks: they are counted with
+    dynamo's defaults."""
+    namespace = dict(solved)
+    exec(compile(BREAKS_ON_ITEM, "<cuaderno>", "exec"), namespace)
+    with torch._dynamo.config.patch(capture_scalar_outputs=True, reorderable_logging_functions={print}):
+        result = _judge("sin_cortes", namespace)
+    assert result.score < result.max_score, result.message
+    assert "cortes de grafo" in result.message, result.message
+
+
+def test_graph_breaks_hidden_by_replacing_explains_output_are_not_counted(solved: dict[str, Any],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook that puts its own ExplainOutput in torch (no graph break ever) loses «sin_cortes»."""
+    from torch._dynamo.backends import debugging  # noqa: PLC0415
+
+    namespace = dict(solved)
+    exec(compile(BREAKS_ON_ITEM, "<cuaderno>", "exec"), namespace)
+    forged = eval(compile("type('ExplainOutput', (debugging.ExplainOutput,), {'graph_break_count': property("
+                          "lambda self: 0)})", "<cuaderno>", "eval"), {"debugging": debugging})
+    monkeypatch.setattr(debugging, "ExplainOutput", forged)
+    result = _judge("sin_cortes", namespace)
+    assert result.score < result.max_score, result.message
+    assert "sustituyó torch._dynamo.explain" in result.message, result.message
+
+
 @pytest.mark.parametrize("answer", [a for a in LAB03 if a.exercise != FINAL], ids=lambda a: a.name)
 def test_each_answer_gets_its_verdict_and_message_and_comprobar_agrees(solved: dict[str, Any], answer: Answer) -> None:
     namespace = dict(solved)

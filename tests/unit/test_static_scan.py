@@ -77,6 +77,10 @@ HIDDEN_CODE: list[tuple[str, tuple[str, ...], str, str]] = [
      "en el cuaderno"),
     ("pasted list of weights", ("pesos = [" + ", ".join(["0.5"] * 5000) + "]",), "texto_largo",
      "list literal de 5000 elementos"),
+    ("weights pasted as a number", (f"PESOS = {hex(7 ** 12_000)}\nw = PESOS.to_bytes(4_213, 'little')",), "texto_largo",
+     "número literal de 8423 cifras hexadecimales"),
+    ("a number blob split in one cell", ("\n".join(f"p{i} = {hex(3 ** 3_000)}" for i in range(5)),), "texto_largo",
+     "literales de 5945 caracteres en una celda"),
 ]
 
 # (name, cells in order, the kind expected, a fragment of its detail)
