@@ -422,8 +422,9 @@ def _compare_presupuesto(c: CaseChecks, case: Case, answer: Any) -> None:
 
 
 def _check_epochs(c: CaseChecks, case: Case, answer: Any) -> None:
-    """«epocas»: the steps took the loader's own batches, in order, epoch after epoch, and fijar_epoca(0, 1, ...) came
-    once for each epoch those steps began (once more, for an epoch the budget ended before its first step, is fine)."""
+    """«epocas»: the steps took the loader's own batches, in order, epoch after epoch, until the budget was spent, and
+    fijar_epoca(0, 1, ...) came once for each epoch those steps began (once more, for an epoch the budget ended before
+    its first step, is fine)."""
     rows, batch = int(case.inputs["filas"]), int(case.inputs["lote"])
     cycle = [min(start + batch, rows) - start for start in range(0, rows, batch)]
     sizes = answer.get("lotes") if isinstance(answer.get("lotes"), list) else []
@@ -431,6 +432,10 @@ def _check_epochs(c: CaseChecks, case: Case, answer: Any) -> None:
         c.check("epocas", False, "tu función no entrena con los lotes del cargador, uno tras otro (for x, y in cargador: "
                 "paso(x, y)), época tras época" if sizes else "tu función no dio ningún paso(x, y) con los lotes del "
                 "cargador: entrena época tras época, y antes de cada una llama a cargador.dataset.fijar_epoca(epoca)")
+        return
+    if len(sizes) < int(c.expected["pasos"]):
+        c.check("epocas", False, f"tu función dio {len(sizes)} pasos y paró antes de gastar el presupuesto "
+                f"({c.expected['pasos']} pasos): entrena época tras época mientras quede tiempo")
         return
     began = -(-len(sizes) // len(cycle))
     epochs = answer.get("epocas")
