@@ -157,6 +157,10 @@ LAB03: tuple[Answer, ...] = (
         "por_memoria = intensidad * ancho_banda_gbs / 1e3\n"
         "return max(pico_tflops, por_memoria), 'memoria' if por_memoria < pico_tflops else 'calculo'"), "partial",
            "el mínimo de los dos"),
+    # a fixed threshold instead of the ridge point, right on every public case
+    Answer("roofline-fixed-threshold", "roofline", roof(
+        "return min(pico_tflops, intensidad * ancho_banda_gbs / 1e3), 'memoria' if intensidad < 10 else 'calculo'"),
+           "partial", "no cumple «limite» en un caso oculto", hidden_only=True),
     Answer("roofline-ridge-point", "roofline", roof(
         "equilibrio = pico_tflops * 1e3 / ancho_banda_gbs\n"
         "if intensidad < equilibrio:\n"
