@@ -24,8 +24,8 @@ def cases(rng: np.random.Generator) -> dict[str, list[Case]]:
         "intensidad": [Case(f"otra n y una matmul {m}x{k}x{n}", {"n": int(rng.integers(10, 10**7)), "bytes": 8,
                                                                    "mkn": [m, k, n]})],
         "roofline": [
-            # the same range of intensities on both sides of the two ridges (12,5 and 25,3 FLOP/B): compute-bound on
-            # the A100, memory-bound on the T4, so that no fixed threshold on the intensity classifies both
+            # one range of intensities between the two ridges (12,5 and 25,3 FLOP/B): compute-bound on the A100,
+            # memory-bound on the T4, so that a fixed threshold on the intensity misclassifies one in most runs
             Case("una operación en una A100 40GB", {"intensidad": float(rng.uniform(13, 24)), "pico_tflops": 19.5,
                                                     "ancho_banda_gbs": 1555.0}),
             Case("una operación en una T4", {"intensidad": float(rng.uniform(13, 24)), "pico_tflops": 8.1,
