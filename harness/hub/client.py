@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from harness.engine.waiting import wait_until
 from harness.errors import HarnessError
 
 HTTP_TIMEOUT_S = 30
+LOG_TAIL_LINES = 200
+EXCEPTION_LINE = re.compile(r"\s*[\w.]+(Error|Exception|Exit|Timeout): \S")  # "docker.errors.APIError: 500 ..."
 
 
 @dataclass
@@ -36,9 +39,19 @@ class Hub:
     def checked(self, method: str, path: str, *, ok: Iterable[int], **kwargs: Any) -> requests.Response:
         response = self.api(method, path, **kwargs)
         if response.status_code not in set(ok):
+            cause = self.logged_error() if response.status_code >= 500 else ""
             raise HarnessError(f"the hub answered {response.status_code} to {method} /hub/api/{path}: "
-                               f"{response.text[:300]}")
+                               f"{response.text[:300]}" + (f"; its log says: {cause}" if cause else ""))
         return response
+
+    def logged_error(self) -> str:
+        """The last exception the hub's log shows (a traceback's last line), for a server-side failure."""
+        try:
+            lines = self.container.logs(tail=LOG_TAIL_LINES).decode(errors="replace").splitlines()
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            return ""
+        raised = [line.strip() for line in lines if EXCEPTION_LINE.match(line)]
+        return raised[-1][:500] if raised else ""
 
     def user_names(self) -> set[str]:
         return {user["name"] for user in self.checked("GET", "users", ok=[200]).json()}

@@ -19,6 +19,7 @@ import pytest
 
 from harness.config import REPO_ROOT
 from harness.engine.waiting import wait_until
+from harness.errors import HarnessError
 from harness.hub.accounts import store_passwords
 from harness.hub.client import Hub, login
 from harness.hub.plan import HubPlan
@@ -103,6 +104,15 @@ def test_the_hub_log_records_every_assignment(hub: Hub, gpu_spawns: dict[str, di
     assert assigned == [("cnn01", "0"), ("cnn02", "1"), ("cnn03", "0")], assigned
     released = re.findall(r"GPU assignment: (\S+) released", hub.log_text())
     assert sorted(released) == MEMBERS, f"a failed GPU server kept its device: released {released}"
+
+
+def test_a_failed_spawn_says_what_the_hubs_log_says(hub: Hub, gpu_spawns: dict[str, dict[str, Any]]) -> None:
+    """The hub answers 500 to a spawn the engine refuses; the harness's error carries the log's error line."""
+    member = MEMBERS[0]
+    with pytest.raises(HarnessError) as refused:
+        hub.start_server(member)
+    assert "answered 500" in str(refused.value), str(refused.value)
+    assert re.search(r"its log says: .*could not select device driver", str(refused.value)), str(refused.value)
 
 
 @pytest.mark.parametrize(
