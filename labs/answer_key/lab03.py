@@ -251,10 +251,10 @@ def budget_steps(budget: float, cost: float) -> int:
 def _budget(case: Case, answer: Any) -> dict[str, Any]:
     rows, batch = int(case.inputs["filas"]), int(case.inputs["lote"])
     steps = budget_steps(float(case.inputs["presupuesto_s"]), float(case.inputs["coste_s"]))
-    starts = list(range(0, rows, batch))  # an in-order loader that restarts each epoch
-    sizes = [min(starts[i % len(starts)] + batch, rows) - starts[i % len(starts)] for i in range(steps)]
-    per_epoch = len(starts)
-    return {"pasos": steps, "lotes": sizes, "ejemplos": sum(sizes),
+    cycle = [min(start + batch, rows) - start for start in range(0, rows, batch)]  # an in-order loader's epoch
+    sizes = [cycle[i % len(cycle)] for i in range(steps)]
+    per_epoch = len(cycle)
+    return {"pasos": steps, "lotes": sizes, "ejemplos": sum(sizes), "ciclo": cycle,
             "errores": {"fin_de_epoca": math.ceil(steps / per_epoch) * per_epoch, "paso_de_mas": steps + 1,
                         "lotes_enteros": steps * batch}}
 

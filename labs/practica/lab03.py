@@ -112,15 +112,25 @@ def _aumento(ns: Notebook, inputs: Mapping[str, Any]) -> Any:
     return hechos
 
 
+def _carpetas() -> tuple[str, str]:
+    """torch's folder and the standard library's."""
+    return (os.path.dirname(os.path.abspath(torch.__file__)) + os.sep,
+            os.path.dirname(os.path.abspath(os.__file__)) + os.sep)
+
+
+def _archivo(funcion: Any) -> str:
+    """The file a function's code comes from ("" for anything without code)."""
+    return str(getattr(getattr(funcion, "__code__", None), "co_filename", "") or "")
+
+
 def _de_torch(*funciones: Any) -> bool:
     """Whether these functions are torch's own (the notebook may have put others in their place): the code of each,
     and of every wrapper around it (torch wraps some with the standard library's decorators), comes from torch's
     folder or the standard library's, and the innermost from torch's."""
-    de_torch = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
-    biblioteca = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+    de_torch, biblioteca = _carpetas()
 
     def carpeta(funcion: Any) -> str:
-        return os.path.abspath(getattr(getattr(funcion, "__code__", None), "co_filename", "") or "-")
+        return os.path.abspath(_archivo(funcion) or "-")
 
     for funcion in funciones:
         capa = funcion
@@ -142,14 +152,13 @@ DYNAMO_POR_OMISION: dict[str, Any] = {"capture_scalar_outputs": False, "capture_
 
 def _clase_de_torch(clase: Any) -> bool:
     """Whether this class is torch's own: declared in torch, deriving from nothing else, its methods torch's (or
-    written by dataclasses)."""
-    biblioteca = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+    written by dataclasses: in the standard library, or compiled from a string)."""
+    _, biblioteca = _carpetas()
     metodos = [m for m in vars(clase).values() if callable(m)] if isinstance(clase, type) else []
-    archivos = [getattr(getattr(m, "__code__", None), "co_filename", "") for m in metodos]
     return (isinstance(clase, type) and str(getattr(clase, "__module__", "")).startswith("torch.")
             and clase.__mro__[1:] == (object,)
-            and all(_de_torch(m) or archivo == "<string>" or os.path.abspath(archivo or "-").startswith(biblioteca)
-                    for m, archivo in zip(metodos, archivos, strict=True)))
+            and all(_de_torch(m) or _archivo(m) == "<string>" or os.path.abspath(_archivo(m) or "-").startswith(biblioteca)
+                    for m in metodos))
 
 
 def _sin_cortes(ns: Notebook, inputs: Mapping[str, Any]) -> Any:

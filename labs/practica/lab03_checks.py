@@ -180,8 +180,8 @@ def _compare_paso_bf16(c: CaseChecks, case: Case, answer: Any) -> None:
     grads = answer.get("tipos_gradientes") or []
     before = layers_from(case.inputs["capas"]) or []
     after = layers_from(answer.get("capas"))
-    moved = after is not None and any(a.shape != b.shape or not np.array_equal(a, b) for pa, pb in
-                                      zip(after, before, strict=False) for a, b in zip(pa, pb, strict=False))
+    moved = after is not None and any(not np.array_equal(a, b) for pa, pb in zip(after, before, strict=False)
+                                      for a, b in zip(pa, pb, strict=False))
     c.check("pesos_fp32", dtypes and all(d == "torch.float32" for d in dtypes) and grads
             and all(d == "torch.float32" for d in grads) and moved,
             "los pesos y sus gradientes deben seguir en float32 (autocast no cambia el modelo; no uses modelo.to("
@@ -313,7 +313,7 @@ def _compare_sin_cortes(c: CaseChecks, case: Case, answer: Any) -> None:
     numbers = [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else g
                for v, g in zip(result, got, strict=True)] if pair else got
     right = all(n is not None and abs(n - w) <= 1e-4 * max(1.0, w) for n, w in zip(numbers, wanted, strict=True))
-    ok = all(g is not None and abs(g - w) <= 1e-4 * max(1.0, w) for g, w in zip(got, wanted, strict=True))
+    ok = right and None not in got  # right, and as one-element arrays or tensors
     if isinstance(answer.get("explicacion"), Raised):
         c.fail_rest(("sin_cortes",), f"torch._dynamo.explain no pudo analizar la función: {answer['explicacion'].message}")
     elif not right:
@@ -418,15 +418,14 @@ def _compare_presupuesto(c: CaseChecks, case: Case, answer: Any) -> None:
             if got_examples == mistakes["lotes_enteros"] != examples else "")
     c.check("ejemplos", got_examples == examples and answer.get("lotes") == sizes,
             f"en {steps} pasos se ven {examples} ejemplos, no {_count(got_examples)}{hint}")
-    _check_epochs(c, case, answer)
+    _check_epochs(c, answer)
 
 
-def _check_epochs(c: CaseChecks, case: Case, answer: Any) -> None:
+def _check_epochs(c: CaseChecks, answer: Any) -> None:
     """«epocas»: the steps took the loader's own batches, in order, epoch after epoch, until the budget was spent, and
     fijar_epoca(0, 1, ...) came once for each epoch those steps began (once more, for an epoch the budget ended before
     its first step, is fine)."""
-    rows, batch = int(case.inputs["filas"]), int(case.inputs["lote"])
-    cycle = [min(start + batch, rows) - start for start in range(0, rows, batch)]
+    cycle = list(c.expected["ciclo"])
     sizes = answer.get("lotes") if isinstance(answer.get("lotes"), list) else []
     if not sizes or any(size != cycle[i % len(cycle)] for i, size in enumerate(sizes)):
         c.check("epocas", False, "tu función no entrena con los lotes del cargador, uno tras otro (for x, y in cargador: "
